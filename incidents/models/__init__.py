@@ -1,0 +1,29 @@
+from .incident import (
+    ActionItem,
+    Incident,
+    IncidentOrganisation,
+    RelatedIncident,
+    Source,
+    TimelineEvent,
+    Tristate,
+)
+from .policy import PolicyChange, PolicyChangeIncident, PolicySource
+from .taxonomy import AISystem, Organisation, PerpetratorKind, Severity, Tag
+
+__all__ = [
+    "AISystem",
+    "ActionItem",
+    "Incident",
+    "IncidentOrganisation",
+    "Organisation",
+    "PerpetratorKind",
+    "PolicyChange",
+    "PolicyChangeIncident",
+    "PolicySource",
+    "RelatedIncident",
+    "Severity",
+    "Source",
+    "Tag",
+    "TimelineEvent",
+    "Tristate",
+]

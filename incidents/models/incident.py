@@ -1,0 +1,356 @@
+"""The incident record: one AI-related incident as a structured postmortem."""
+
+from django.db import IntegrityError, models, transaction
+from django.db.models import Exists, F, Max, OuterRef, Q
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils.text import slugify
+
+from incidents.markdown import render_markdown
+
+from .taxonomy import AISystem, Organisation, PerpetratorKind, Severity, Tag
+
+
+class Tristate(models.TextChoices):
+    YES = "yes", "Yes"
+    NO = "no", "No"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class IncidentQuerySet(models.QuerySet):
+    def public(self):
+        """Everything an anonymous reader may open: public, and published or retracted."""
+        return self.filter(
+            visibility=Incident.Visibility.PUBLIC,
+            status__in=[Incident.Status.PUBLISHED, Incident.Status.RETRACTED],
+        )
+
+    def published(self):
+        """What public lists show: public and currently published."""
+        return self.filter(visibility=Incident.Visibility.PUBLIC, status=Incident.Status.PUBLISHED)
+
+    def visible_to(self, user):
+        if user.is_authenticated and user.is_staff:
+            return self.all()
+        return self.public()
+
+    def with_disputed(self):
+        disputing = Source.objects.filter(incident=OuterRef("pk"), stance=Source.Stance.DISPUTES)
+        return self.annotate(is_disputed=Exists(disputing))
+
+    def newest_first(self):
+        # Some incidents are only known to the month and have no occurrence date; they sort by
+        # when they became public instead of sinking to the end.
+        return self.annotate(
+            sort_date=Coalesce("occurred_at", "published_at", "created_at")
+        ).order_by("-sort_date", "-number")
+
+    def for_list(self):
+        return self.select_related("severity", "perpetrator").with_disputed().newest_first()
+
+    def for_detail(self):
+        return self.select_related("severity", "perpetrator").prefetch_related(
+            "tags",
+            models.Prefetch("ai_systems", queryset=AISystem.objects.select_related("vendor")),
+            models.Prefetch(
+                "organisation_roles",
+                queryset=IncidentOrganisation.objects.select_related("organisation"),
+            ),
+            "timeline_events",
+            "action_items",
+            "sources",
+        )
+
+
+class Incident(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        IN_REVIEW = "in_review", "In review"
+        PUBLISHED = "published", "Published"
+        RETRACTED = "retracted", "Retracted"
+
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", "Public"
+        INTERNAL = "internal", "Internal only"
+
+    class Autonomy(models.TextChoices):
+        SUGGESTED = "suggested", "Suggested only"
+        APPROVED = "approved", "Acted after human approval"
+        AUTONOMOUS = "autonomous", "Acted autonomously"
+        UNKNOWN = "unknown", "Unknown"
+
+    number = models.PositiveIntegerField(unique=True, editable=False)
+    slug = models.SlugField(max_length=120, unique=True, editable=False)
+    title = models.CharField(max_length=200)
+    summary = models.TextField(help_text="One paragraph: what happened and why it matters.")
+    narrative = models.TextField(
+        blank=True,
+        help_text="Markdown: what happened, root cause, contributing factors, lessons.",
+    )
+    narrative_html = models.TextField(blank=True, editable=False)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
+    visibility = models.CharField(
+        max_length=20, choices=Visibility.choices, default=Visibility.PUBLIC
+    )
+    retraction_reason = models.TextField(blank=True)
+
+    severity = models.ForeignKey(
+        Severity, null=True, blank=True, on_delete=models.PROTECT, related_name="incidents"
+    )
+    perpetrator = models.ForeignKey(
+        PerpetratorKind, null=True, blank=True, on_delete=models.PROTECT, related_name="incidents"
+    )
+    ai_systems = models.ManyToManyField(
+        AISystem, blank=True, related_name="incidents", verbose_name="AI systems"
+    )
+    autonomy = models.CharField(
+        max_length=20, choices=Autonomy.choices, default=Autonomy.UNKNOWN, db_index=True
+    )
+    access_held = models.TextField(blank=True, help_text="The access the AI system held.")
+    broader_permissions = models.CharField(
+        "permissions broader than needed",
+        max_length=10,
+        choices=Tristate.choices,
+        default=Tristate.UNKNOWN,
+    )
+    organisations = models.ManyToManyField(
+        Organisation, through="IncidentOrganisation", related_name="incidents", blank=True
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="incidents")
+
+    occurred_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    detected_at = models.DateTimeField(null=True, blank=True)
+    mitigated_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    disclosed_on = models.DateField("publicly disclosed", null=True, blank=True)
+
+    affected_services = models.TextField(blank=True)
+    affected_regions = models.TextField(blank=True)
+    users_affected = models.PositiveBigIntegerField(
+        "users or customers affected", null=True, blank=True
+    )
+    outage_duration = models.DurationField(null=True, blank=True)
+    data_lost = models.CharField(max_length=10, choices=Tristate.choices, default=Tristate.UNKNOWN)
+    estimated_cost_usd = models.DecimalField(
+        "estimated cost (USD)", max_digits=16, decimal_places=2, null=True, blank=True
+    )
+    blast_radius_notes = models.TextField("blast radius", blank=True)
+
+    remediation = models.TextField(blank=True, help_text="Markdown: what was done afterwards.")
+    remediation_html = models.TextField(blank=True, editable=False)
+
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = IncidentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-number"]
+        indexes = [
+            models.Index(fields=["status", "visibility", "-occurred_at"], name="incident_listing"),
+            models.Index(fields=["-published_at"], name="incident_published_at"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(detected_at__isnull=True)
+                | Q(occurred_at__isnull=True)
+                | Q(detected_at__gte=F("occurred_at")),
+                name="incident_detected_after_occurred",
+                violation_error_message="Detected cannot be before it occurred.",
+            ),
+            models.CheckConstraint(
+                condition=Q(mitigated_at__isnull=True)
+                | Q(occurred_at__isnull=True)
+                | Q(mitigated_at__gte=F("occurred_at")),
+                name="incident_mitigated_after_occurred",
+                violation_error_message="Mitigated cannot be before it occurred.",
+            ),
+            models.CheckConstraint(
+                condition=Q(resolved_at__isnull=True)
+                | Q(occurred_at__isnull=True)
+                | Q(resolved_at__gte=F("occurred_at")),
+                name="incident_resolved_after_occurred",
+                violation_error_message="Resolved cannot be before it occurred.",
+            ),
+            models.CheckConstraint(
+                condition=Q(resolved_at__isnull=True)
+                | Q(mitigated_at__isnull=True)
+                | Q(resolved_at__gte=F("mitigated_at")),
+                name="incident_resolved_after_mitigated",
+                violation_error_message="Resolved cannot be before it was mitigated.",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="retracted", retraction_reason__gt="") | ~Q(status="retracted"),
+                name="incident_retraction_has_reason",
+                violation_error_message="A retracted incident needs a reason.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"#{self.number} {self.title}"
+
+    def save(self, *args, **kwargs):
+        self.narrative_html = render_markdown(self.narrative)
+        self.remediation_html = render_markdown(self.remediation)
+        if self.pk:
+            return super().save(*args, **kwargs)
+        # Numbers are public and never reused, so take the next one and retry if another
+        # writer took it first.
+        for attempt in range(5):
+            self.number = (Incident.objects.aggregate(n=Max("number"))["n"] or 0) + 1
+            self.slug = self.slug or self._free_slug()
+            try:
+                with transaction.atomic():
+                    return super().save(*args, **kwargs)
+            except IntegrityError:
+                if attempt == 4:
+                    raise
+
+    def get_absolute_url(self):
+        return reverse("incident_detail", args=[self.number, self.slug])
+
+    def _free_slug(self):
+        base = slugify(self.title)[:100] or "incident"
+        if Incident.objects.filter(slug=base).exists():
+            return f"{base}-{self.number}"
+        return base
+
+    @property
+    def public_number(self):
+        return f"#{self.number}"
+
+    @property
+    def time_to_detect(self):
+        if self.occurred_at and self.detected_at:
+            return self.detected_at - self.occurred_at
+        return None
+
+    @property
+    def time_to_resolve(self):
+        if self.occurred_at and self.resolved_at:
+            return self.resolved_at - self.occurred_at
+        return None
+
+    @property
+    def is_public(self):
+        return self.visibility == self.Visibility.PUBLIC and self.status in (
+            self.Status.PUBLISHED,
+            self.Status.RETRACTED,
+        )
+
+
+class IncidentOrganisation(models.Model):
+    """An organisation's part in an incident, using the AI Incident Database's roles."""
+
+    class Role(models.TextChoices):
+        DEVELOPER = "developer", "Developer"
+        DEPLOYER = "deployer", "Deployer"
+        HARMED = "harmed", "Harmed party"
+        NEARLY_HARMED = "nearly_harmed", "Nearly harmed party"
+
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="organisation_roles"
+    )
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="incident_roles"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices, db_index=True)
+
+    class Meta:
+        ordering = ["role", "organisation__name"]
+        verbose_name = "organisation role"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "organisation", "role"], name="unique_incident_org_role"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.organisation} ({self.get_role_display()})"
+
+
+class TimelineEvent(models.Model):
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline_events")
+    at = models.DateTimeField()
+    description = models.TextField()
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.description[:60]}"
+
+
+class ActionItem(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DONE = "done", "Done"
+        WONT_DO = "wont_do", "Won't do"
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="action_items")
+    title = models.CharField(max_length=300)
+    owner = models.CharField(max_length=200, blank=True)
+    due_on = models.DateField(null=True, blank=True)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True
+    )
+
+    class Meta:
+        ordering = ["status", F("due_on").asc(nulls_last=True), "pk"]
+
+    def __str__(self):
+        return self.title
+
+
+class SourceFields(models.Model):
+    url = models.URLField("URL", max_length=1000)
+    publisher = models.CharField(max_length=200, blank=True)
+    title = models.CharField(max_length=400, blank=True)
+    published_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = [F("published_on").asc(nulls_last=True), "pk"]
+
+    def __str__(self):
+        return self.title or self.url
+
+
+class Source(SourceFields):
+    class Stance(models.TextChoices):
+        REPORTS = "reports", "Reports it"
+        OFFICIAL = "official", "Official statement"
+        DISPUTES = "disputes", "Disputes the account"
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="sources")
+    stance = models.CharField(max_length=10, choices=Stance.choices, default=Stance.REPORTS)
+
+    class Meta(SourceFields.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "url"], name="unique_incident_source_url")
+        ]
+
+
+class RelatedIncident(models.Model):
+    """Incidents that share tags, organisations or perpetrator, recomputed by a task."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="related_links")
+    related = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField()
+    shared_tags = models.PositiveSmallIntegerField(default=0)
+    shared_organisations = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-score", "related__number"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "related"], name="unique_related_pair"),
+            models.CheckConstraint(
+                condition=~Q(incident=F("related")), name="related_is_another_incident"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.incident_id} ~ {self.related_id} ({self.score:.1f})"

@@ -1,0 +1,13 @@
+from celery import shared_task
+
+from incidents import services
+from incidents.models import Incident
+
+
+@shared_task
+def recompute_related_incidents(incident_id):
+    incident = Incident.objects.filter(pk=incident_id).first()
+    if incident is None:
+        return 0
+    services.related_incidents_recompute(incident=incident)
+    return incident.related_links.count()

@@ -1,0 +1,129 @@
+"""Pages anyone can read without an account."""
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404, redirect, render
+
+from incidents.models import (
+    Incident,
+    IncidentOrganisation,
+    Organisation,
+    PolicyChange,
+    PolicyChangeIncident,
+    Tag,
+)
+
+
+def _page(request, queryset):
+    return Paginator(queryset, settings.PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def home(request):
+    incidents = Incident.objects.published().for_list()
+    return render(
+        request,
+        "incidents/home.html",
+        {
+            "latest_incidents": incidents[:6],
+            "incident_count": incidents.count(),
+            "latest_policies": PolicyChange.objects.for_list()[:4],
+        },
+    )
+
+
+def incident_list(request):
+    page = _page(request, Incident.objects.published().for_list())
+    return render(request, "incidents/incident_list.html", {"page": page})
+
+
+def incident_redirect(request, number):
+    incident = get_object_or_404(Incident.objects.visible_to(request.user), number=number)
+    return redirect(incident, permanent=True)
+
+
+def incident_detail(request, number, slug):
+    visible = Incident.objects.visible_to(request.user)
+    incident = get_object_or_404(visible.for_detail().with_disputed(), number=number)
+    if slug != incident.slug:
+        return redirect(incident, permanent=True)
+    policy_links = PolicyChangeIncident.objects.filter(incident=incident).select_related(
+        "policy_change__organisation"
+    )
+    related = incident.related_links.filter(related__in=visible).select_related(
+        "related__severity", "related__perpetrator"
+    )[:6]
+    return render(
+        request,
+        "incidents/incident_detail.html",
+        {"incident": incident, "policy_links": policy_links, "related_links": related},
+    )
+
+
+def policy_list(request):
+    page = _page(request, PolicyChange.objects.for_list())
+    return render(request, "incidents/policy_list.html", {"page": page})
+
+
+def policy_detail(request, slug):
+    policy = get_object_or_404(
+        PolicyChange.objects.select_related("organisation").prefetch_related("sources"), slug=slug
+    )
+    incident_links = policy.incident_links.filter(
+        incident__in=Incident.objects.visible_to(request.user)
+    ).select_related("incident__severity")
+    return render(
+        request,
+        "incidents/policy_detail.html",
+        {"policy": policy, "incident_links": incident_links},
+    )
+
+
+def organisation_list(request):
+    published = Incident.objects.published()
+    organisations = Organisation.objects.annotate(
+        incident_count=Count(
+            "incident_roles__incident",
+            filter=Q(incident_roles__incident__in=published),
+            distinct=True,
+        ),
+        policy_count=Count("policy_changes", distinct=True),
+    ).filter(Q(incident_count__gt=0) | Q(policy_count__gt=0))
+    return render(
+        request, "incidents/organisation_list.html", {"page": _page(request, organisations)}
+    )
+
+
+def organisation_detail(request, slug):
+    organisation = get_object_or_404(Organisation, slug=slug)
+    roles = (
+        IncidentOrganisation.objects.filter(
+            organisation=organisation,
+            incident__in=Incident.objects.visible_to(request.user),
+        )
+        .select_related("incident__severity")
+        .order_by("role", "-incident__occurred_at")
+    )
+    return render(
+        request,
+        "incidents/organisation_detail.html",
+        {
+            "organisation": organisation,
+            "roles": roles,
+            "policies": organisation.policy_changes.for_list(),
+            "ai_systems": organisation.ai_systems.all(),
+        },
+    )
+
+
+def tag_list(request):
+    tags = Tag.objects.annotate(
+        incident_count=Count("incidents", filter=Q(incidents__in=Incident.objects.published()))
+    ).filter(incident_count__gt=0)
+    return render(request, "incidents/tag_list.html", {"tags": tags})
+
+
+def tag_detail(request, facet, slug):
+    tag = get_object_or_404(Tag, facet=facet, slug=slug)
+    page = _page(request, Incident.objects.published().filter(tags=tag).for_list())
+    return render(request, "incidents/tag_detail.html", {"tag": tag, "page": page})
