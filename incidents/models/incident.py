@@ -199,9 +199,10 @@ class Incident(models.Model):
             return super().save(*args, **kwargs)
         # Numbers are public and never reused, so take the next one and retry if another
         # writer took it first.
+        given_slug = self.slug
         for attempt in range(5):
             self.number = (Incident.objects.aggregate(n=Max("number"))["n"] or 0) + 1
-            self.slug = self.slug or self._free_slug()
+            self.slug = given_slug or self._free_slug()
             try:
                 with transaction.atomic():
                     return super().save(*args, **kwargs)
@@ -214,9 +215,11 @@ class Incident(models.Model):
 
     def _free_slug(self):
         base = slugify(self.title)[:100] or "incident"
-        if Incident.objects.filter(slug=base).exists():
-            return f"{base}-{self.number}"
-        return base
+        candidates = [base, f"{base}-{self.number}"]
+        # Another title can already own "<base>-<number>", e.g. "Outage 3" before the third "Outage".
+        candidates += (f"{base}-{self.number}-{n}" for n in range(2, 100))
+        taken = set(Incident.objects.filter(slug__startswith=base).values_list("slug", flat=True))
+        return next(slug for slug in candidates if slug not in taken)
 
     @property
     def public_number(self):

@@ -88,7 +88,7 @@ def organisation_list(request):
             distinct=True,
         ),
         policy_count=Count("policy_changes", distinct=True),
-    ).filter(Q(incident_count__gt=0) | Q(policy_count__gt=0))
+    ).filter(Q(incident_count__gt=0) | Q(policy_count__gt=0)).order_by("name")
     return render(
         request, "incidents/organisation_list.html", {"page": _page(request, organisations)}
     )
