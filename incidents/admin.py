@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.db import models
 
 from incidents import services
 from incidents.models import (
@@ -18,6 +19,9 @@ from incidents.models import (
     TimelineEvent,
 )
 
+# Links typed without a scheme are taken as https, not http.
+HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
+
 
 @admin.register(Severity)
 class SeverityAdmin(admin.ModelAdmin):
@@ -35,6 +39,7 @@ class PerpetratorKindAdmin(admin.ModelAdmin):
 
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
+    formfield_overrides = HTTPS_URLS
     list_display = ["name", "slug", "website"]
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}
@@ -74,6 +79,7 @@ class ActionItemInline(admin.TabularInline):
 
 
 class SourceInline(admin.TabularInline):
+    formfield_overrides = HTTPS_URLS
     model = Source
     extra = 1
 
@@ -171,6 +177,10 @@ class IncidentAdmin(admin.ModelAdmin):
         ("Record", {"fields": ["published_at", "created_at", "updated_at"]}),
     ]
 
+    def has_delete_permission(self, request, obj=None):
+        # Public numbers are cited from outside; an incident is retracted, never deleted.
+        return False
+
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         services.incident_saved(incident=form.instance)
@@ -190,6 +200,7 @@ class RelatedIncidentAdmin(admin.ModelAdmin):
 
 
 class PolicySourceInline(admin.TabularInline):
+    formfield_overrides = HTTPS_URLS
     model = PolicySource
     extra = 1
 
@@ -209,3 +220,22 @@ class PolicyChangeAdmin(admin.ModelAdmin):
     autocomplete_fields = ["organisation"]
     prepopulated_fields = {"slug": ["title"]}
     inlines = [PolicyIncidentInline, PolicySourceInline]
+
+
+@admin.register(ActionItem)
+class ActionItemAdmin(admin.ModelAdmin):
+    list_display = ["title", "incident", "owner", "due_on", "status"]
+    list_filter = ["status", "due_on"]
+    list_select_related = ["incident"]
+    search_fields = ["title", "owner", "incident__title"]
+    autocomplete_fields = ["incident"]
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin):
+    formfield_overrides = HTTPS_URLS
+    list_display = ["title", "publisher", "stance", "published_on", "incident"]
+    list_filter = ["stance", "publisher"]
+    list_select_related = ["incident"]
+    search_fields = ["title", "url", "publisher", "incident__title"]
+    autocomplete_fields = ["incident"]

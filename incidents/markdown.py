@@ -43,7 +43,13 @@ ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
 
 
 def render_markdown(text: str) -> str:
-    html = markdown.markdown(text or "", extensions=["extra", "sane_lists"], output_format="html")
+    html = markdown.markdown(
+        text or "",
+        extensions=["extra", "sane_lists", "toc"],
+        # The page owns the only <h1>; a "# Heading" in a narrative becomes an <h2>.
+        extension_configs={"toc": {"baselevel": 2}},
+        output_format="html",
+    )
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,

@@ -197,8 +197,8 @@ class Incident(models.Model):
         self.remediation_html = render_markdown(self.remediation)
         if self.pk:
             return super().save(*args, **kwargs)
-        # Numbers are public and never reused, so take the next one and retry if another
-        # writer took it first.
+        # Numbers are public and cited from outside (incidents are retracted, not deleted):
+        # take the next one, and retry if another writer took it first.
         given_slug = self.slug
         for attempt in range(5):
             self.number = (Incident.objects.aggregate(n=Max("number"))["n"] or 0) + 1
@@ -216,7 +216,7 @@ class Incident(models.Model):
     def _free_slug(self):
         base = slugify(self.title)[:100] or "incident"
         candidates = [base, f"{base}-{self.number}"]
-        # Another title can already own "<base>-<number>", e.g. "Outage 3" before the third "Outage".
+        # Another title can own "<base>-<number>": "Outage 3" saved before the third "Outage".
         candidates += (f"{base}-{self.number}-{n}" for n in range(2, 100))
         taken = set(Incident.objects.filter(slug__startswith=base).values_list("slug", flat=True))
         return next(slug for slug in candidates if slug not in taken)

@@ -81,14 +81,18 @@ def policy_detail(request, slug):
 
 def organisation_list(request):
     published = Incident.objects.published()
-    organisations = Organisation.objects.annotate(
-        incident_count=Count(
-            "incident_roles__incident",
-            filter=Q(incident_roles__incident__in=published),
-            distinct=True,
-        ),
-        policy_count=Count("policy_changes", distinct=True),
-    ).filter(Q(incident_count__gt=0) | Q(policy_count__gt=0)).order_by("name")
+    organisations = (
+        Organisation.objects.annotate(
+            incident_count=Count(
+                "incident_roles__incident",
+                filter=Q(incident_roles__incident__in=published),
+                distinct=True,
+            ),
+            policy_count=Count("policy_changes", distinct=True),
+        )
+        .filter(Q(incident_count__gt=0) | Q(policy_count__gt=0))
+        .order_by("name")
+    )
     return render(
         request, "incidents/organisation_list.html", {"page": _page(request, organisations)}
     )

@@ -1,0 +1,171 @@
+"""Test data: each factory builds a valid record; traits name the states tests care about."""
+
+from datetime import UTC, date, datetime
+
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from factory.django import DjangoModelFactory
+
+from incidents.models import (
+    ActionItem,
+    AISystem,
+    Incident,
+    IncidentOrganisation,
+    Organisation,
+    PerpetratorKind,
+    PolicyChange,
+    PolicyChangeIncident,
+    PolicySource,
+    Severity,
+    Source,
+    Tag,
+    TimelineEvent,
+)
+
+
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
+    password = factory.django.Password("correct horse battery staple")
+
+
+class OrganisationFactory(DjangoModelFactory):
+    class Meta:
+        model = Organisation
+
+    name = factory.Sequence(lambda n: f"Organisation {n}")
+
+
+class TagFactory(DjangoModelFactory):
+    class Meta:
+        model = Tag
+
+    facet = Tag.Facet.FAILURE_MODE
+    name = factory.Sequence(lambda n: f"Tag {n}")
+
+
+class AISystemFactory(DjangoModelFactory):
+    class Meta:
+        model = AISystem
+
+    name = factory.Sequence(lambda n: f"Agent {n}")
+    vendor = factory.SubFactory(OrganisationFactory)
+
+
+class IncidentFactory(DjangoModelFactory):
+    """A published, public incident; severity and perpetrator come from the migrated rows."""
+
+    class Meta:
+        model = Incident
+        skip_postgeneration_save = True
+
+    class Params:
+        draft = factory.Trait(status=Incident.Status.DRAFT, published_at=None)
+        in_review = factory.Trait(status=Incident.Status.IN_REVIEW, published_at=None)
+        internal = factory.Trait(visibility=Incident.Visibility.INTERNAL)
+        retracted = factory.Trait(
+            status=Incident.Status.RETRACTED,
+            retraction_reason="The only source turned out to be satire.",
+        )
+
+    title = factory.Sequence(lambda n: f"Incident {n}")
+    summary = "An AI system did something its operators did not expect."
+    narrative = "## What happened\n\nThe agent acted **without review**."
+    status = Incident.Status.PUBLISHED
+    visibility = Incident.Visibility.PUBLIC
+    severity = factory.LazyFunction(lambda: Severity.objects.get(name="SEV3"))
+    perpetrator = factory.LazyFunction(lambda: PerpetratorKind.objects.get(slug="ai-coding-agent"))
+    occurred_at = datetime(2025, 12, 1, 9, 0, tzinfo=UTC)
+    published_at = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def tags(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.tags.set(extracted)
+
+    @factory.post_generation
+    def organisations(self, create, extracted, **kwargs):
+        """`organisations=[org, ...]` adds each as the deployer."""
+        if create and extracted:
+            for organisation in extracted:
+                IncidentOrganisation.objects.create(
+                    incident=self,
+                    organisation=organisation,
+                    role=IncidentOrganisation.Role.DEPLOYER,
+                )
+
+
+class IncidentOrganisationFactory(DjangoModelFactory):
+    class Meta:
+        model = IncidentOrganisation
+
+    incident = factory.SubFactory(IncidentFactory)
+    organisation = factory.SubFactory(OrganisationFactory)
+    role = IncidentOrganisation.Role.DEPLOYER
+
+
+class SourceFactory(DjangoModelFactory):
+    class Meta:
+        model = Source
+
+    incident = factory.SubFactory(IncidentFactory)
+    url = factory.Sequence(lambda n: f"https://news.example.com/story-{n}")
+    publisher = "Example News"
+    title = factory.Sequence(lambda n: f"Report {n}")
+    published_on = date(2025, 12, 2)
+    stance = Source.Stance.REPORTS
+
+
+class TimelineEventFactory(DjangoModelFactory):
+    class Meta:
+        model = TimelineEvent
+
+    incident = factory.SubFactory(IncidentFactory)
+    at = factory.LazyAttribute(lambda event: event.incident.occurred_at or timezone.now())
+    description = "The agent started deleting resources."
+
+
+class ActionItemFactory(DjangoModelFactory):
+    class Meta:
+        model = ActionItem
+
+    incident = factory.SubFactory(IncidentFactory)
+    title = factory.Sequence(lambda n: f"Action item {n}")
+    owner = "Platform team"
+    status = ActionItem.Status.OPEN
+
+
+class PolicyChangeFactory(DjangoModelFactory):
+    class Meta:
+        model = PolicyChange
+
+    organisation = factory.SubFactory(OrganisationFactory)
+    title = factory.Sequence(lambda n: f"Policy change {n}")
+    description = "Production changes by AI agents now need a second reviewer."
+    kind = PolicyChange.Kind.PEER_REVIEW
+    status = PolicyChange.Status.IN_EFFECT
+    announced_on = date(2025, 12, 10)
+    effective_on = date(2026, 1, 1)
+
+
+class PolicyChangeIncidentFactory(DjangoModelFactory):
+    class Meta:
+        model = PolicyChangeIncident
+
+    policy_change = factory.SubFactory(PolicyChangeFactory)
+    incident = factory.SubFactory(IncidentFactory)
+    relation = PolicyChangeIncident.Relation.PROMPTED_BY
+
+
+class PolicySourceFactory(DjangoModelFactory):
+    class Meta:
+        model = PolicySource
+
+    policy_change = factory.SubFactory(PolicyChangeFactory)
+    url = factory.Sequence(lambda n: f"https://press.example.com/release-{n}")
+    publisher = "Example Corp"

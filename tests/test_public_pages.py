@@ -1,0 +1,117 @@
+"""What a reader sees on the public pages, and that each page costs a fixed number of queries."""
+
+import pytest
+from django.core.management import call_command
+
+from incidents.models import Incident, PolicyChange
+
+KIRO = "kiro-aws-cost-explorer-outage"
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    call_command("load_demo", verbosity=0)
+    return Incident.objects.get(slug=KIRO)
+
+
+def test_the_home_page_leads_to_the_latest_incidents(reader, demo):
+    response = reader.get("/")
+    assert response.status_code == 200
+    assert "Latest incidents" in response.text
+    assert demo.title in response.text
+
+
+def test_the_list_shows_published_incidents_with_severity_and_dispute_marks(reader, demo):
+    response = reader.get("/incidents/")
+    html = response.text
+    assert demo.title in html
+    assert "SEV2" in html
+    assert "Disputed" in html
+    assert f"{Incident.objects.published().count()} incidents" in html
+
+
+def test_the_list_is_paginated(reader, demo, settings):
+    settings.PAGE_SIZE = 5
+    first = reader.get("/incidents/")
+    assert "Page 1 of 4" in first.text
+    last = reader.get("/incidents/?page=4")
+    assert "Page 4 of 4" in last.text
+    assert reader.get("/incidents/?page=banana").status_code == 200
+
+
+def test_the_kiro_page_shows_the_structured_postmortem(reader, demo):
+    response = reader.get(demo.get_absolute_url())
+    html = response.text
+    assert response.status_code == 200
+    assert "The account of this incident is disputed." in html
+    assert "Kiro" in html and "Amazon Web Services" in html
+    assert "13 hours" in html
+    assert "Disputes the account" in html
+    assert "Prompted by" in html
+    policy = PolicyChange.objects.get(slug="aws-peer-review-ai-production-changes")
+    assert policy.get_absolute_url() in html
+    assert "<h3>What happened</h3>" in html
+
+
+def test_the_bare_number_redirects_to_the_canonical_address(reader, demo):
+    response = reader.get(f"/incidents/{demo.number}/")
+    assert response.status_code == 301
+    assert response["Location"] == demo.get_absolute_url()
+    wrong_slug = reader.get(f"/incidents/{demo.number}/something-else/")
+    assert wrong_slug.status_code == 301
+
+
+def test_the_policy_page_lists_the_incidents_that_prompted_it(reader, demo):
+    response = reader.get("/policies/aws-peer-review-ai-production-changes/")
+    assert response.status_code == 200
+    assert "Prompted by" in response.text
+    assert demo.title in response.text
+
+
+def test_the_organisation_page_groups_incidents_by_role(reader, demo):
+    response = reader.get("/organisations/amazon-web-services/")
+    html = response.text
+    assert "Developer" in html and "Deployer" in html
+    assert demo.title in html
+    assert "peer review" in html.lower()
+
+
+def test_the_tag_pages_count_and_list_incidents(reader, demo):
+    tag = demo.tags.first()
+    listing = reader.get("/tags/")
+    assert tag.name in listing.text
+    detail = reader.get(tag.get_absolute_url())
+    assert demo.title in detail.text
+
+
+def test_every_page_has_an_empty_state(reader, db):
+    assert "No incidents have been published yet." in reader.get("/incidents/").text
+    assert "No policy changes recorded yet." in reader.get("/policies/").text
+    assert "No organisations yet." in reader.get("/organisations/").text
+    assert "No tags are in use yet." in reader.get("/tags/").text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/incidents/",
+        "kiro",
+        "/policies/",
+        "/policies/aws-peer-review-ai-production-changes/",
+        "/organisations/",
+        "/organisations/amazon-web-services/",
+        "/tags/",
+    ],
+)
+def test_page_query_counts_do_not_grow_with_the_data(
+    reader, demo, path, django_assert_max_num_queries
+):
+    # 20 demo incidents with many sources, tags and organisations: a per-row query would
+    # blow far past this bound.
+    path = demo.get_absolute_url() if path == "kiro" else path
+    with django_assert_max_num_queries(12):
+        response = reader.get(path)
+    assert response.status_code == 200

@@ -1,0 +1,164 @@
+"""Related incidents: scored by what they share, stored by a task queued after commit."""
+
+import pytest
+
+from incidents import services
+from incidents.models import IncidentOrganisation, PerpetratorKind, RelatedIncident
+from incidents.tasks import recompute_related_incidents
+
+from .factories import IncidentFactory, IncidentOrganisationFactory, OrganisationFactory, TagFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def chatbot():
+    return PerpetratorKind.objects.get(slug="chatbot")
+
+
+def scores(incident):
+    return {row["pk"]: score for score, row in services.related_candidates(incident)}
+
+
+def links(incident):
+    return dict(RelatedIncident.objects.filter(incident=incident).values_list("related", "score"))
+
+
+def test_a_shared_organisation_weighs_more_than_a_shared_tag(chatbot):
+    tag, organisation = TagFactory(), OrganisationFactory()
+    incident = IncidentFactory(tags=[tag], organisations=[organisation])
+    same_organisation = IncidentFactory(organisations=[organisation], perpetrator=chatbot)
+    same_tag = IncidentFactory(tags=[tag], perpetrator=chatbot)
+    IncidentFactory(tags=[TagFactory()], organisations=[OrganisationFactory()])
+
+    assert scores(incident) == {same_organisation.pk: 2.0, same_tag.pk: 1.0}
+    assert [row["pk"] for _, row in services.related_candidates(incident)] == [
+        same_organisation.pk,
+        same_tag.pk,
+    ]
+
+
+def test_it_adds_each_shared_tag_and_organisation_and_the_same_perpetrator(chatbot):
+    tags, organisations = TagFactory.create_batch(3), OrganisationFactory.create_batch(2)
+    incident = IncidentFactory(tags=tags, organisations=organisations)
+    close = IncidentFactory(tags=tags[:2], organisations=organisations)
+    same_kind = IncidentFactory(tags=tags[:1])
+    other_kind = IncidentFactory(tags=tags[:1], perpetrator=chatbot)
+
+    assert scores(incident) == {close.pk: 2 + 2 * 2 + 1, same_kind.pk: 2.0, other_kind.pk: 1.0}
+
+
+def test_several_roles_of_one_organisation_count_once():
+    organisation, tag = OrganisationFactory(), TagFactory()
+    incident = IncidentFactory(tags=[tag])
+    other = IncidentFactory(tags=[tag])
+    for each in (incident, other):
+        for role in (IncidentOrganisation.Role.DEVELOPER, IncidentOrganisation.Role.DEPLOYER):
+            IncidentOrganisationFactory(incident=each, organisation=organisation, role=role)
+
+    [(_, row)] = services.related_candidates(incident)
+
+    assert (row["shared_tags"], row["shared_organisations"]) == (1, 1)
+
+
+def test_an_incident_sharing_nothing_has_no_candidates():
+    IncidentFactory(tags=[TagFactory()])
+
+    assert services.related_candidates(IncidentFactory()) == []
+
+
+def test_saving_queues_the_recompute_until_the_transaction_commits(
+    django_capture_on_commit_callbacks,
+):
+    tag = TagFactory()
+    neighbour = IncidentFactory(tags=[tag])
+    incident = IncidentFactory(tags=[tag])
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.incident_saved(incident=incident)
+
+    assert len(callbacks) == 1
+    assert not RelatedIncident.objects.exists()
+
+    callbacks[0]()
+
+    assert links(incident) == {neighbour.pk: 2.0}
+
+
+def test_saving_an_incident_relates_it_and_its_neighbours_both_ways(
+    django_capture_on_commit_callbacks,
+):
+    tag, organisation = TagFactory(), OrganisationFactory()
+    neighbour = IncidentFactory(tags=[tag])
+    other_neighbour = IncidentFactory(organisations=[organisation])
+    incident = IncidentFactory(tags=[tag], organisations=[organisation])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.incident_saved(incident=incident)
+
+    assert links(incident) == {other_neighbour.pk: 3.0, neighbour.pk: 2.0}
+    assert links(neighbour) == {incident.pk: 2.0}
+    assert links(other_neighbour) == {incident.pk: 3.0}
+    stored = RelatedIncident.objects.get(incident=incident, related=other_neighbour)
+    assert (stored.shared_tags, stored.shared_organisations) == (0, 1)
+
+
+def test_neighbours_drop_an_incident_that_no_longer_shares_anything(
+    django_capture_on_commit_callbacks,
+):
+    tag = TagFactory()
+    neighbour = IncidentFactory(tags=[tag])
+    incident = IncidentFactory(tags=[tag])
+    with django_capture_on_commit_callbacks(execute=True):
+        services.incident_saved(incident=incident)
+    assert links(neighbour) == {incident.pk: 2.0}
+
+    incident.tags.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.incident_saved(incident=incident)
+
+    assert links(incident) == {}
+    assert links(neighbour) == {}
+
+
+def test_it_keeps_only_the_best_related_incidents():
+    tag, organisation = TagFactory(), OrganisationFactory()
+    incident = IncidentFactory(tags=[tag], organisations=[organisation])
+    best = IncidentFactory.create_batch(3, tags=[tag], organisations=[organisation])
+    IncidentFactory.create_batch(services.RELATED_LIMIT, tags=[tag])
+
+    services.related_incidents_recompute(incident=incident)
+
+    stored = list(RelatedIncident.objects.filter(incident=incident))
+    assert len(stored) == services.RELATED_LIMIT
+    assert {link.related_id for link in stored[:3]} == {each.pk for each in best}
+
+
+def test_publishing_stamps_the_date_once_and_relates_the_incident(
+    django_capture_on_commit_callbacks,
+):
+    tag = TagFactory()
+    neighbour = IncidentFactory(tags=[tag])
+    draft = IncidentFactory(draft=True, tags=[tag])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.incident_publish(incident=draft)
+    first_published_at = draft.published_at
+    services.incident_publish(incident=draft)
+
+    assert draft.status == "published"
+    assert first_published_at is not None
+    assert draft.published_at == first_published_at
+    assert links(draft) == {neighbour.pk: 2.0}
+
+
+def test_the_task_ignores_an_incident_deleted_before_it_ran():
+    assert recompute_related_incidents.delay(10**9).get() == 0
+
+
+def test_the_task_returns_how_many_incidents_it_related():
+    tag = TagFactory()
+    IncidentFactory.create_batch(2, tags=[tag])
+    incident = IncidentFactory(tags=[tag])
+
+    assert recompute_related_incidents.delay(incident.pk).get() == 2
