@@ -130,6 +130,7 @@ class IncidentAdmin(admin.ModelAdmin):
                     "status",
                     "visibility",
                     "retraction_reason",
+                    "merged_into",
                 ]
             },
         ),
@@ -152,6 +153,7 @@ class IncidentAdmin(admin.ModelAdmin):
             {
                 "fields": [
                     "occurred_at",
+                    "occurred_precision",
                     "detected_at",
                     "mitigated_at",
                     "resolved_at",

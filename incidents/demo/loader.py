@@ -73,6 +73,7 @@ def _load_incident(data):
     incident.perpetrator = PerpetratorKind.objects.get(slug=data["perpetrator"])
     for field in ["occurred_at", "detected_at", "mitigated_at", "resolved_at"]:
         setattr(incident, field, _moment(data.get(field)))
+    incident.occurred_precision = data.get("occurred_precision") or Incident.Precision.DAY
     incident.disclosed_on = _date(data.get("disclosed_on"))
     minutes = data.get("outage_minutes")
     incident.outage_duration = timedelta(minutes=minutes) if minutes else None

@@ -8,10 +8,14 @@ from .incident import (
     Tristate,
 )
 from .policy import PolicyChange, PolicyChangeIncident, PolicySource
+from .provenance import Dataset, DuplicateFlag, Provenance
 from .taxonomy import AISystem, Organisation, PerpetratorKind, Severity, Tag
 
 __all__ = [
     "AISystem",
+    "Dataset",
+    "DuplicateFlag",
+    "Provenance",
     "ActionItem",
     "Incident",
     "IncidentOrganisation",

@@ -73,6 +73,11 @@ class Incident(models.Model):
         PUBLIC = "public", "Public"
         INTERNAL = "internal", "Internal only"
 
+    class Precision(models.TextChoices):
+        DAY = "day", "Day"
+        MONTH = "month", "Month"
+        YEAR = "year", "Year"
+
     class Autonomy(models.TextChoices):
         SUGGESTED = "suggested", "Suggested only"
         APPROVED = "approved", "Acted after human approval"
@@ -82,7 +87,9 @@ class Incident(models.Model):
     number = models.PositiveIntegerField(unique=True, editable=False)
     slug = models.SlugField(max_length=120, unique=True, editable=False)
     title = models.CharField(max_length=200)
-    summary = models.TextField(help_text="One paragraph: what happened and why it matters.")
+    summary = models.TextField(
+        blank=True, help_text="One paragraph: what happened and why it matters."
+    )
     narrative = models.TextField(
         blank=True,
         help_text="Markdown: what happened, root cause, contributing factors, lessons.",
@@ -95,6 +102,9 @@ class Incident(models.Model):
         max_length=20, choices=Visibility.choices, default=Visibility.PUBLIC
     )
     retraction_reason = models.TextField(blank=True)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_duplicates"
+    )
 
     severity = models.ForeignKey(
         Severity, null=True, blank=True, on_delete=models.PROTECT, related_name="incidents"
@@ -121,6 +131,12 @@ class Incident(models.Model):
     tags = models.ManyToManyField(Tag, blank=True, related_name="incidents")
 
     occurred_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    occurred_precision = models.CharField(
+        max_length=5,
+        choices=Precision.choices,
+        default=Precision.DAY,
+        help_text="How much of the occurrence date is known; the rest is not.",
+    )
     detected_at = models.DateTimeField(null=True, blank=True)
     mitigated_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
@@ -226,14 +242,26 @@ class Incident(models.Model):
         return f"#{self.number}"
 
     @property
+    def _occurred_to_the_day(self):
+        return self.occurred_at is not None and self.occurred_precision == self.Precision.DAY
+
+    @property
+    def occurred_display(self):
+        """The occurrence date to the precision the sources give, e.g. "Dec 2025"."""
+        if self.occurred_at is None:
+            return ""
+        formats = {self.Precision.YEAR: "%Y", self.Precision.MONTH: "%b %Y"}
+        return self.occurred_at.strftime(formats.get(self.occurred_precision, "%-d %b %Y"))
+
+    @property
     def time_to_detect(self):
-        if self.occurred_at and self.detected_at:
+        if self._occurred_to_the_day and self.detected_at:
             return self.detected_at - self.occurred_at
         return None
 
     @property
     def time_to_resolve(self):
-        if self.occurred_at and self.resolved_at:
+        if self._occurred_to_the_day and self.resolved_at:
             return self.resolved_at - self.occurred_at
         return None
 
