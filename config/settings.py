@@ -138,5 +138,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django": {"handlers": ["console"], "level": "INFO", "propagate": False}},
+    "loggers": {
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # Eager tasks would otherwise log every run; a real worker logs through its own -l.
+        "celery": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+    },
 }

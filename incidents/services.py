@@ -1,10 +1,13 @@
 """Writes that matter. Views, admin actions, commands and tasks all call these."""
 
+import heapq
+from collections import Counter, defaultdict
+
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from incidents.models import Incident, RelatedIncident
+from incidents.models import Incident, IncidentOrganisation, RelatedIncident
 
 RELATED_LIMIT = 8
 # A shared organisation says more about a recurring pattern than one shared tag.
@@ -69,9 +72,53 @@ def related_incidents_recompute(*, incident, cascade=True):
             related_incidents_recompute(incident=neighbour, cascade=False)
 
 
+@transaction.atomic
 def related_incidents_recompute_all():
-    for incident in Incident.objects.all().iterator():
-        related_incidents_recompute(incident=incident, cascade=False)
+    """Every incident's related list, scored as `related_candidates` does, but from memberships
+    loaded once: one pass in memory instead of a query per incident."""
+    tags_of = defaultdict(set)
+    organisations_of = defaultdict(set)
+    holders = defaultdict(set)
+    for incident_id, tag_id in Incident.tags.through.objects.values_list("incident_id", "tag_id"):
+        tags_of[incident_id].add(tag_id)
+        holders[("tag", tag_id)].add(incident_id)
+    for incident_id, organisation_id in IncidentOrganisation.objects.values_list(
+        "incident_id", "organisation_id"
+    ):
+        organisations_of[incident_id].add(organisation_id)
+        holders[("organisation", organisation_id)].add(incident_id)
+    perpetrator_of = dict(Incident.objects.values_list("pk", "perpetrator_id"))
+
+    links = []
+    for incident_id, perpetrator_id in perpetrator_of.items():
+        shared_tags = Counter()
+        shared_organisations = Counter()
+        for tag_id in tags_of[incident_id]:
+            shared_tags.update(holders[("tag", tag_id)])
+        for organisation_id in organisations_of[incident_id]:
+            shared_organisations.update(holders[("organisation", organisation_id)])
+        scored = []
+        for other in shared_tags.keys() | shared_organisations.keys():
+            if other == incident_id:
+                continue
+            score = (
+                TAG_WEIGHT * shared_tags[other] + ORGANISATION_WEIGHT * shared_organisations[other]
+            )
+            if perpetrator_id and perpetrator_of[other] == perpetrator_id:
+                score += PERPETRATOR_WEIGHT
+            scored.append((-score, other))
+        for negative_score, other in heapq.nsmallest(RELATED_LIMIT, scored):
+            links.append(
+                RelatedIncident(
+                    incident_id=incident_id,
+                    related_id=other,
+                    score=-negative_score,
+                    shared_tags=shared_tags[other],
+                    shared_organisations=shared_organisations[other],
+                )
+            )
+    RelatedIncident.objects.all().delete()
+    RelatedIncident.objects.bulk_create(links, batch_size=2000)
 
 
 def incident_saved(*, incident):
@@ -87,3 +134,10 @@ def incident_publish(*, incident):
         incident.published_at = timezone.now()
     incident.save()
     incident_saved(incident=incident)
+
+
+def related_incidents_queue_bulk():
+    """After an import: recompute every incident's related list once, in the background."""
+    from incidents.tasks import recompute_all_related_incidents
+
+    recompute_all_related_incidents.delay_on_commit()

@@ -11,3 +11,8 @@ def recompute_related_incidents(incident_id):
         return 0
     services.related_incidents_recompute(incident=incident)
     return incident.related_links.count()
+
+
+@shared_task
+def recompute_all_related_incidents():
+    services.related_incidents_recompute_all()

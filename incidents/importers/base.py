@@ -1,0 +1,332 @@
+"""What every importer shares: the neutral record, clear errors, and the all-or-nothing upsert.
+
+An importer only reads its format into `Record`s; `run_import` writes them. Records are read
+and validated in full before anything is written, then written in one transaction, matched to
+existing incidents by (dataset, external id).
+"""
+
+import csv
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from incidents.models import (
+    AISystem,
+    Dataset,
+    Incident,
+    IncidentOrganisation,
+    Organisation,
+    PerpetratorKind,
+    Provenance,
+    Source,
+    Tag,
+)
+
+# Large enough for real narratives, small enough that a runaway field is reported, not loaded.
+MAX_FIELD_CHARS = 100_000
+
+
+class ImportFailed(Exception):
+    """Bad input. Says where: file, line and field."""
+
+    def __init__(self, path, line, field_name, message):
+        self.path, self.line, self.field_name, self.message = str(path), line, field_name, message
+        where = f"{Path(path).name}, line {line}" if line else Path(path).name
+        if field_name:
+            where += f", field {field_name!r}"
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass
+class SourceRef:
+    url: str
+    publisher: str = ""
+    title: str = ""
+    published_on: date | None = None
+    stance: str = Source.Stance.REPORTS
+
+
+@dataclass
+class Record:
+    """One incident as a source dataset describes it; what the source lacks stays empty."""
+
+    external_id: str
+    line: int
+    title: str
+    summary: str = ""
+    narrative: str = ""
+    url: str = ""
+    occurred_at: datetime | None = None
+    occurred_precision: str = Incident.Precision.DAY
+    perpetrator: str = ""
+    organisations: list[tuple[str, str]] = field(default_factory=list)
+    ai_systems: list[str] = field(default_factory=list)
+    tags: list[tuple[str, str]] = field(default_factory=list)
+    sources: list[SourceRef] = field(default_factory=list)
+    fields: dict = field(default_factory=dict)
+
+    def fingerprint(self):
+        data = asdict(self)
+        del data["line"]
+        return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass
+class ImportSummary:
+    dataset: str
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    flagged: int = 0
+    seconds: float = 0.0
+    dry_run: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def __str__(self):
+        prefix = "Dry run, nothing written. Would have: " if self.dry_run else ""
+        return (
+            f"{prefix}{self.created} created, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.skipped} skipped, {self.flagged} likely duplicates flagged "
+            f"in {self.seconds:.1f} s"
+        )
+
+
+class Importer:
+    dataset: Dataset
+    licence = ""
+    description = ""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.skipped = 0
+        self.notes = []
+
+    def records(self) -> Iterator[Record]:
+        raise NotImplementedError
+
+    def fail(self, line, field_name, message, path=None):
+        raise ImportFailed(path or self.path, line, field_name, message)
+
+    def read_rows(self, path) -> Iterator[tuple[int, list[str]]]:
+        """Non-blank rows of a UTF-8 CSV as (line number, cells), with clear errors for
+        undecodable bytes, unterminated quotes and oversized fields."""
+        path = Path(path)
+        if not path.is_file():
+            self.fail(None, None, "file not found", path)
+        csv.field_size_limit(MAX_FIELD_CHARS)
+        empty = True
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle, strict=True)
+            try:
+                for row in reader:
+                    empty = False
+                    if any(cell.strip() for cell in row):
+                        yield reader.line_num, row
+            except UnicodeDecodeError as error:
+                self.fail(reader.line_num + 1, None, f"not valid UTF-8 text ({error.reason})", path)
+            except csv.Error as error:
+                message = str(error)
+                if "field larger" in message:
+                    message = f"a field is longer than {MAX_FIELD_CHARS:,} characters"
+                elif "EOF" in message or "end of data" in message:
+                    message = "the file ends inside a quoted field: it looks truncated"
+                self.fail(reader.line_num, None, message, path)
+        if empty:
+            self.fail(None, None, "the file is empty", path)
+
+    def read_csv(self, path) -> Iterator[tuple[int, dict]]:
+        """Rows as (line number, {column: value}), the first row naming the columns."""
+        header = None
+        for line, row in self.read_rows(path):
+            if header is None:
+                header = [column.strip() for column in row]
+            else:
+                yield line, dict(zip(header, row, strict=False))
+
+    def require_columns(self, path, line, row, columns):
+        missing = [column for column in columns if column not in row]
+        if missing:
+            self.fail(line, missing[0], f"missing required column(s): {', '.join(missing)}", path)
+
+    @staticmethod
+    def day(value):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC) if value else None
+
+
+def read_all(importer) -> list[Record]:
+    """Every record, validated; a repeated external id is an error naming both lines."""
+    seen = {}
+    records = []
+    for record in importer.records():
+        if not record.title.strip():
+            importer.fail(record.line, "title", "an incident needs a title")
+        if record.external_id in seen:
+            importer.fail(
+                record.line,
+                "id",
+                f"external id {record.external_id!r} already appears on line "
+                f"{seen[record.external_id]}",
+            )
+        seen[record.external_id] = record.line
+        records.append(record)
+    return records
+
+
+class _Writer:
+    """Writes records with in-memory lookups so each incident costs a handful of queries."""
+
+    def __init__(self, importer, now):
+        self.importer = importer
+        self.now = now
+        self.organisations = {o.slug: o for o in Organisation.objects.all()}
+        self.tags = {(t.facet, t.slug): t for t in Tag.objects.all()}
+        self.systems = {s.slug: s for s in AISystem.objects.filter(vendor=None)}
+        self.perpetrators = {p.slug: p for p in PerpetratorKind.objects.all()}
+        self.provenances = {
+            p.external_id: p
+            for p in Provenance.objects.filter(dataset=importer.dataset).select_related("incident")
+        }
+
+    def organisation(self, name):
+        slug = slugify(name)[:200]
+        if slug not in self.organisations:
+            self.organisations[slug] = Organisation.objects.create(name=name[:200], slug=slug)
+        return self.organisations[slug]
+
+    def tag(self, facet, name):
+        key = (facet, slugify(name)[:100])
+        if key not in self.tags:
+            self.tags[key] = Tag.objects.create(facet=facet, name=name[:100], slug=key[1])
+        return self.tags[key]
+
+    def system(self, name):
+        slug = slugify(name)[:200]
+        if slug not in self.systems:
+            self.systems[slug] = AISystem.objects.create(name=name[:200], slug=slug)
+        return self.systems[slug]
+
+    def write(self, record) -> str:
+        """Create or update one record's incident; returns 'created', 'updated' or 'unchanged'."""
+        fingerprint = record.fingerprint()
+        provenance = self.provenances.get(record.external_id)
+        if provenance and provenance.content_hash == fingerprint:
+            return "unchanged"
+        if provenance:
+            incident = provenance.incident
+            outcome = "updated"
+        else:
+            incident = Incident(
+                status=Incident.Status.PUBLISHED,
+                visibility=Incident.Visibility.PUBLIC,
+                published_at=self.now,
+            )
+            outcome = "created"
+        incident.title = record.title[:200]
+        incident.summary = record.summary
+        incident.narrative = record.narrative
+        incident.occurred_at = record.occurred_at
+        incident.occurred_precision = record.occurred_precision
+        incident.perpetrator = self.perpetrators.get(record.perpetrator)
+        for name, value in record.fields.items():
+            setattr(incident, name, value)
+        incident.save()
+
+        # An incident merged from several datasets keeps what each contributed; one that only
+        # this dataset describes follows the dataset exactly.
+        replace = outcome == "created" or incident.provenances.count() <= 1
+        self.write_relations(incident, record, replace=replace)
+        if provenance:
+            provenance.content_hash = fingerprint
+            provenance.url = record.url
+            provenance.imported_at = self.now
+            provenance.licence = self.importer.licence
+            provenance.save()
+        else:
+            self.provenances[record.external_id] = Provenance.objects.create(
+                incident=incident,
+                dataset=self.importer.dataset,
+                external_id=record.external_id,
+                url=record.url,
+                licence=self.importer.licence,
+                imported_at=self.now,
+                content_hash=fingerprint,
+            )
+        return outcome
+
+    def write_relations(self, incident, record, *, replace):
+        if replace:
+            incident.organisation_roles.all().delete()
+            incident.tags.clear()
+            incident.ai_systems.clear()
+            incident.sources.all().delete()
+        roles = {(self.organisation(name).pk, role) for name, role in record.organisations}
+        IncidentOrganisation.objects.bulk_create(
+            [IncidentOrganisation(incident=incident, organisation_id=o, role=r) for o, r in roles],
+            ignore_conflicts=True,
+        )
+        incident.tags.add(*{self.tag(facet, name) for facet, name in record.tags})
+        incident.ai_systems.add(*{self.system(name) for name in record.ai_systems})
+        Source.objects.bulk_create(
+            [
+                Source(
+                    incident=incident,
+                    url=ref.url,
+                    publisher=ref.publisher[:200],
+                    title=ref.title[:400],
+                    published_on=ref.published_on,
+                    stance=ref.stance,
+                )
+                for ref in {ref.url: ref for ref in record.sources}.values()
+            ],
+            ignore_conflicts=True,
+        )
+
+
+def run_import(
+    importer: Importer,
+    *,
+    dry_run=False,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportSummary:
+    """Read, validate, then write every record in one transaction (rolled back on a dry run)."""
+    from incidents import duplicates, services
+
+    started = time.monotonic()
+    records = read_all(importer)
+    summary = ImportSummary(
+        dataset=importer.dataset, dry_run=dry_run, skipped=importer.skipped, notes=importer.notes
+    )
+    with transaction.atomic():
+        writer = _Writer(importer, timezone.now())
+        touched = []
+        for position, record in enumerate(records, start=1):
+            outcome = writer.write(record)
+            setattr(summary, outcome, getattr(summary, outcome) + 1)
+            if outcome != "unchanged":
+                touched.append(writer.provenances[record.external_id].incident_id)
+            if progress:
+                progress(position, len(records))
+        summary.flagged = duplicates.flag_cross_source_duplicates(touched)
+        if dry_run:
+            transaction.set_rollback(True)
+        elif touched:
+            services.related_incidents_queue_bulk()
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def split_list(value: str, separator=";") -> list[str]:
+    return [item.strip() for item in (value or "").split(separator) if item.strip()]
+
+
+def unique(items: Iterable) -> list:
+    return list(dict.fromkeys(items))
