@@ -1,10 +1,16 @@
+from django import forms
 from django.contrib import admin, messages
 from django.db import models
+from django.utils import timezone
 
 from incidents import services
+from incidents.importers import IMPORTERS
+from incidents.importers.jobs import import_job_create, import_job_progress
 from incidents.models import (
     ActionItem,
     AISystem,
+    DuplicateFlag,
+    ImportJob,
     Incident,
     IncidentOrganisation,
     Organisation,
@@ -12,6 +18,7 @@ from incidents.models import (
     PolicyChange,
     PolicyChangeIncident,
     PolicySource,
+    Provenance,
     RelatedIncident,
     Severity,
     Source,
@@ -91,6 +98,17 @@ class IncidentPolicyInline(admin.TabularInline):
     verbose_name = "linked policy change"
 
 
+class ProvenanceInline(admin.TabularInline):
+    model = Provenance
+    extra = 0
+    fields = ["dataset", "external_id", "url", "licence", "imported_at"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Incident)
 class IncidentAdmin(admin.ModelAdmin):
     list_display = [
@@ -103,7 +121,15 @@ class IncidentAdmin(admin.ModelAdmin):
         "occurred_at",
     ]
     list_display_links = ["number", "title"]
-    list_filter = ["status", "visibility", "severity", "perpetrator", "autonomy", "tags__facet"]
+    list_filter = [
+        "status",
+        "visibility",
+        "severity",
+        "perpetrator",
+        "autonomy",
+        "provenances__dataset",
+        "tags__facet",
+    ]
     list_select_related = ["severity", "perpetrator"]
     search_fields = ["title", "summary", "=number", "organisations__name", "ai_systems__name"]
     date_hierarchy = "occurred_at"
@@ -115,6 +141,7 @@ class IncidentAdmin(admin.ModelAdmin):
         ActionItemInline,
         SourceInline,
         IncidentPolicyInline,
+        ProvenanceInline,
     ]
     actions = ["publish"]
     fieldsets = [
@@ -241,3 +268,131 @@ class SourceAdmin(admin.ModelAdmin):
     list_select_related = ["incident"]
     search_fields = ["title", "url", "publisher", "incident__title"]
     autocomplete_fields = ["incident"]
+
+
+@admin.register(Provenance)
+class ProvenanceAdmin(admin.ModelAdmin):
+    list_display = ["external_id", "dataset", "incident", "licence", "imported_at"]
+    list_filter = ["dataset", "licence"]
+    list_select_related = ["incident"]
+    search_fields = ["=external_id", "incident__title", "url"]
+    readonly_fields = ["incident", "dataset", "external_id", "url", "licence", "imported_at",
+                       "content_hash"]  # fmt: skip
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DuplicateFlag)
+class DuplicateFlagAdmin(admin.ModelAdmin):
+    list_display = ["incident", "candidate", "score", "reason", "status"]
+    list_filter = ["status"]
+    list_select_related = ["incident", "candidate"]
+    search_fields = ["incident__title", "candidate__title"]
+    readonly_fields = ["incident", "candidate", "score", "reason", "created_at", "resolved_at"]
+    actions = ["merge_candidate_into_incident", "merge_incident_into_candidate", "dismiss"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def _merge(self, request, queryset, *, keep):
+        merged = 0
+        for flag in queryset.filter(status=DuplicateFlag.Status.OPEN):
+            primary, duplicate = (
+                (flag.incident, flag.candidate)
+                if keep == "incident"
+                else (flag.candidate, flag.incident)
+            )
+            try:
+                services.incident_merge(primary=primary, duplicate=duplicate)
+                merged += 1
+            except services.MergeRefused as error:
+                self.message_user(request, str(error), messages.WARNING)
+        self.message_user(
+            request, f"Merged {merged} pair(s); both provenances kept.", messages.SUCCESS
+        )
+
+    @admin.action(description="Merge: keep the first incident, fold the candidate into it")
+    def merge_candidate_into_incident(self, request, queryset):
+        self._merge(request, queryset, keep="incident")
+
+    @admin.action(description="Merge: keep the candidate, fold the first incident into it")
+    def merge_incident_into_candidate(self, request, queryset):
+        self._merge(request, queryset, keep="candidate")
+
+    @admin.action(description="Not duplicates: dismiss")
+    def dismiss(self, request, queryset):
+        count = queryset.filter(status=DuplicateFlag.Status.OPEN).update(
+            status=DuplicateFlag.Status.DISMISSED, resolved_at=timezone.now()
+        )
+        self.message_user(request, f"Dismissed {count} flag(s).", messages.SUCCESS)
+
+
+class ImportJobForm(forms.ModelForm):
+    source = forms.ChoiceField(choices=[])
+    upload = forms.FileField(
+        help_text="The dataset file: a CSV or JSON file, or a .zip of a dataset folder "
+        "(for the AI Incident Database, zip incidents.csv with its classifications_*.csv)."
+    )
+
+    class Meta:
+        model = ImportJob
+        fields = ["source", "upload", "dry_run"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "source" in self.fields:  # only on the upload form; a finished job is read-only
+            self.fields["source"].choices = [
+                (name, f"{name}: {importer.description}") for name, importer in IMPORTERS.items()
+            ]
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    form = ImportJobForm
+    list_display = ["created_at", "source", "filename", "dry_run", "status", "created_by"]
+    list_filter = ["status", "source"]
+    list_select_related = ["created_by"]
+    readonly_fields = ["source", "filename", "dry_run", "status", "progress", "result", "error",
+                       "created_by", "created_at", "started_at", "finished_at"]  # fmt: skip
+    change_form_template = "admin/incidents/importjob/change_form.html"
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj else []
+
+    def get_fields(self, request, obj=None):
+        return self.readonly_fields if obj else ["source", "upload", "dry_run"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        job = import_job_create(
+            source=form.cleaned_data["source"],
+            upload=form.cleaned_data["upload"],
+            dry_run=form.cleaned_data["dry_run"],
+            by=request.user,
+        )
+        obj.pk = job.pk
+
+    def save_related(self, request, form, formsets, change):
+        pass
+
+    @admin.display(description="Progress")
+    def progress(self, job):
+        if job.status != ImportJob.Status.RUNNING:
+            return "-"
+        progress = import_job_progress(job)
+        if not progress:
+            return "Reading and checking the file..."
+        return f"{progress['done']:,} of {progress['total']:,} incidents written"
+
+    @admin.display(description="Result")
+    def result(self, job):
+        return (job.summary or {}).get("text", "-")

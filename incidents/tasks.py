@@ -16,3 +16,13 @@ def recompute_related_incidents(incident_id):
 @shared_task
 def recompute_all_related_incidents():
     services.related_incidents_recompute_all()
+
+
+@shared_task
+def run_import_job(job_id):
+    from incidents.importers.jobs import import_job_run
+    from incidents.models import ImportJob
+
+    job = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).first()
+    if job is not None:
+        import_job_run(job)

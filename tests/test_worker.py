@@ -108,3 +108,32 @@ def test_a_worker_recomputes_related_incidents_after_an_incident_is_saved(worker
     assert link.shared_tags == 1
     # The worker also refreshed the neighbour's list.
     assert RelatedIncident.objects.filter(incident=second, related=first).exists()
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_worker_runs_an_uploaded_import(worker):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from incidents.importers.jobs import import_job_create
+    from incidents.models import ImportJob, Incident
+
+    csv = Path(__file__).parent / "data" / "aiaaic" / "AIAAIC Repository - Incidents.csv"
+    with transaction.atomic():
+        job = import_job_create(
+            source="aiaaic",
+            upload=SimpleUploadedFile(csv.name, csv.read_bytes()),
+            dry_run=False,
+            by=None,
+        )
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and worker.poll() is None:
+        job.refresh_from_db()
+        if job.status in (ImportJob.Status.SUCCEEDED, ImportJob.Status.FAILED):
+            break
+        time.sleep(0.25)
+
+    assert job.status == ImportJob.Status.SUCCEEDED, job.error
+    assert job.summary["created"] == 4
+    assert Incident.objects.count() == 4

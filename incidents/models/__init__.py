@@ -1,3 +1,4 @@
+from .imports import ImportJob
 from .incident import (
     ActionItem,
     Incident,
@@ -18,6 +19,7 @@ __all__ = [
     "Provenance",
     "ActionItem",
     "Incident",
+    "ImportJob",
     "IncidentOrganisation",
     "Organisation",
     "PerpetratorKind",

@@ -49,16 +49,21 @@ class IncidentQuerySet(models.QuerySet):
         return self.select_related("severity", "perpetrator").with_disputed().newest_first()
 
     def for_detail(self):
-        return self.select_related("severity", "perpetrator").prefetch_related(
-            "tags",
-            models.Prefetch("ai_systems", queryset=AISystem.objects.select_related("vendor")),
-            models.Prefetch(
-                "organisation_roles",
-                queryset=IncidentOrganisation.objects.select_related("organisation"),
-            ),
-            "timeline_events",
-            "action_items",
-            "sources",
+        return (
+            self.select_related("severity", "perpetrator")
+            .prefetch_related(
+                "tags",
+                models.Prefetch("ai_systems", queryset=AISystem.objects.select_related("vendor")),
+                models.Prefetch(
+                    "organisation_roles",
+                    queryset=IncidentOrganisation.objects.select_related("organisation"),
+                ),
+                "timeline_events",
+                "action_items",
+                "sources",
+                "provenances",
+            )
+            .select_related("merged_into")
         )
 
 
