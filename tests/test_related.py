@@ -1,9 +1,10 @@
 """Related incidents: scored by what they share, stored by a task queued after commit."""
 
 import pytest
+from django.core.management import call_command
 
 from incidents import services
-from incidents.models import IncidentOrganisation, PerpetratorKind, RelatedIncident
+from incidents.models import Incident, IncidentOrganisation, PerpetratorKind, RelatedIncident
 from incidents.tasks import recompute_related_incidents
 
 from .factories import IncidentFactory, IncidentOrganisationFactory, OrganisationFactory, TagFactory
@@ -162,3 +163,23 @@ def test_the_task_returns_how_many_incidents_it_related():
     incident = IncidentFactory(tags=[tag])
 
     assert recompute_related_incidents.delay(incident.pk).get() == 2
+
+
+def test_the_bulk_recompute_after_an_import_matches_one_by_one():
+    call_command("load_demo", verbosity=0)
+
+    def snapshot():
+        return sorted(
+            RelatedIncident.objects.values_list(
+                "incident_id", "related_id", "score", "shared_tags", "shared_organisations"
+            )
+        )
+
+    for incident in Incident.objects.all():
+        services.related_incidents_recompute(incident=incident, cascade=False)
+    one_by_one = snapshot()
+    RelatedIncident.objects.all().delete()
+
+    services.related_incidents_recompute_all()
+
+    assert one_by_one and snapshot() == one_by_one
