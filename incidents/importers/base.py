@@ -113,6 +113,10 @@ class Importer:
     def records(self) -> Iterator[Record]:
         raise NotImplementedError
 
+    def writer(self, now):
+        """What writes the records; a format that carries more than `Record` brings its own."""
+        return _Writer(self, now)
+
     def fail(self, line, field_name, message, path=None):
         raise ImportFailed(path or self.path, line, field_name, message)
 
@@ -195,6 +199,12 @@ class _Writer:
             p.external_id: p
             for p in Provenance.objects.filter(dataset=importer.dataset).select_related("incident")
         }
+
+    def incident_id(self, record):
+        return self.provenances[record.external_id].incident_id
+
+    def finish(self):
+        """Called once after every record was written, inside the transaction."""
 
     def organisation(self, name):
         slug = slugify(name)[:200]
@@ -306,15 +316,16 @@ def run_import(
         dataset=importer.dataset, dry_run=dry_run, skipped=importer.skipped, notes=importer.notes
     )
     with transaction.atomic():
-        writer = _Writer(importer, timezone.now())
+        writer = importer.writer(timezone.now())
         touched = []
         for position, record in enumerate(records, start=1):
             outcome = writer.write(record)
             setattr(summary, outcome, getattr(summary, outcome) + 1)
             if outcome != "unchanged":
-                touched.append(writer.provenances[record.external_id].incident_id)
+                touched.append(writer.incident_id(record))
             if progress:
                 progress(position, len(records))
+        writer.finish()
         summary.flagged = duplicates.flag_cross_source_duplicates(touched)
         if dry_run:
             transaction.set_rollback(True)
