@@ -19,7 +19,7 @@ install: $(STAMP)
 ## Set up, load the demo incidents and serve the site at http://localhost:$(PORT)/
 run: install
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py load_demo
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py load_demo --users
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver $(PORT)
 
 ## Run the whole test suite (browser tests use Debian's chromium, installed if possible)

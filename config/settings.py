@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -141,6 +142,28 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "blast-r
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
+
+CELERY_BEAT_SCHEDULE = {
+    "send-notifications": {"task": "incidents.tasks.send_notifications", "schedule": 60.0},
+    "remind-overdue-action-items": {
+        "task": "incidents.tasks.remind_overdue_action_items",
+        "schedule": crontab(hour=7, minute=0),
+    },
+}
+
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Blast Radius <noreply@localhost>")
+# Links in emails point here.
+SITE_URL = os.environ.get("SITE_URL", "http://localhost:8000")
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "my_postmortems"
+LOGOUT_REDIRECT_URL = "home"
 
 PAGE_SIZE = 20
 

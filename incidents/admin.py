@@ -9,10 +9,13 @@ from incidents.importers.jobs import import_job_create, import_job_progress
 from incidents.models import (
     ActionItem,
     AISystem,
+    AuditEvent,
     DuplicateFlag,
     ImportJob,
     Incident,
     IncidentOrganisation,
+    IncidentRevision,
+    Notification,
     Organisation,
     PerpetratorKind,
     PolicyChange,
@@ -20,6 +23,7 @@ from incidents.models import (
     PolicySource,
     Provenance,
     RelatedIncident,
+    Review,
     Severity,
     Source,
     Tag,
@@ -143,7 +147,6 @@ class IncidentAdmin(admin.ModelAdmin):
         IncidentPolicyInline,
         ProvenanceInline,
     ]
-    actions = ["publish"]
     fieldsets = [
         (
             None,
@@ -206,19 +209,17 @@ class IncidentAdmin(admin.ModelAdmin):
         ("Record", {"fields": ["published_at", "created_at", "updated_at"]}),
     ]
 
+    # Postmortems change only through the review flow (the filing form and its services), so
+    # the admin is a place to browse and search them, never to publish or delete.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
     def has_delete_permission(self, request, obj=None):
         # Public numbers are cited from outside; an incident is retracted, never deleted.
         return False
-
-    def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        services.incident_saved(incident=form.instance)
-
-    @admin.action(description="Publish selected incidents")
-    def publish(self, request, queryset):
-        for incident in queryset:
-            services.incident_publish(incident=incident)
-        self.message_user(request, f"Published {queryset.count()} incidents.", messages.SUCCESS)
 
 
 @admin.register(RelatedIncident)
@@ -310,7 +311,7 @@ class DuplicateFlagAdmin(admin.ModelAdmin):
                 else (flag.candidate, flag.incident)
             )
             try:
-                services.incident_merge(primary=primary, duplicate=duplicate)
+                services.incident_merge(primary=primary, duplicate=duplicate, by=request.user)
                 merged += 1
             except services.MergeRefused as error:
                 self.message_user(request, str(error), messages.WARNING)
@@ -396,3 +397,45 @@ class ImportJobAdmin(admin.ModelAdmin):
     @admin.display(description="Result")
     def result(self, job):
         return (job.summary or {}).get("text", "-")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(IncidentRevision)
+class IncidentRevisionAdmin(ReadOnlyAdmin):
+    list_display = ["incident", "number", "author", "created_at", "note"]
+    list_select_related = ["incident", "author"]
+    search_fields = ["incident__title", "author__username"]
+
+
+@admin.register(Review)
+class ReviewAdmin(ReadOnlyAdmin):
+    list_display = ["revision", "reviewer", "decision", "created_at"]
+    list_filter = ["decision"]
+    list_select_related = ["revision__incident", "reviewer"]
+    search_fields = ["revision__incident__title", "reviewer__username", "comment"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["at", "action", "actor", "incident", "detail"]
+    list_filter = ["action"]
+    list_select_related = ["incident", "actor"]
+    search_fields = ["incident__title", "actor__username", "detail"]
+    date_hierarchy = "at"
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "recipient", "subject", "sent_at", "attempts"]
+    list_filter = ["sent_at"]
+    search_fields = ["recipient", "subject"]

@@ -21,7 +21,7 @@ STOPWORDS = {
 WORD = re.compile(r"[a-z0-9]+")
 
 
-def _words(text):
+def title_words(text):
     return {word for word in WORD.findall(text.lower()) if word not in STOPWORDS and len(word) > 2}
 
 
@@ -29,7 +29,7 @@ class _Profile:
     __slots__ = ("pk", "words", "organisations", "year", "datasets")
 
     def __init__(self, pk, title, year):
-        self.pk, self.words, self.year = pk, _words(title), year
+        self.pk, self.words, self.year = pk, title_words(title), year
         self.organisations, self.datasets = set(), set()
 
 

@@ -26,3 +26,17 @@ def run_import_job(job_id):
     job = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).first()
     if job is not None:
         import_job_run(job)
+
+
+@shared_task
+def send_notifications():
+    from incidents.services.notifications import send_pending
+
+    return send_pending()
+
+
+@shared_task
+def remind_overdue_action_items():
+    from incidents.services.notifications import notify_overdue_action_items
+
+    return notify_overdue_action_items()

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from incidents.views import data, public
+from incidents.views import accounts, data, filing, public, review
 
 urlpatterns = [
     path("", public.home, name="home"),
@@ -17,4 +17,23 @@ urlpatterns = [
     path("data/", data.data_index, name="data"),
     path("data/blast-radius-v1.json", data.download_json, name="data_json"),
     path("data/blast-radius-v1-csv.zip", data.download_csv, name="data_csv"),
+    # Signed-in work: filing, review and history.
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("my/", accounts.my_postmortems, name="my_postmortems"),
+    path("postmortems/new/", filing.incident_new, name="incident_new"),
+    path("postmortems/preview/", filing.markdown_preview, name="markdown_preview"),
+    path("postmortems/similar/", filing.duplicate_suggestions, name="duplicate_suggestions"),
+    path("postmortems/<int:number>/edit/", filing.incident_edit, name="incident_edit"),
+    path("postmortems/<int:number>/submit/", review.incident_submit, name="incident_submit"),
+    path("postmortems/<int:number>/review/", review.incident_review, name="incident_review"),
+    path("postmortems/<int:number>/history/", review.incident_history, name="incident_history"),
+    path("postmortems/<int:number>/diff/", review.incident_diff, name="incident_diff"),
+    path(
+        "postmortems/<int:number>/revisions/<int:revision>/restore/",
+        review.revision_restore,
+        name="revision_restore",
+    ),
+    path("postmortems/<int:number>/retract/", review.incident_retract, name="incident_retract"),
+    path("audit/", review.audit_log, name="audit_log"),
 ]

@@ -1,6 +1,8 @@
 """Personas shared by every test module: an anonymous reader and a staff editor."""
 
 import pytest
+from django.contrib.auth.models import Group
+from django.core.cache import cache
 from django.test import Client
 
 from config.celery import app as celery_app
@@ -29,9 +31,19 @@ def _static_files_without_collectstatic(settings):
     settings.WHITENOISE_AUTOREFRESH = True
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Cached exports and import progress must not leak from one test into the next."""
+    cache.clear()
+    yield
+
+
 @pytest.fixture
 def staff_user(db):
-    return UserFactory(username="editor", is_staff=True)
+    """An editor: in the "editor" group, so they may read internal and unpublished incidents."""
+    user = UserFactory(username="editor", is_staff=True)
+    user.groups.add(Group.objects.get(name="editor"))
+    return user
 
 
 @pytest.fixture

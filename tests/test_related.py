@@ -135,24 +135,6 @@ def test_it_keeps_only_the_best_related_incidents():
     assert {link.related_id for link in stored[:3]} == {each.pk for each in best}
 
 
-def test_publishing_stamps_the_date_once_and_relates_the_incident(
-    django_capture_on_commit_callbacks,
-):
-    tag = TagFactory()
-    neighbour = IncidentFactory(tags=[tag])
-    draft = IncidentFactory(draft=True, tags=[tag])
-
-    with django_capture_on_commit_callbacks(execute=True):
-        services.incident_publish(incident=draft)
-    first_published_at = draft.published_at
-    services.incident_publish(incident=draft)
-
-    assert draft.status == "published"
-    assert first_published_at is not None
-    assert draft.published_at == first_published_at
-    assert links(draft) == {neighbour.pk: 2.0}
-
-
 def test_the_task_ignores_an_incident_deleted_before_it_ran():
     assert recompute_related_incidents.delay(10**9).get() == 0
 

@@ -10,6 +10,7 @@ from .incident import (
 )
 from .policy import PolicyChange, PolicyChangeIncident, PolicySource
 from .provenance import Dataset, DuplicateFlag, Provenance
+from .review import AuditEvent, IncidentRevision, Notification, Review
 from .taxonomy import AISystem, Organisation, PerpetratorKind, Severity, Tag
 
 __all__ = [
@@ -18,6 +19,10 @@ __all__ = [
     "DuplicateFlag",
     "Provenance",
     "ActionItem",
+    "AuditEvent",
+    "IncidentRevision",
+    "Notification",
+    "Review",
     "Incident",
     "ImportJob",
     "IncidentOrganisation",

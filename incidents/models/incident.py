@@ -1,5 +1,6 @@
 """The incident record: one AI-related incident as a structured postmortem."""
 
+from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.db.models import Exists, F, Max, OuterRef, Q
 from django.db.models.functions import Coalesce
@@ -17,6 +18,15 @@ class Tristate(models.TextChoices):
     UNKNOWN = "unknown", "Unknown"
 
 
+def can_read_internal(user):
+    return user.is_authenticated and (
+        user.is_superuser
+        or user.has_perm("incidents.view_internal")
+        or user.has_perm("incidents.file_incident")
+        or user.has_perm("incidents.review_incident")
+    )
+
+
 class IncidentQuerySet(models.QuerySet):
     def public(self):
         """Everything an anonymous reader may open: public, and published or retracted."""
@@ -30,7 +40,7 @@ class IncidentQuerySet(models.QuerySet):
         return self.filter(visibility=Incident.Visibility.PUBLIC, status=Incident.Status.PUBLISHED)
 
     def visible_to(self, user):
-        if user.is_authenticated and user.is_staff:
+        if can_read_internal(user):
             return self.all()
         return self.public()
 
@@ -71,6 +81,7 @@ class Incident(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         IN_REVIEW = "in_review", "In review"
+        CHANGES_REQUESTED = "changes_requested", "Changes requested"
         PUBLISHED = "published", "Published"
         RETRACTED = "retracted", "Retracted"
 
@@ -107,6 +118,24 @@ class Incident(models.Model):
         max_length=20, choices=Visibility.choices, default=Visibility.PUBLIC
     )
     retraction_reason = models.TextField(blank=True)
+    published_revision = models.ForeignKey(
+        "IncidentRevision",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+        help_text="The approved revision the public reads.",
+    )
+    review_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
+    retraction_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_duplicates"
     )
@@ -170,6 +199,12 @@ class Incident(models.Model):
 
     class Meta:
         ordering = ["-number"]
+        permissions = [
+            ("file_incident", "Can file and edit postmortems"),
+            ("review_incident", "Can approve postmortems or request changes"),
+            ("retract_incident", "Can retract incidents, merge them and restore revisions"),
+            ("view_internal", "Can read internal and unpublished postmortems"),
+        ]
         indexes = [
             models.Index(fields=["status", "visibility", "-occurred_at"], name="incident_listing"),
             models.Index(fields=["-published_at"], name="incident_published_at"),
@@ -329,6 +364,14 @@ class ActionItem(models.Model):
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="action_items")
     title = models.CharField(max_length=300)
     owner = models.CharField(max_length=200, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="action_items",
+        help_text="The person who tracks it here, if they have an account.",
+    )
     due_on = models.DateField(null=True, blank=True)
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True

@@ -128,14 +128,6 @@ def incident_saved(*, incident):
     recompute_related_incidents.delay_on_commit(incident.pk)
 
 
-def incident_publish(*, incident):
-    incident.status = Incident.Status.PUBLISHED
-    if incident.published_at is None:
-        incident.published_at = timezone.now()
-    incident.save()
-    incident_saved(incident=incident)
-
-
 def related_incidents_queue_bulk():
     """After an import: recompute every incident's related list once, in the background."""
     from incidents.tasks import recompute_all_related_incidents
@@ -148,7 +140,7 @@ class MergeRefused(Exception):
 
 
 @transaction.atomic
-def incident_merge(*, primary, duplicate):
+def incident_merge(*, primary, duplicate, by=None):
     """Fold a duplicate into the primary record. Nothing is deleted: the duplicate keeps its
     number and page, marked as merged, and the primary gains its provenances, sources,
     organisations, AI systems, tags and timeline."""
@@ -193,5 +185,14 @@ def incident_merge(*, primary, duplicate):
     DuplicateFlag.objects.filter(
         Q(incident=duplicate, candidate=primary) | Q(incident=primary, candidate=duplicate)
     ).update(status=DuplicateFlag.Status.MERGED, resolved_at=timezone.now())
+    from incidents.models import AuditEvent
+
+    for incident in (primary, duplicate):
+        AuditEvent.objects.create(
+            incident=incident,
+            action=AuditEvent.Action.MERGED,
+            actor=by,
+            detail=f"#{duplicate.number} merged into #{primary.number}",
+        )
     incident_saved(incident=primary)
     return primary

@@ -13,6 +13,8 @@ from incidents.models import (
     PolicyChangeIncident,
     Tag,
 )
+from incidents.models.incident import can_read_internal
+from incidents.services.review import has_unpublished_changes
 
 
 def _page(request, queryset):
@@ -53,11 +55,11 @@ def incident_detail(request, number, slug):
     related = incident.related_links.filter(related__in=visible).select_related(
         "related__severity", "related__perpetrator"
     )[:6]
-    return render(
-        request,
-        "incidents/incident_detail.html",
-        {"incident": incident, "policy_links": policy_links, "related_links": related},
-    )
+    context = {"incident": incident, "policy_links": policy_links, "related_links": related}
+    if can_read_internal(request.user):
+        # Staff read the public page too; tell them whether it is what the public reads.
+        context["staff_bar"] = {"unpublished_changes": has_unpublished_changes(incident)}
+    return render(request, "incidents/incident_detail.html", context)
 
 
 def policy_list(request):

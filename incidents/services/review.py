@@ -1,0 +1,232 @@
+"""The review flow: drafts, revisions, reviews, publishing and retraction.
+
+A postmortem changes only through these functions, whether from the web form, the API or the
+admin. Publishing needs an approval of the exact revision being published by someone who did
+not write any revision since the last publication; the checks live here, not in the UI.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from incidents import revisions
+from incidents.models import AuditEvent, Incident, IncidentRevision, Review
+
+FILE = "incidents.file_incident"
+REVIEW = "incidents.review_incident"
+RETRACT = "incidents.retract_incident"
+
+
+class Conflict(Exception):
+    """Someone saved a newer revision since the editor loaded the form."""
+
+    def __init__(self, latest):
+        self.latest = latest
+        super().__init__(f"Revision {latest.number} was saved by {latest.author} in the meantime.")
+
+
+class NotAllowed(PermissionDenied):
+    pass
+
+
+def _require(user, permission, message):
+    if not user.has_perm(permission):
+        raise NotAllowed(message)
+
+
+def _audit(incident, action, actor, detail=""):
+    AuditEvent.objects.create(incident=incident, action=action, actor=actor, detail=detail[:500])
+
+
+def latest_revision(incident):
+    return incident.revisions.order_by("-number").first()
+
+
+def working_snapshot(incident):
+    """What an editor starts from: the latest revision, or the record itself."""
+    latest = latest_revision(incident)
+    return latest.data if latest else revisions.from_incident(incident)
+
+
+def authors_since_publication(incident):
+    """Everyone who wrote a revision that the public has not seen yet."""
+    pending = incident.revisions.all()
+    if incident.published_revision_id:
+        pending = pending.filter(number__gt=incident.published_revision.number)
+    return set(pending.exclude(author=None).values_list("author_id", flat=True))
+
+
+def _new_revision(incident, snapshot, by, note=""):
+    latest = latest_revision(incident)
+    previous = latest.data if latest else revisions.from_incident(incident)
+    return IncidentRevision.objects.create(
+        incident=incident,
+        number=(latest.number + 1) if latest else 1,
+        author=by,
+        data=snapshot,
+        changed_fields=revisions.changed_names(previous if latest else None, snapshot),
+        note=note,
+    )
+
+
+@transaction.atomic
+def incident_create(*, snapshot, by):
+    _require(by, FILE, "Only reporters can file postmortems.")
+    incident = Incident(status=Incident.Status.DRAFT)
+    revisions.apply(incident, snapshot)
+    _new_revision(incident, snapshot, by, note="Filed")
+    _audit(incident, AuditEvent.Action.CREATED, by)
+    from incidents.services import incident_saved
+
+    incident_saved(incident=incident)
+    return incident
+
+
+@transaction.atomic
+def incident_save(*, incident, snapshot, by, base_revision_number):
+    """Save a new revision. Refused with Conflict when the editor's starting point is stale,
+    so a second editor can never silently overwrite the first."""
+    _require(by, FILE, "Only reporters can edit postmortems.")
+    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    latest = latest_revision(incident)
+    if (latest.number if latest else 0) != (base_revision_number or 0):
+        raise Conflict(latest)
+    if latest is None:
+        # Records that arrived by import or demo load get their current state as revision 1.
+        latest = _new_revision(incident, revisions.from_incident(incident), None, "Existing record")
+    if latest.data == snapshot:
+        return incident, latest
+    revision = _new_revision(incident, snapshot, by)
+    if incident.status in (Incident.Status.PUBLISHED, Incident.Status.RETRACTED):
+        # The public keeps reading the approved (or retracted) version; the edit waits.
+        pass
+    else:
+        revisions.apply(incident, snapshot)
+        if incident.status == Incident.Status.CHANGES_REQUESTED:
+            incident.status = Incident.Status.DRAFT
+            incident.save(update_fields=["status"])
+    _audit(incident, AuditEvent.Action.SAVED, by, f"Revision {revision.number}")
+    from incidents.services import incident_saved
+
+    incident_saved(incident=incident)
+    return incident, revision
+
+
+def has_unpublished_changes(incident):
+    latest = latest_revision(incident)
+    return latest is not None and latest.pk != incident.published_revision_id
+
+
+@transaction.atomic
+def review_submit(*, incident, by):
+    _require(by, FILE, "Only reporters can submit postmortems for review.")
+    if not has_unpublished_changes(incident) and incident.status == Incident.Status.PUBLISHED:
+        raise NotAllowed("There is nothing new to review.")
+    if incident.status == Incident.Status.RETRACTED:
+        raise NotAllowed("A retracted incident cannot be submitted.")
+    if latest_revision(incident) is None:
+        _new_revision(incident, revisions.from_incident(incident), by, "Existing record")
+    if incident.status != Incident.Status.PUBLISHED:
+        incident.status = Incident.Status.IN_REVIEW
+        incident.save(update_fields=["status"])
+    incident.review_requested_at = timezone.now()
+    incident.save(update_fields=["review_requested_at"])
+    _audit(
+        incident, AuditEvent.Action.SUBMITTED, by, f"Revision {latest_revision(incident).number}"
+    )
+    from incidents.services.notifications import notify_review_requested
+
+    notify_review_requested(incident=incident)
+
+
+def _review(incident, by, decision, comment, revision_number=None):
+    _require(by, REVIEW, "Only reviewers can review postmortems.")
+    if incident.review_requested_at is None:
+        raise NotAllowed("This postmortem has not been submitted for review.")
+    revision = latest_revision(incident)
+    if revision_number is not None and revision.number != revision_number:
+        # Saved while the reviewer was reading: they must see what they approve.
+        raise Conflict(revision)
+    if by.pk in authors_since_publication(incident):
+        raise NotAllowed("You wrote part of this version; a second person must review it.")
+    return Review.objects.create(revision=revision, reviewer=by, decision=decision, comment=comment)
+
+
+@transaction.atomic
+def review_request_changes(*, incident, by, comment, revision_number=None):
+    if not comment.strip():
+        raise NotAllowed("Say what needs to change.")
+    review = _review(incident, by, Review.Decision.REQUEST_CHANGES, comment, revision_number)
+    incident.review_requested_at = None
+    if incident.status != Incident.Status.PUBLISHED:
+        incident.status = Incident.Status.CHANGES_REQUESTED
+    incident.save(update_fields=["status", "review_requested_at"])
+    _audit(incident, AuditEvent.Action.CHANGES_REQUESTED, by, comment)
+    from incidents.services.notifications import notify_review_outcome
+
+    notify_review_outcome(review=review)
+    return review
+
+
+@transaction.atomic
+def review_approve_and_publish(*, incident, by, comment="", revision_number=None):
+    """Approve the latest revision and publish it: the public page switches to it.
+    With `revision_number`, refused with Conflict unless that is still the latest revision."""
+    review = _review(incident, by, Review.Decision.APPROVE, comment, revision_number)
+    revision = review.revision
+    revisions.apply(incident, revision.data)
+    incident.status = Incident.Status.PUBLISHED
+    incident.published_revision = revision
+    incident.review_requested_at = None
+    incident.published_at = incident.published_at or timezone.now()
+    incident.save()
+    _audit(incident, AuditEvent.Action.APPROVED, by, f"Revision {revision.number}")
+    _audit(incident, AuditEvent.Action.PUBLISHED, by, f"Revision {revision.number}")
+    from incidents.services import incident_saved
+    from incidents.services.notifications import notify_review_outcome
+
+    incident_saved(incident=incident)
+    notify_review_outcome(review=review)
+    return review
+
+
+@transaction.atomic
+def retraction_request(*, incident, by, reason):
+    _require(by, RETRACT, "Only editors can retract incidents.")
+    if not reason.strip():
+        raise NotAllowed("A retraction needs a reason.")
+    incident.retraction_requested_by = by
+    incident.retraction_reason = reason
+    incident.save(update_fields=["retraction_requested_by", "retraction_reason"])
+    _audit(incident, AuditEvent.Action.RETRACTION_REQUESTED, by, reason)
+
+
+@transaction.atomic
+def retraction_confirm(*, incident, by):
+    _require(by, RETRACT, "Only editors can retract incidents.")
+    if incident.retraction_requested_by_id is None:
+        raise NotAllowed("Nobody has asked for this incident to be retracted.")
+    if incident.retraction_requested_by_id == by.pk:
+        raise NotAllowed("A second editor must confirm the retraction you asked for.")
+    incident.status = Incident.Status.RETRACTED
+    incident.save(update_fields=["status"])
+    _audit(incident, AuditEvent.Action.RETRACTED, by, incident.retraction_reason)
+
+
+@transaction.atomic
+def revision_restore(*, incident, revision, by):
+    """An earlier revision becomes the newest one; history is never rewritten."""
+    _require(by, RETRACT, "Only editors can restore revisions.")
+    latest = latest_revision(incident)
+    incident, restored = incident_save(
+        incident=incident,
+        snapshot=revision.data,
+        by=by,
+        base_revision_number=latest.number if latest else 0,
+    )
+    if latest is not None and restored.pk == latest.pk:
+        return restored  # already the current content: no new revision, nothing to record
+    restored.note = f"Restored from revision {revision.number}"
+    restored.save(update_fields=["note"])
+    _audit(incident, AuditEvent.Action.RESTORED, by, restored.note)
+    return restored

@@ -1,0 +1,77 @@
+"""Signing in and the personal "my postmortems" page."""
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q, Subquery
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from incidents.models import ActionItem, Incident, IncidentRevision, Review
+from incidents.services import review as review_service
+
+
+def _latest(queryset, field):
+    return Subquery(queryset.order_by("-pk").values(field)[:1])
+
+
+@login_required
+@require_GET
+def my_postmortems(request):
+    user = request.user
+    reviews = Review.objects.filter(revision__incident=OuterRef("pk"))
+    drafted = (
+        Incident.objects.filter(
+            Exists(IncidentRevision.objects.filter(incident=OuterRef("pk"), author=user))
+        )
+        .annotate(
+            latest_revision_id=_latest(
+                IncidentRevision.objects.filter(incident=OuterRef("pk")), "pk"
+            ),
+            last_decision=_latest(reviews, "decision"),
+            last_comment=_latest(reviews, "comment"),
+            last_reviewer=_latest(reviews, "reviewer__username"),
+        )
+        .order_by("-updated_at")
+    )
+    drafted = list(drafted)
+    for incident in drafted:
+        incident.can_submit = incident.review_requested_at is None and (
+            incident.status in (Incident.Status.DRAFT, Incident.Status.CHANGES_REQUESTED)
+            or (
+                incident.status == Incident.Status.PUBLISHED
+                and incident.latest_revision_id != incident.published_revision_id
+            )
+        )
+
+    to_review = Incident.objects.none()
+    if user.has_perm(review_service.REVIEW):
+        # Not what I wrote since the last publication: a second person must review it.
+        mine_unpublished = IncidentRevision.objects.filter(
+            Q(incident__published_revision=None)
+            | Q(number__gt=OuterRef("published_revision__number")),
+            incident=OuterRef("pk"),
+            author=user,
+        )
+        to_review = (
+            Incident.objects.filter(review_requested_at__isnull=False)
+            .exclude(Exists(mine_unpublished))
+            .order_by("review_requested_at")
+        )
+
+    today = timezone.localdate()
+    action_items = (
+        ActionItem.objects.filter(assignee=user, status=ActionItem.Status.OPEN)
+        .select_related("incident")
+        .annotate(is_overdue=ExpressionWrapper(Q(due_on__lt=today), output_field=BooleanField()))
+        .order_by(F("due_on").asc(nulls_last=True), "pk")
+    )
+    return render(
+        request,
+        "incidents/my_postmortems.html",
+        {
+            "drafted": drafted,
+            "to_review": to_review,
+            "can_review": user.has_perm(review_service.REVIEW),
+            "action_items": action_items,
+        },
+    )

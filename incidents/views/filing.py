@@ -1,0 +1,222 @@
+"""Filing and editing postmortems (reporters)."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.db import transaction
+from django.db.models import Q
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.text import slugify
+from django.views.decorators.http import require_GET, require_POST
+
+from incidents import revisions
+from incidents.duplicates import title_words
+from incidents.forms import IncidentForm, build_formsets, error_links
+from incidents.markdown import render_markdown
+from incidents.models import Incident, Review, Tag
+from incidents.services import review as review_services
+
+# The review screens already present snapshots to people; the conflict page names ids the same way.
+
+SUGGESTION_LIMIT = 5
+SUGGESTION_CANDIDATES = 50
+SUGGESTION_WORDS = 6
+
+
+def _reporter_only(view):
+    return login_required(permission_required(review_services.FILE, raise_exception=True)(view))
+
+
+def _forms_valid(form, formsets):
+    # Validate everything, so every error shows at once.
+    return all([form.is_valid(), *(formset.is_valid() for formset in formsets.values())])
+
+
+def _tags(form):
+    """The chosen tags plus the typed new ones, created now, inside the save's transaction."""
+    tags = list(form.chosen_tags())
+    for facet, names in form.new_tag_names().items():
+        for name in names:
+            tag, _ = Tag.objects.get_or_create(
+                facet=facet, slug=slugify(name)[:100], defaults={"name": name}
+            )
+            tags.append(tag)
+    return tags
+
+
+def _snapshot(form, formsets, tags):
+    return revisions.from_values(
+        form.field_values(),
+        {key: formset.rows() for key, formset in formsets.items()},
+        {"tags": tags, "ai_systems": form.cleaned_data["ai_systems"]},
+    )
+
+
+def _render_form(request, template, context, status=200):
+    form, formsets = context["form"], context["formsets"]
+    context["errors"] = error_links(form, formsets) if form.is_bound else []
+    if context["errors"] and status == 200:
+        status = 400
+    return render(request, template, context, status=status)
+
+
+@_reporter_only
+def incident_new(request):
+    if request.method == "POST":
+        form, formsets = IncidentForm(request.POST), build_formsets(request.POST)
+        if _forms_valid(form, formsets):
+            with transaction.atomic():
+                snapshot = _snapshot(form, formsets, _tags(form))
+                incident = review_services.incident_create(snapshot=snapshot, by=request.user)
+            messages.success(request, f"Saved {incident.public_number} as a draft, revision 1.")
+            return redirect("incident_edit", number=incident.number)
+    else:
+        form, formsets = IncidentForm(), build_formsets()
+    context = {"form": form, "formsets": formsets, "incident": None}
+    return _render_form(request, "incidents/staff/incident_form.html", context)
+
+
+@_reporter_only
+def incident_edit(request, number):
+    incident = get_object_or_404(Incident, number=number)
+    latest = review_services.latest_revision(incident)
+    if request.method == "POST":
+        form, formsets = IncidentForm(request.POST), build_formsets(request.POST)
+        if _forms_valid(form, formsets):
+            base = form.cleaned_data["base_revision"] or 0
+            try:
+                with transaction.atomic():
+                    snapshot = _snapshot(form, formsets, _tags(form))
+                    _, revision = review_services.incident_save(
+                        incident=incident,
+                        snapshot=snapshot,
+                        by=request.user,
+                        base_revision_number=base,
+                    )
+            except review_services.Conflict as conflict:
+                return _conflict(request, incident, form, formsets, conflict.latest)
+            if revision.number > base and revision.author_id == request.user.pk:
+                messages.success(request, f"Saved revision {revision.number}.")
+            else:
+                messages.info(request, "Nothing had changed, so no revision was added.")
+            return redirect("incident_edit", number=incident.number)
+    else:
+        snapshot = review_services.working_snapshot(incident)
+        base = latest.number if latest else 0
+        form = IncidentForm(initial=IncidentForm.initial_from(snapshot, base))
+        formsets = build_formsets(snapshot=snapshot)
+    context = {"form": form, "formsets": formsets, **_review_state(incident, latest)}
+    return _render_form(request, "incidents/staff/incident_form.html", context)
+
+
+def _conflict(request, incident, form, formsets, latest):
+    """Someone saved first: show both versions, and the form again with everything typed,
+    now based on the newest revision so that saving it again is a deliberate overwrite."""
+    # The typed new tags were rolled back with the refused save; the form still holds them.
+    typed = _snapshot(form, formsets, form.chosen_tags())
+    data = request.POST.copy()
+    data["base_revision"] = latest.number
+    form, formsets = IncidentForm(data), build_formsets(data)
+    context = {
+        "form": form,
+        "formsets": formsets,
+        "latest": latest,
+        "comparison": _comparison(latest.data, typed),
+        **_review_state(incident, latest),
+    }
+    return _render_form(request, "incidents/staff/conflict.html", context, status=409)
+
+
+def _review_state(incident, latest):
+    if incident.status == Incident.Status.PUBLISHED and latest is not None:
+        unpublished = latest.pk != incident.published_revision_id
+        if unpublished and incident.review_requested_at:
+            status = "Published, with edits in review"
+        elif unpublished:
+            status = "Published, with unpublished edits"
+        else:
+            status = "Published"
+    else:
+        status = incident.get_status_display()
+    can_submit = incident.review_requested_at is None and (
+        incident.status in (Incident.Status.DRAFT, Incident.Status.CHANGES_REQUESTED)
+        or (incident.status == Incident.Status.PUBLISHED and status != "Published")
+    )
+    reviews = (
+        Review.objects.filter(revision__incident=incident)
+        .select_related("reviewer", "revision")
+        .order_by("-created_at")[:3]
+    )
+    return {
+        "incident": incident,
+        "latest": latest,
+        "status_text": status,
+        "can_submit": can_submit,
+        "reviews": reviews,
+    }
+
+
+def _comparison(saved, typed):
+    """[(label, saved text, typed text)] for each part that differs, ids shown as names."""
+    names = revisions.Names([saved, typed])
+    rows = []
+    for label, before, after in revisions.diff(saved, typed):
+        name = revisions.NAME_OF_LABEL[label]
+        if name in revisions.LABELS:
+            rows.append(
+                (label, "\n".join(names.items(name, before)), "\n".join(names.items(name, after)))
+            )
+        else:
+            rows.append((label, names.field(name, before), names.field(name, after)))
+    return rows
+
+
+@require_POST
+@_reporter_only
+def markdown_preview(request):
+    return JsonResponse({"html": render_markdown(request.POST.get("text", ""))})
+
+
+@require_GET
+@_reporter_only
+def duplicate_suggestions(request):
+    """Existing incidents whose titles share words with the one being typed."""
+    words = title_words(request.GET.get("title", ""))
+    summary_words = title_words(request.GET.get("summary", ""))
+    if not words:
+        return JsonResponse([], safe=False)
+    longest = sorted(words, key=len, reverse=True)[:SUGGESTION_WORDS]
+    matches = Q()
+    for word in longest:
+        matches |= Q(title__icontains=word)
+    candidates = Incident.objects.visible_to(request.user).filter(matches, merged_into=None)
+    if (editing := request.GET.get("exclude", "")).isdigit():
+        candidates = candidates.exclude(number=int(editing))
+    candidates = candidates.values("number", "slug", "title", "summary")[:SUGGESTION_CANDIDATES]
+    needed = min(2, len(words))
+    scored = []
+    for row in candidates:
+        theirs = title_words(row["title"])
+        shared = len(words & theirs)
+        if shared < needed:
+            continue
+        score = shared / min(len(words), len(theirs))
+        if summary_words:
+            theirs_summary = title_words(row["summary"])
+            overlap = len(summary_words & theirs_summary) / max(len(summary_words), 1)
+            score = 0.8 * score + 0.2 * overlap
+        scored.append((round(score, 3), row))
+    scored.sort(key=lambda item: (-item[0], -item[1]["number"]))
+    return JsonResponse(
+        [
+            {
+                "number": row["number"],
+                "title": row["title"],
+                "url": reverse("incident_detail", args=[row["number"], row["slug"]]),
+                "score": score,
+            }
+            for score, row in scored[:SUGGESTION_LIMIT]
+        ],
+        safe=False,
+    )

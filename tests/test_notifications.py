@@ -1,0 +1,231 @@
+"""Emails about the review flow: who gets them, that they are sent once, and that a broker
+outage delays them without blocking the change they report.
+
+Personas: Ada the author (a reporter), Rui and Eve who can review (a reviewer and an editor),
+Sam who writes and reviews, and Val, a viewer who never reviews.
+"""
+
+from datetime import date, timedelta
+from unittest import mock
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+from kombu.exceptions import OperationalError
+
+from incidents import revisions
+from incidents.models import ActionItem, Incident, Notification
+from incidents.services import notifications
+from incidents.services import review as review_service
+
+from .factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _quick_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def person(username, *groups):
+    user = UserFactory(username=username)
+    user.groups.set(Group.objects.filter(name__in=groups))
+    return user
+
+
+def signed_in(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def snapshot_of(**fields):
+    blank = Incident()
+    values = {
+        name: getattr(blank, Incident._meta.get_field(name).attname)
+        for name in revisions.EDITABLE_FIELDS
+    }
+    return revisions.from_values({**values, **fields}, {}, {})
+
+
+@pytest.fixture
+def team(db):
+    return {
+        "ada": person("ada", "reporter"),
+        "rui": person("rui", "reviewer"),
+        "eve": person("eve", "editor"),
+        "sam": person("sam", "reporter", "reviewer"),
+        "val": person("val", "viewer"),
+    }
+
+
+def draft_by(author, title="Agent emptied the S3 bucket"):
+    return review_service.incident_create(snapshot=snapshot_of(title=title), by=author)
+
+
+def submit(client, incident, capture):
+    with capture(execute=True):
+        response = client.post(reverse("incident_submit", args=[incident.number]))
+    assert response.status_code == 302
+    return response
+
+
+def recipients():
+    return sorted(address for message in mail.outbox for address in message.to)
+
+
+def test_entering_review_emails_every_reviewer_but_the_author(
+    team, django_capture_on_commit_callbacks
+):
+    incident = draft_by(team["sam"])
+    mail.outbox.clear()
+
+    submit(signed_in(team["sam"]), incident, django_capture_on_commit_callbacks)
+
+    assert recipients() == ["eve@example.com", "rui@example.com"]
+    message = mail.outbox[0]
+    assert message.subject == f"Review requested: {incident.public_number} {incident.title}"
+    assert reverse("incident_review", args=[incident.number]) in message.body
+    assert not Notification.objects.filter(sent_at=None).exists()
+
+
+def test_changes_requested_emails_the_authors_with_the_comment(
+    team, django_capture_on_commit_callbacks
+):
+    incident = draft_by(team["ada"])
+    review_service.review_submit(incident=incident, by=team["ada"])
+    notifications.send_pending()
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        signed_in(team["rui"]).post(
+            reverse("incident_review", args=[incident.number]),
+            {"decision": "request_changes", "comment": "Which region was affected?"},
+        )
+
+    assert recipients() == ["ada@example.com"]
+    assert "sent back with changes requested" in mail.outbox[0].subject
+    assert "Which region was affected?" in mail.outbox[0].body
+
+
+def test_approval_emails_every_author_since_the_last_publication(
+    team, django_capture_on_commit_callbacks
+):
+    incident = draft_by(team["ada"])
+    latest = review_service.latest_revision(incident)
+    review_service.incident_save(
+        incident=incident,
+        snapshot={**latest.data, "fields": {**latest.data["fields"], "summary": "More detail."}},
+        by=team["sam"],
+        base_revision_number=latest.number,
+    )
+    review_service.review_submit(incident=incident, by=team["ada"])
+    notifications.send_pending()
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        signed_in(team["rui"]).post(
+            reverse("incident_review", args=[incident.number]), {"decision": "approve"}
+        )
+
+    assert recipients() == ["ada@example.com", "sam@example.com"]
+    assert all("approved and published" in message.subject for message in mail.outbox)
+
+
+def test_queuing_the_same_notification_again_sends_it_once(team):
+    incident = draft_by(team["ada"])
+    review_service.review_submit(incident=incident, by=team["ada"])
+    notifications.send_pending()
+    sent = len(mail.outbox)
+
+    notifications.notify_review_requested(incident=incident)
+    review_service.review_submit(incident=incident, by=team["ada"])  # same revision again
+    notifications.send_pending()
+
+    assert sent == 3  # rui, eve, sam
+    assert len(mail.outbox) == sent
+    assert Notification.objects.count() == sent
+
+
+def test_the_overdue_reminder_is_sent_once_a_day(team):
+    incident = draft_by(team["ada"])
+    today = date(2026, 3, 10)
+    for title in ["Rotate the leaked key", "Add a dry-run flag"]:
+        ActionItem.objects.create(
+            incident=incident, title=title, assignee=team["ada"], due_on=today - timedelta(days=3)
+        )
+    ActionItem.objects.create(
+        incident=incident, title="Not due", assignee=team["eve"], due_on=today + timedelta(days=5)
+    )
+    ActionItem.objects.create(
+        incident=incident,
+        title="Done late",
+        assignee=team["eve"],
+        due_on=today - timedelta(days=9),
+        status=ActionItem.Status.DONE,
+    )
+
+    assert notifications.notify_overdue_action_items(today=today) == 1
+    notifications.notify_overdue_action_items(today=today)
+    notifications.send_pending()
+    notifications.send_pending()
+
+    assert recipients() == ["ada@example.com"]
+    assert mail.outbox[0].subject == "2 overdue action items"
+    assert "Rotate the leaked key" in mail.outbox[0].body
+
+    notifications.notify_overdue_action_items(today=today + timedelta(days=1))
+    notifications.send_pending()
+
+    assert recipients() == ["ada@example.com", "ada@example.com"]
+
+
+def test_a_broker_outage_does_not_block_submitting(team, django_capture_on_commit_callbacks):
+    incident = draft_by(team["ada"])
+    broker_down = OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    with mock.patch("incidents.tasks.send_notifications.delay", side_effect=broker_down) as delay:
+        submit(signed_in(team["ada"]), incident, django_capture_on_commit_callbacks)
+
+    assert delay.called
+    incident.refresh_from_db()
+    assert incident.status == Incident.Status.IN_REVIEW
+    pending = Notification.objects.filter(sent_at=None)
+    assert pending.count() == 3
+    assert mail.outbox == []
+
+    assert notifications.send_pending() == 3
+
+    assert recipients() == ["eve@example.com", "rui@example.com", "sam@example.com"]
+    assert not pending.exists()
+
+
+def test_a_broker_outage_does_not_block_filing_or_saving(team, django_capture_on_commit_callbacks):
+    broker_down = OperationalError("Connection refused.")
+
+    with (
+        mock.patch("incidents.tasks.send_notifications.delay", side_effect=broker_down),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        incident = draft_by(team["ada"], title="Filed while Redis was down")
+        review_service.review_submit(incident=incident, by=team["ada"])
+
+    assert Incident.objects.get(pk=incident.pk).title == "Filed while Redis was down"
+    assert Notification.objects.filter(sent_at=None).count() == 3
+
+
+def test_a_mail_server_failure_is_recorded_and_retried(team, settings):
+    incident = draft_by(team["ada"])
+    review_service.review_submit(incident=incident, by=team["ada"])
+
+    with mock.patch(
+        "incidents.services.notifications.send_mail", side_effect=ConnectionRefusedError("smtp")
+    ):
+        assert notifications.send_pending() == 0
+
+    failed = Notification.objects.filter(sent_at=None)
+    assert failed.count() == 3
+    assert {(row.attempts, row.last_error) for row in failed} == {(1, "smtp")}
+    assert notifications.send_pending() == 3
+    assert len(mail.outbox) == 3
