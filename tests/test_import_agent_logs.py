@@ -12,6 +12,8 @@ from django.core.management import call_command
 from incidents.importers import IMPORTERS, ImportFailed, run_import
 from incidents.models import Incident, IncidentOrganisation, Provenance, Source, Tag
 
+from .shared_data import SHARED
+
 pytestmark = pytest.mark.django_db
 
 EXCERPTS = Path(__file__).parent / "data" / "agent-logs"
@@ -19,7 +21,6 @@ HELIO = EXCERPTS / "agent-incident-log"
 REGISTER = EXCERPTS / "ai-agent-incident-register"
 SPENDING = EXCERPTS / "agent-spending-incidents"
 AWESOME = EXCERPTS / "awesome-agent-failures"
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def import_(source, path, **options):

@@ -14,13 +14,14 @@ from incidents.models import (
     Tag,
 )
 
+from .shared_data import SHARED
+
 pytestmark = pytest.mark.django_db
 
 HERE = Path(__file__).parent / "data"
 AIID_OLD = HERE / "aiid" / "2025-03"
 AIID_NEW = HERE / "aiid" / "2026-02"
 AIAAIC = HERE / "aiaaic"
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 HEADER = (
     b"incident_id,date,reports,Alleged deployer of AI system,Alleged developer of AI system,"
     b"Alleged harmed or nearly harmed parties,description,title\n"
