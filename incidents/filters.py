@@ -1,0 +1,337 @@
+"""The one FilterSet behind the incident list (and, later, dashboards and the API).
+
+Every many-valued condition (tags, organisations, AI systems, datasets, policies) is an EXISTS
+subquery rather than a join, so a filtered queryset never repeats an incident and facet counts
+can group it without DISTINCT.
+"""
+
+from datetime import datetime, time, timedelta
+from functools import reduce
+from operator import or_
+
+import django_filters
+from django import forms
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.utils import timezone
+from django.utils.text import capfirst
+
+from incidents import search
+from incidents.models import (
+    AISystem,
+    Dataset,
+    Incident,
+    IncidentOrganisation,
+    Organisation,
+    PerpetratorKind,
+    PolicyChangeIncident,
+    Provenance,
+    Severity,
+    Tag,
+)
+from incidents.models.incident import can_read_internal
+
+SORTS = {
+    "relevance": "Relevance",
+    "newest": "Newest first",
+    "oldest": "Oldest first",
+    "severity": "Most severe first",
+    "outage": "Longest outage first",
+}
+# Sorts a keyset cursor can page through: their key is (sort_date, number), both never null.
+KEYSET_SORTS = {"newest", "oldest"}
+TAG_MATCH = [("any", "Any of the tags"), ("all", "All of the tags")]
+YES_NO = [("yes", "Yes"), ("no", "No")]
+
+
+class TagField(forms.Field):
+    """`facet:slug` values, each naming an existing tag; cleans to a list of Tags."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value):
+        if not value:
+            return []
+        return [value] if isinstance(value, str) else list(value)
+
+    def validate(self, value):
+        super().validate(value)
+        facets = dict(Tag.Facet.choices)
+        malformed = [v for v in value if v.partition(":")[0] not in facets or ":" not in v]
+        if malformed:
+            raise forms.ValidationError(
+                "%(values)s: use facet:slug, with a facet among %(facets)s.",
+                params={"values": ", ".join(malformed), "facets": ", ".join(facets)},
+            )
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return []
+        pairs = {tuple(v.split(":", 1)) for v in value}
+        tags = list(Tag.objects.filter(reduce(or_, (Q(facet=f, slug=s) for f, s in pairs))))
+        unknown = pairs - {(tag.facet, tag.slug) for tag in tags}
+        if unknown:
+            raise forms.ValidationError(
+                "No such tag: %(values)s.",
+                params={"values": ", ".join(sorted(f"{f}:{s}" for f, s in unknown))},
+            )
+        return tags
+
+
+class TagFilter(django_filters.Filter):
+    field_class = TagField
+
+
+def _start_of(day):
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+class IncidentFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label="Search", method="filter_search")
+    severity = django_filters.ModelMultipleChoiceFilter(
+        field_name="severity__name",
+        queryset=Severity.objects.all(),
+        to_field_name="name",
+        distinct=False,
+    )
+    perpetrator = django_filters.ModelMultipleChoiceFilter(
+        label="What acted",
+        field_name="perpetrator__slug",
+        queryset=PerpetratorKind.objects.all(),
+        to_field_name="slug",
+        distinct=False,
+    )
+    autonomy = django_filters.MultipleChoiceFilter(
+        choices=Incident.Autonomy.choices, distinct=False
+    )
+    organisation = django_filters.ModelChoiceFilter(
+        queryset=Organisation.objects.all(), to_field_name="slug", method="filter_organisation"
+    )
+    role = django_filters.ChoiceFilter(
+        label="As", choices=IncidentOrganisation.Role.choices, method="filter_nothing"
+    )
+    ai_system = django_filters.ModelChoiceFilter(
+        label="AI system",
+        queryset=AISystem.objects.all(),
+        to_field_name="slug",
+        method="filter_ai_system",
+    )
+    tag = TagFilter(method="filter_tags")
+    tag_match = django_filters.ChoiceFilter(
+        label="Match", choices=TAG_MATCH, method="filter_nothing"
+    )
+    occurred_after = django_filters.DateFilter(label="From", method="filter_occurred_after")
+    occurred_before = django_filters.DateFilter(label="To", method="filter_occurred_before")
+    has_policy = django_filters.ChoiceFilter(
+        label="Prompted a policy change", choices=YES_NO, method="filter_has_policy"
+    )
+    outage_min = django_filters.NumberFilter(
+        label="Outage at least (minutes)", method="filter_outage_min", min_value=0
+    )
+    outage_max = django_filters.NumberFilter(
+        label="Outage at most (minutes)", method="filter_outage_max", min_value=0
+    )
+    dataset = django_filters.MultipleChoiceFilter(
+        label="Imported from", choices=Dataset.choices, method="filter_dataset"
+    )
+    status = django_filters.MultipleChoiceFilter(choices=Incident.Status.choices, distinct=False)
+    sort = django_filters.ChoiceFilter(
+        choices=list(SORTS.items()), method="filter_nothing", empty_label=None
+    )
+
+    class Meta:
+        model = Incident
+        fields = []
+
+    def __init__(self, data=None, queryset=None, *, request=None, **kwargs):
+        user = getattr(request, "user", None)
+        self.internal = user is not None and can_read_internal(user)
+        if queryset is None:
+            queryset = Incident.objects.visible_to(user) if self.internal else None
+            queryset = queryset if queryset is not None else Incident.objects.published()
+            queryset = queryset.for_list()
+        super().__init__(data, queryset, request=request, **kwargs)
+        if not self.internal:
+            # The public may not even ask about drafts: the parameter is dropped, not refused.
+            del self.filters["status"]
+
+    # Filters
+
+    def filter_nothing(self, queryset, name, value):
+        """Parameters that shape another filter (role, tag_match) or the order (sort)."""
+        return queryset
+
+    def filter_search(self, queryset, name, value):
+        return search.search(queryset, value)
+
+    def filter_organisation(self, queryset, name, organisation):
+        roles = IncidentOrganisation.objects.filter(
+            incident=OuterRef("pk"), organisation=organisation
+        )
+        role = self.form.cleaned_data.get("role")
+        if role:
+            roles = roles.filter(role=role)
+        return queryset.filter(Exists(roles))
+
+    def filter_ai_system(self, queryset, name, ai_system):
+        through = Incident.ai_systems.through.objects.filter(
+            incident=OuterRef("pk"), aisystem=ai_system
+        )
+        return queryset.filter(Exists(through))
+
+    def filter_tags(self, queryset, name, tags):
+        through = Incident.tags.through.objects.filter(incident=OuterRef("pk"))
+        if self.form.cleaned_data.get("tag_match") == "all":
+            for tag in tags:
+                queryset = queryset.filter(Exists(through.filter(tag=tag)))
+            return queryset
+        return queryset.filter(Exists(through.filter(tag__in=tags)))
+
+    def filter_occurred_after(self, queryset, name, day):
+        return queryset.filter(occurred_at__gte=_start_of(day))
+
+    def filter_occurred_before(self, queryset, name, day):
+        return queryset.filter(occurred_at__lt=_start_of(day + timedelta(days=1)))
+
+    def filter_has_policy(self, queryset, name, value):
+        linked = Exists(PolicyChangeIncident.objects.filter(incident=OuterRef("pk")))
+        return queryset.filter(linked if value == "yes" else ~linked)
+
+    def filter_outage_min(self, queryset, name, minutes):
+        return queryset.filter(outage_duration__gte=timedelta(minutes=float(minutes)))
+
+    def filter_outage_max(self, queryset, name, minutes):
+        return queryset.filter(outage_duration__lte=timedelta(minutes=float(minutes)))
+
+    def filter_dataset(self, queryset, name, datasets):
+        provenances = Provenance.objects.filter(incident=OuterRef("pk"), dataset__in=datasets)
+        return queryset.filter(Exists(provenances))
+
+    def filter_queryset(self, queryset):
+        return self.order(super().filter_queryset(queryset))
+
+    # Ordering
+
+    @property
+    def chosen_sort(self):
+        """The sort in force: the one asked for, else relevance for a search, else newest."""
+        cleaned = self._cleaned()
+        searching = bool(cleaned.get("q"))
+        asked = cleaned.get("sort")
+        if asked == "relevance" and not searching:
+            asked = None
+        return asked or ("relevance" if searching else "newest")
+
+    def order(self, queryset):
+        recent = ("-sort_date", "-number")
+        orderings = {
+            "newest": recent,
+            "oldest": ("sort_date", "number"),
+            "severity": (F("severity__rank").asc(nulls_last=True), *recent),
+            "outage": (F("outage_duration").desc(nulls_last=True), *recent),
+            "relevance": ("-rank", *recent),
+        }
+        return queryset.order_by(*orderings[self.chosen_sort])
+
+    # What the reader asked for
+
+    def _cleaned(self):
+        if not self.is_bound:
+            return {}
+        self.form.is_valid()  # validates once; invalid parameters are left out of cleaned_data
+        return self.form.cleaned_data
+
+    @property
+    def ignored(self):
+        """(parameter, values given, why) for each parameter that could not be used."""
+        if not self.is_bound:
+            return []
+        ignored = [
+            (name, ", ".join(self.data.getlist(name)), " ".join(errors))
+            for name, errors in self.form.errors.items()
+        ]
+        cleaned = self._cleaned()
+        if cleaned.get("role") and not cleaned.get("organisation"):
+            ignored.append(("role", cleaned["role"], "It only applies with an organisation."))
+        return ignored
+
+    @property
+    def applied(self):
+        """The cleaned value of each parameter that narrows the list, in declaration order."""
+        shaping = {"sort", "tag_match", "role"}
+        return {
+            name: value
+            for name, value in self._cleaned().items()
+            if name not in shaping and _given(value)
+        }
+
+    # Facet counts: one aggregate query per facet, whatever the number of choices.
+
+    def facet_counts(self, top_tags=8):
+        """Per facet, (parameter value, label, number of matching incidents), most common
+        tags first and at most `top_tags` per tag facet; plus the total."""
+        matching = self.qs.order_by().values("pk")
+        incidents = Incident.objects.filter(pk__in=matching).order_by()
+        policy = Exists(PolicyChangeIncident.objects.filter(incident=OuterRef("pk")))
+        totals = incidents.aggregate(total=Count("pk"), with_policy=Count("pk", filter=policy))
+        tags = {}
+        tag_rows = (
+            Incident.tags.through.objects.filter(incident__in=matching)
+            .values_list("tag__facet", "tag__slug", "tag__name")
+            .annotate(count=Count("incident"))
+            .order_by("tag__facet", "-count", "tag__name")
+        )
+        for facet, slug, name, count in tag_rows:
+            rows = tags.setdefault(facet, [])
+            if len(rows) < top_tags:
+                rows.append((f"{facet}:{slug}", name, count))
+        severities = incidents.filter(severity__isnull=False).values_list(
+            "severity__name", "severity__label", "severity__rank"
+        )
+        perpetrators = incidents.filter(perpetrator__isnull=False).values_list(
+            "perpetrator__slug", "perpetrator__name", "perpetrator__position"
+        )
+        autonomy = dict(Incident.Autonomy.choices)
+        datasets = dict(Dataset.choices)
+        dataset_rows = (
+            Provenance.objects.filter(incident__in=matching)
+            .values_list("dataset")
+            .annotate(count=Count("incident", distinct=True))
+            .order_by("-count", "dataset")
+        )
+        return {
+            "total": totals["total"],
+            "severity": [
+                (name, f"{name} {label}", count)
+                for name, label, _, count in severities.annotate(count=Count("pk")).order_by(
+                    "severity__rank"
+                )
+            ],
+            "perpetrator": [
+                (slug, name, count)
+                for slug, name, _, count in perpetrators.annotate(count=Count("pk")).order_by(
+                    "perpetrator__position", "perpetrator__name"
+                )
+            ],
+            "autonomy": [
+                (value, autonomy.get(value, value), count)
+                for value, count in incidents.values_list("autonomy")
+                .annotate(count=Count("pk"))
+                .order_by("-count", "autonomy")
+            ],
+            "dataset": [
+                (value, capfirst(datasets.get(value, value)), count)
+                for value, count in dataset_rows
+            ],
+            "has_policy": [
+                ("yes", "Yes", totals["with_policy"]),
+                ("no", "No", totals["total"] - totals["with_policy"]),
+            ],
+            "tags": tags,
+        }
+
+
+def _given(value):
+    if isinstance(value, list | tuple | QuerySet):
+        return len(value) > 0  # a cleaned queryset is already evaluated: no query
+    return value not in (None, "")
