@@ -168,4 +168,5 @@ def load_demo(path=DEMO_FILE, progress=None):
     for item in data.get("policy_changes", []):
         _load_policy(item, incidents_by_key)
     services.related_incidents_recompute_all()
+    services.search_index_update()
     return len(incidents_by_key), len(data.get("policy_changes", []))

@@ -326,6 +326,7 @@ def run_import(
             if progress:
                 progress(position, len(records))
         writer.finish()
+        services.search_index_update(touched)  # one UPDATE; a no-op except on PostgreSQL
         summary.flagged = duplicates.flag_cross_source_duplicates(touched)
         if dry_run:
             transaction.set_rollback(True)

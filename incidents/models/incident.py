@@ -1,6 +1,8 @@
 """The incident record: one AI-related incident as a structured postmortem."""
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.contrib.postgres.search import SearchVectorField
 from django.db import IntegrityError, models, transaction
 from django.db.models import Exists, F, Max, OuterRef, Q
 from django.db.models.functions import Coalesce
@@ -192,6 +194,8 @@ class Incident(models.Model):
     remediation_html = models.TextField(blank=True, editable=False)
 
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Kept current by `services.search_index_update`; only filled on PostgreSQL.
+    search_vector = SearchVectorField(null=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -208,6 +212,9 @@ class Incident(models.Model):
         indexes = [
             models.Index(fields=["status", "visibility", "-occurred_at"], name="incident_listing"),
             models.Index(fields=["-published_at"], name="incident_published_at"),
+            # PostgreSQL only: the migration skips these elsewhere.
+            GinIndex(fields=["search_vector"], name="incident_search_vector"),
+            GinIndex(OpClass("title", name="gin_trgm_ops"), name="incident_title_trigram"),
         ]
         constraints = [
             models.CheckConstraint(
