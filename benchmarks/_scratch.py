@@ -46,8 +46,13 @@ def setup():
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith(("postgres://", "postgresql://")):
         server, config = _server_connection(url)
-        server.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE}")
-        server.execute(f"CREATE DATABASE {BENCH_DATABASE}")
+        exists = server.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DATABASE]
+        ).fetchone()
+        # BENCH_REUSE keeps a database an earlier run left with BENCH_KEEP: no rebuild.
+        if not (os.environ.get("BENCH_REUSE") and exists):
+            server.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE}")
+            server.execute(f"CREATE DATABASE {BENCH_DATABASE}")
         server.close()
         base = url.rsplit("/", 1)[0] if url.count("/") > 2 else url
         os.environ["DATABASE_URL"] = f"{base}/{BENCH_DATABASE}"

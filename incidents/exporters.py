@@ -5,24 +5,21 @@ bytes (records in a fixed order, no export timestamp), so they can be diffed and
 """
 
 import csv
-import hashlib
 import io
 import json
 import zipfile
 from datetime import UTC
 from pathlib import Path
 
-from django.core.cache import cache
-from django.db.models import Count, Max, Prefetch
+from django.db.models import Prefetch
 
+from incidents.caching import cached_for_this_data
 from incidents.models import (
     AISystem,
     Incident,
     IncidentOrganisation,
-    Organisation,
     PolicyChange,
     PolicyChangeIncident,
-    Tag,
 )
 
 SCHEMA = "urn:blast-radius:export:v1"
@@ -349,27 +346,17 @@ def csv_zip_bytes(document=None):
     return buffer.getvalue()
 
 
-def _data_version():
-    """Changes whenever anything in the export may have: every write path saves the incident or
-    policy change it touches, which moves its updated_at."""
-    incidents = Incident.objects.aggregate(n=Count("pk"), last=Max("updated_at"))
-    policies = PolicyChange.objects.aggregate(n=Count("pk"), last=Max("updated_at"))
-    other = [Organisation.objects.aggregate(last=Max("pk"))["last"], Tag.objects.count()]
-    return hashlib.sha256(repr([incidents, policies, other]).encode()).hexdigest()[:16]
-
-
 def published_files():
     """The public downloads, built once per change of the data rather than once per request
     (a full export of thousands of incidents takes seconds)."""
-    key = f"public-export-v{VERSION}-{_data_version()}"
-    files = cache.get(key)
-    if files is None:
+
+    def build():
         document = build_export()
-        files = {
+        return {
             "json": render_json(document).encode(),
             "csv": csv_zip_bytes(document),
             "incident_count": len(document["incidents"]),
             "policy_count": len(document["policy_changes"]),
         }
-        cache.set(key, files, timeout=24 * 3600)
-    return files
+
+    return cached_for_this_data(f"public-export-v{VERSION}", build)

@@ -198,7 +198,9 @@ def test_the_query_count_does_not_grow_with_the_data(reader, url):
     _incidents(45)
     many = _list_queries(reader, url)
     assert few == many
-    assert many <= 8
+    assert many <= 9
+    # Facet counts are cached until the data changes: a second look costs less.
+    assert _list_queries(reader, url) < many
 
 
 def test_the_query_count_is_constant_for_an_editor(editor):

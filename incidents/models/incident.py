@@ -212,6 +212,15 @@ class Incident(models.Model):
         indexes = [
             models.Index(fields=["status", "visibility", "-occurred_at"], name="incident_listing"),
             models.Index(fields=["-published_at"], name="incident_published_at"),
+            # The public list's newest/oldest order (see newest_first), walked by keyset pages.
+            models.Index(
+                Coalesce("occurred_at", "published_at", "created_at").desc(),
+                F("number").desc(),
+                name="incident_public_sort",
+                condition=Q(status="published", visibility="public"),
+            ),
+            # The newest change names the data's version (incidents.caching).
+            models.Index(fields=["updated_at"], name="incident_updated_at"),
             # PostgreSQL only: the migration skips these elsewhere.
             GinIndex(fields=["search_vector"], name="incident_search_vector"),
             GinIndex(OpClass("title", name="gin_trgm_ops"), name="incident_title_trigram"),

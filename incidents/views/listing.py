@@ -2,6 +2,7 @@
 their counts, and the chips that remove one active filter each."""
 
 import base64
+import hashlib
 import math
 from datetime import datetime
 
@@ -14,6 +15,17 @@ from incidents.models import Dataset, Incident, IncidentOrganisation, Tag
 TOP_TAGS = 8
 MAX_PAGES = 50  # numbered pages are OFFSET queries; deeper than this, narrow the filters
 PAGINATION = ("page", "after", "before")
+
+
+def facets_cache_key(request, filterset):
+    """Facet counts depend on the filters (not the page or the sort) and on whether the
+    reader may see unpublished incidents."""
+    params = request.GET.copy()
+    for key in [*PAGINATION, "sort"]:
+        params.pop(key, None)
+    scope = "internal" if "status" in filterset.form.fields else "public"
+    digest = hashlib.sha256(params.urlencode().encode()).hexdigest()[:20]
+    return f"incident-facets:{scope}:{digest}"
 
 
 def query(request, **replace):

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
 from incidents import search
+from incidents.caching import cached_for_this_data
 from incidents.filters import KEYSET_SORTS, IncidentFilter
 from incidents.models import (
     Incident,
@@ -40,7 +41,10 @@ def home(request):
 
 def incident_list(request):
     filterset = IncidentFilter(request.GET, request=request)
-    facets = filterset.facet_counts(top_tags=listing.TOP_TAGS)
+    facets = cached_for_this_data(
+        listing.facets_cache_key(request, filterset),
+        lambda: filterset.facet_counts(top_tags=listing.TOP_TAGS),
+    )
     total = facets["total"]
     sort = filterset.chosen_sort
     problems = [f"{name} = \u201c{given}\u201d: {why}" for name, given, why in filterset.ignored]
