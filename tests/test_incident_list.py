@@ -185,20 +185,21 @@ def _incidents(count):
 
 
 @pytest.mark.parametrize(
-    "url",
+    ("url", "most"),
     [
-        "/incidents/",
-        "/incidents/?severity=SEV3&has_policy=yes&sort=severity",
-        "/incidents/?q=incident",
+        ("/incidents/", 9),
+        ("/incidents/?severity=SEV3&has_policy=yes&sort=severity", 9),
+        # PostgreSQL search may widen a query with few exact hits to close words and names.
+        ("/incidents/?q=incident", 12),
     ],
 )
-def test_the_query_count_does_not_grow_with_the_data(reader, url):
+def test_the_query_count_does_not_grow_with_the_data(reader, url, most):
     _incidents(5)
     few = _list_queries(reader, url)
     _incidents(45)
     many = _list_queries(reader, url)
     assert few == many
-    assert many <= 9
+    assert many <= most
     # Facet counts are cached until the data changes: a second look costs less.
     assert _list_queries(reader, url) < many
 
@@ -225,7 +226,8 @@ def test_a_search_with_no_match_shows_the_empty_state_and_any_suggestions(reader
     assert "No incidents have been published yet." not in html
 
     monkeypatch.setattr("incidents.search.suggestions", lambda query, limit=5: ["replit"])
-    html = reader.get("/incidents/?q=replt&severity=SEV3").text
+    # Nothing close either (on PostgreSQL a typo like "replt" would still find the incident).
+    html = reader.get("/incidents/?q=zqxwv&severity=SEV3").text
     assert "Did you mean" in html
     assert 'href="?severity=SEV3&amp;q=replit"' in html
 
