@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed-requirements
 
-.PHONY: run test lint check install browser clean
+.PHONY: run test lint check bench install browser clean
 
 $(STAMP): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed" if sys.version_info < (3, 11) else 0)'
@@ -40,6 +40,11 @@ check: install
 	  ALLOWED_HOSTS=blast-radius.example SECURE_SSL_REDIRECT=1 SECURE_HSTS_SECONDS=31536000 \
 	  SECURE_HSTS_INCLUDE_SUBDOMAINS=1 SECURE_HSTS_PRELOAD=1 \
 	  $(BIN)/python manage.py check --deploy --fail-level WARNING
+
+## Relevance and speed benchmarks (speed needs DATABASE_URL to name a PostgreSQL server)
+bench: install
+	$(BIN)/python benchmarks/relevance.py
+	$(BIN)/python benchmarks/speed.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
