@@ -219,6 +219,14 @@ class Incident(models.Model):
                 name="incident_public_sort",
                 condition=Q(status="published", visibility="public"),
             ),
+            # Facet counts of the public list read these columns from the index alone
+            # (PostgreSQL; other databases skip covering indexes).
+            models.Index(
+                fields=["id"],
+                include=["autonomy", "severity", "perpetrator"],
+                name="incident_public_facets",
+                condition=Q(status="published", visibility="public"),
+            ),
             # The newest change names the data's version (incidents.caching).
             models.Index(fields=["updated_at"], name="incident_updated_at"),
             # PostgreSQL only: the migration skips these elsewhere.
