@@ -86,6 +86,9 @@ def _start_of(day):
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
+MATCHES_LISTED = 10_000
+
+
 class IncidentFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label="Search", method="filter_search")
     # Chosen by name or slug in the URL, filtered by id: a join on the name would hide from
@@ -277,6 +280,13 @@ class IncidentFilter(django_filters.FilterSet):
         # Counting on the filtered queryset itself scans the matches once; wrapping it in
         # pk__in made PostgreSQL join the whole table back in.
         incidents = self.qs.order_by()
+        if self.applied:
+            # A search or a filter on related rows costs the same for every facet: find the
+            # matches once, then count by primary key, unless there are too many to list.
+            ids = list(matching.values_list("pk", flat=True)[: MATCHES_LISTED + 1])
+            if len(ids) <= MATCHES_LISTED:
+                matching = ids
+                incidents = Incident.objects.filter(pk__in=ids).order_by()
         policy = Exists(PolicyChangeIncident.objects.filter(incident=OuterRef("pk")))
         totals = incidents.aggregate(total=Count("pk"), with_policy=Count("pk", filter=policy))
         tags = {}

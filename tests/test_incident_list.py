@@ -188,9 +188,10 @@ def _incidents(count):
     ("url", "most"),
     [
         ("/incidents/", 9),
-        ("/incidents/?severity=SEV3&has_policy=yes&sort=severity", 9),
+        # A filtered list first lists the matching ids once, then counts facets by id.
+        ("/incidents/?severity=SEV3&has_policy=yes&sort=severity", 10),
         # PostgreSQL search may widen a query with few exact hits to close words and names.
-        ("/incidents/?q=incident", 12),
+        ("/incidents/?q=incident", 13),
     ],
 )
 def test_the_query_count_does_not_grow_with_the_data(reader, url, most):
