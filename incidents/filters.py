@@ -280,9 +280,10 @@ class IncidentFilter(django_filters.FilterSet):
         # Counting on the filtered queryset itself scans the matches once; wrapping it in
         # pk__in made PostgreSQL join the whole table back in.
         incidents = self.qs.order_by()
-        if self.applied:
-            # A search or a filter on related rows costs the same for every facet: find the
-            # matches once, then count by primary key, unless there are too many to list.
+        if self.form.cleaned_data.get("q"):
+            # A full-text search would run again for every facet: find the matches once, then
+            # count by primary key, unless there are too many to list. (For plain filters the
+            # database's semi-join is faster than a long list of ids.)
             ids = list(matching.values_list("pk", flat=True)[: MATCHES_LISTED + 1])
             if len(ids) <= MATCHES_LISTED:
                 matching = ids
