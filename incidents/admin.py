@@ -113,8 +113,21 @@ class ProvenanceInline(admin.TabularInline):
         return False
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written elsewhere (the review flow, imports): browse and search only."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Incident)
-class IncidentAdmin(admin.ModelAdmin):
+class IncidentAdmin(ReadOnlyAdmin):
     list_display = [
         "number",
         "title",
@@ -209,17 +222,8 @@ class IncidentAdmin(admin.ModelAdmin):
         ("Record", {"fields": ["published_at", "created_at", "updated_at"]}),
     ]
 
-    # Postmortems change only through the review flow (the filing form and its services), so
-    # the admin is a place to browse and search them, never to publish or delete.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        # Public numbers are cited from outside; an incident is retracted, never deleted.
-        return False
+    # Postmortems change only through the review flow (the filing form and its services), and
+    # public numbers are cited from outside: an incident is retracted, never deleted.
 
 
 @admin.register(RelatedIncident)
@@ -397,17 +401,6 @@ class ImportJobAdmin(admin.ModelAdmin):
     @admin.display(description="Result")
     def result(self, job):
         return (job.summary or {}).get("text", "-")
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(IncidentRevision)

@@ -32,6 +32,12 @@ def _static_files_without_collectstatic(settings):
 
 
 @pytest.fixture(autouse=True)
+def _quick_password_hashing(settings):
+    # Tests create many accounts; the production hasher would make the suite take minutes.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache():
     """Cached exports and import progress must not leak from one test into the next."""
     cache.clear()

@@ -169,3 +169,33 @@ class PolicySourceFactory(DjangoModelFactory):
     policy_change = factory.SubFactory(PolicyChangeFactory)
     url = factory.Sequence(lambda n: f"https://press.example.com/release-{n}")
     publisher = "Example Corp"
+
+
+def person(username=None, *groups):
+    """A user in the named groups ("reporter", "reviewer", "editor", "viewer")."""
+    from django.contrib.auth.models import Group
+
+    user = UserFactory(**({"username": username} if username else {}))
+    user.groups.set(Group.objects.filter(name__in=groups))
+    return user
+
+
+def signed_in(user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def snapshot_of(**fields):
+    """A postmortem's editable content with these fields set and the rest at their defaults."""
+    from incidents import revisions
+
+    blank = Incident()
+    values = {
+        name: getattr(blank, Incident._meta.get_field(name).attname)
+        for name in revisions.EDITABLE_FIELDS
+    }
+    many = {"tags": fields.pop("tags", [])}
+    return revisions.from_values({**values, **fields}, {}, many)

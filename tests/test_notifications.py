@@ -9,44 +9,15 @@ from datetime import date, timedelta
 from unittest import mock
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core import mail
-from django.test import Client
 from django.urls import reverse
 from kombu.exceptions import OperationalError
 
-from incidents import revisions
 from incidents.models import ActionItem, Incident, Notification
 from incidents.services import notifications
 from incidents.services import review as review_service
 
-from .factories import UserFactory
-
-
-@pytest.fixture(autouse=True)
-def _quick_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def person(username, *groups):
-    user = UserFactory(username=username)
-    user.groups.set(Group.objects.filter(name__in=groups))
-    return user
-
-
-def signed_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def snapshot_of(**fields):
-    blank = Incident()
-    values = {
-        name: getattr(blank, Incident._meta.get_field(name).attname)
-        for name in revisions.EDITABLE_FIELDS
-    }
-    return revisions.from_values({**values, **fields}, {}, {})
+from .factories import person, signed_in, snapshot_of
 
 
 @pytest.fixture

@@ -5,15 +5,13 @@ everyone else gets the page (200) or, after a write, a redirect (302).
 """
 
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
-from incidents import revisions
 from incidents.models import Incident
 from incidents.services import review as review_service
 
-from .factories import UserFactory
+from .factories import person, snapshot_of
 
 ROLES = ["anonymous", "reporter", "reviewer", "editor", "viewer", "outsider"]
 LOGIN = "login"
@@ -63,39 +61,18 @@ CASES = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _quick_password_hashing(settings):
-    # Two accounts per case; the default hasher would make this matrix take a minute.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def person(*groups, username=None):
-    user = UserFactory(**({"username": username} if username else {}))
-    user.groups.set(Group.objects.filter(name__in=groups))
-    return user
-
-
 def client_for(role):
     client = Client()
     if role == "anonymous":
         return client
-    client.force_login(person(*([] if role == "outsider" else [role]), username=role))
+    client.force_login(person(role, *([] if role == "outsider" else [role])))
     return client
-
-
-def snapshot_of(**fields):
-    blank = Incident()
-    values = {
-        name: getattr(blank, Incident._meta.get_field(name).attname)
-        for name in revisions.EDITABLE_FIELDS
-    }
-    return revisions.from_values({**values, **fields}, {}, {})
 
 
 @pytest.fixture
 def waiting(db):
     """A postmortem with two revisions by its author, waiting for review."""
-    author = person("reporter", username="author")
+    author = person("author", "reporter")
     incident = review_service.incident_create(
         snapshot=snapshot_of(title="Agent wiped a disk"), by=author
     )

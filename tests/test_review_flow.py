@@ -7,43 +7,14 @@ both writes and reviews.
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import get_resolver, reverse
 from django.utils import timezone
 
-from incidents import revisions
 from incidents.models import ActionItem, AuditEvent, Incident, IncidentRevision, Review
 from incidents.services import review as review_service
 
-from .factories import TagFactory, UserFactory
-
-
-@pytest.fixture(autouse=True)
-def _quick_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def person(username, *groups):
-    user = UserFactory(username=username)
-    user.groups.set(Group.objects.filter(name__in=groups))
-    return user
-
-
-def signed_in(user):
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def snapshot_of(**fields):
-    blank = Incident()
-    values = {
-        name: getattr(blank, Incident._meta.get_field(name).attname)
-        for name in revisions.EDITABLE_FIELDS
-    }
-    many = {"tags": fields.pop("tags", [])}
-    return revisions.from_values({**values, **fields}, {}, many)
+from .factories import TagFactory, person, signed_in, snapshot_of
 
 
 @pytest.fixture
