@@ -199,3 +199,21 @@ def snapshot_of(**fields):
     }
     many = {"tags": fields.pop("tags", [])}
     return revisions.from_values({**values, **fields}, {}, many)
+
+
+def import_(source, path, **options):
+    """Run one importer over a file or folder, as `manage.py import_incidents` does."""
+    from incidents.importers import IMPORTERS, run_import
+
+    return run_import(IMPORTERS[source](path), **options)
+
+
+def incident_for(dataset, external_id):
+    """The incident an import made from a dataset's record."""
+    from incidents.models import Provenance
+
+    return (
+        Provenance.objects.select_related("incident")
+        .get(dataset=dataset, external_id=external_id)
+        .incident
+    )

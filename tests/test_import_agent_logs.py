@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from incidents.importers import IMPORTERS, ImportFailed, run_import
+from incidents.importers import ImportFailed
 from incidents.models import Incident, IncidentOrganisation, Provenance, Source, Tag
 
+from .factories import import_, incident_for
 from .shared_data import SHARED
 
 pytestmark = pytest.mark.django_db
@@ -21,18 +22,6 @@ HELIO = EXCERPTS / "agent-incident-log"
 REGISTER = EXCERPTS / "ai-agent-incident-register"
 SPENDING = EXCERPTS / "agent-spending-incidents"
 AWESOME = EXCERPTS / "awesome-agent-failures"
-
-
-def import_(source, path, **options):
-    return run_import(IMPORTERS[source](path), **options)
-
-
-def incident_for(dataset, external_id):
-    return (
-        Provenance.objects.select_related("incident")
-        .get(dataset=dataset, external_id=external_id)
-        .incident
-    )
 
 
 def roles(incident):

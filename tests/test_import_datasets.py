@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from incidents.importers import IMPORTERS, ImportFailed, run_import
+from incidents.importers import ImportFailed
 from incidents.models import (
     DuplicateFlag,
     Incident,
@@ -14,6 +14,7 @@ from incidents.models import (
     Tag,
 )
 
+from .factories import import_, incident_for
 from .shared_data import SHARED
 
 pytestmark = pytest.mark.django_db
@@ -29,18 +30,6 @@ HEADER = (
 needs_shared_data = pytest.mark.skipif(
     not SHARED.exists(), reason=f"the full public datasets are not at {SHARED}"
 )
-
-
-def import_(source, path, **options):
-    return run_import(IMPORTERS[source](path), **options)
-
-
-def incident_for(dataset, external_id):
-    return (
-        Provenance.objects.select_related("incident")
-        .get(dataset=dataset, external_id=external_id)
-        .incident
-    )
 
 
 def test_aiid_rows_become_published_incidents_with_provenance(reader):
