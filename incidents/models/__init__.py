@@ -1,3 +1,4 @@
+from .controls import AgentAction, Control, ControlAssessment, PolicyControl
 from .imports import ImportJob
 from .incident import (
     ActionItem,
@@ -14,6 +15,10 @@ from .review import AuditEvent, IncidentRevision, Notification, Review
 from .taxonomy import AISystem, Organisation, PerpetratorKind, Severity, Tag
 
 __all__ = [
+    "AgentAction",
+    "Control",
+    "ControlAssessment",
+    "PolicyControl",
     "AISystem",
     "Dataset",
     "DuplicateFlag",

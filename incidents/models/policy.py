@@ -50,6 +50,13 @@ class PolicyChange(models.Model):
     incidents = models.ManyToManyField(
         Incident, through="PolicyChangeIncident", related_name="policy_changes", blank=True
     )
+    controls = models.ManyToManyField(
+        "incidents.Control",
+        through="incidents.PolicyControl",
+        related_name="policy_changes",
+        blank=True,
+        help_text="Controls this policy change adopts.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
