@@ -6,8 +6,10 @@ Builds a scratch database `blast_radius_bench` (see _scratch.py): imports the AI
 Database (2026-02) and AIAAIC sheet, then copies those incidents with shifted dates, suffixed
 titles and rotated organisations and tags up to TOTAL (BENCH_TOTAL to change it), rebuilds every
 search vector in one UPDATE, and times N requests per page in process with Django's test Client:
-p50/p95 in milliseconds and queries per request. Targets: p95 < 100 ms for search, < 50 ms for
-the other pages. Related-incident lists are computed for the imported incidents only.
+p50/p95 in milliseconds and queries per request, each page twice: cold (the cache cleared before
+every request, as after a publication, so facet counts are computed afresh) and cached.
+Targets: p95 < 100 ms for search, < 50 ms for the other pages. Related-incident lists are
+computed for the imported incidents only.
 BENCH_KEEP=1 keeps the scratch database afterwards; BENCH_REUSE=1 measures it again without
 rebuilding (migrations still run, so new indexes are measured).
 """
@@ -141,6 +143,7 @@ def build(shared):
 
 def measure():
     from django.conf import settings
+    from django.core.cache import cache
     from django.db import connection
     from django.db.models import Count
     from django.test import Client
@@ -176,17 +179,23 @@ def measure():
     }
     rows = []
     for name, url_for in pages.items():
-        times, queries, statuses = [], [], set()
-        for i in range(REQUESTS + 3):
-            with CaptureQueriesContext(connection) as captured:
-                started = time.perf_counter()
-                response = client.get(url_for(i))
-                elapsed = 1000 * (time.perf_counter() - started)
-            statuses.add(response.status_code)
-            if i >= 3:  # the first requests warm caches and templates
-                times.append(elapsed)
-                queries.append(len(captured))
-        rows.append(row(name, times, queries, statuses))
+        for cold in (True, False):
+            if not cold:
+                for i in range(REQUESTS + 3):
+                    client.get(url_for(i))  # every URL of the row once, to fill the cache
+            times, queries, statuses = [], [], set()
+            for i in range(REQUESTS + 3):
+                if cold:
+                    cache.clear()  # facet counts computed afresh, as after any publication
+                with CaptureQueriesContext(connection) as captured:
+                    started = time.perf_counter()
+                    response = client.get(url_for(i))
+                    elapsed = 1000 * (time.perf_counter() - started)
+                statuses.add(response.status_code)
+                if i >= 3:  # the first requests warm templates (and, when warm, the cache)
+                    times.append(elapsed)
+                    queries.append(len(captured))
+            rows.append(row(f"{name} ({'cold' if cold else 'cached'})", times, queries, statuses))
 
     # search.search itself, as the list view calls it, without rendering.
     times = []

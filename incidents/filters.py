@@ -11,7 +11,9 @@ from operator import or_
 
 import django_filters
 from django import forms
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.text import capfirst
 
@@ -276,75 +278,98 @@ class IncidentFilter(django_filters.FilterSet):
     def facet_counts(self, top_tags=8):
         """Per facet, (parameter value, label, number of matching incidents), most common
         tags first and at most `top_tags` per tag facet; plus the total."""
-        matching = self.qs.order_by().values("pk")
-        # Counting on the filtered queryset itself scans the matches once; wrapping it in
-        # pk__in made PostgreSQL join the whole table back in.
         incidents = self.qs.order_by()
         if self.form.cleaned_data.get("q"):
-            # A full-text search would run again for every facet: find the matches once, then
-            # count by primary key, unless there are too many to list. (For plain filters the
-            # database's semi-join is faster than a long list of ids.)
-            ids = list(matching.values_list("pk", flat=True)[: MATCHES_LISTED + 1])
+            # The search itself is the expensive part: find its matches once and count by
+            # primary key, unless there are too many to list.
+            ids = list(incidents.values_list("pk", flat=True)[: MATCHES_LISTED + 1])
             if len(ids) <= MATCHES_LISTED:
-                matching = ids
                 incidents = Incident.objects.filter(pk__in=ids).order_by()
-        policy = Exists(PolicyChangeIncident.objects.filter(incident=OuterRef("pk")))
-        totals = incidents.aggregate(total=Count("pk"), with_policy=Count("pk", filter=policy))
-        tags = {}
-        tag_rows = (
-            Incident.tags.through.objects.filter(incident__in=matching)
-            .values_list("tag__facet", "tag__slug", "tag__name")
-            .annotate(count=Count("incident"))
-            .order_by("tag__facet", "-count", "tag__name")
+        counts = _count_facets(incidents)
+        severities = Severity.objects.filter(pk__in=counts["severity"]).order_by("rank")
+        perpetrators = PerpetratorKind.objects.filter(pk__in=counts["perpetrator"]).order_by(
+            "position", "name"
         )
-        for facet, slug, name, count in tag_rows:
+        tags = {}
+        tag_rows = sorted(
+            Tag.objects.filter(pk__in=counts["tag"]).values_list("pk", "facet", "slug", "name"),
+            key=lambda tag: (tag[1], -counts["tag"][tag[0]], tag[3]),
+        )
+        for pk, facet, slug, name in tag_rows:
             rows = tags.setdefault(facet, [])
             if len(rows) < top_tags:
-                rows.append((f"{facet}:{slug}", name, count))
-        severities = incidents.filter(severity__isnull=False).values_list(
-            "severity__name", "severity__label", "severity__rank"
-        )
-        perpetrators = incidents.filter(perpetrator__isnull=False).values_list(
-            "perpetrator__slug", "perpetrator__name", "perpetrator__position"
-        )
+                rows.append((f"{facet}:{slug}", name, counts["tag"][pk]))
         autonomy = dict(Incident.Autonomy.choices)
         datasets = dict(Dataset.choices)
-        dataset_rows = (
-            Provenance.objects.filter(incident__in=matching)
-            .values_list("dataset")
-            .annotate(count=Count("incident", distinct=True))
-            .order_by("-count", "dataset")
-        )
+        total, with_policy = counts["total"], counts["with_policy"]
         return {
-            "total": totals["total"],
+            "total": total,
             "severity": [
-                (name, f"{name} {label}", count)
-                for name, label, _, count in severities.annotate(count=Count("pk")).order_by(
-                    "severity__rank"
-                )
+                (s.name, f"{s.name} {s.label}", counts["severity"][s.pk]) for s in severities
             ],
-            "perpetrator": [
-                (slug, name, count)
-                for slug, name, _, count in perpetrators.annotate(count=Count("pk")).order_by(
-                    "perpetrator__position", "perpetrator__name"
-                )
-            ],
+            "perpetrator": [(p.slug, p.name, counts["perpetrator"][p.pk]) for p in perpetrators],
             "autonomy": [
                 (value, autonomy.get(value, value), count)
-                for value, count in incidents.values_list("autonomy")
-                .annotate(count=Count("pk"))
-                .order_by("-count", "autonomy")
+                for value, count in sorted(counts["autonomy"].items(), key=lambda r: (-r[1], r[0]))
             ],
             "dataset": [
                 (value, capfirst(datasets.get(value, value)), count)
-                for value, count in dataset_rows
+                for value, count in sorted(counts["dataset"].items(), key=lambda r: (-r[1], r[0]))
             ],
-            "has_policy": [
-                ("yes", "Yes", totals["with_policy"]),
-                ("no", "No", totals["total"] - totals["with_policy"]),
-            ],
+            "has_policy": [("yes", "Yes", with_policy), ("no", "No", total - with_policy)],
             "tags": tags,
         }
+
+
+def _count_facets(incidents):
+    """Every facet count of `incidents` in one statement that finds the matches once.
+
+    Counting facet by facet repeated the filtering (an organisation's EXISTS semi-join, say) in
+    every query; here the matches are a CTE, which PostgreSQL materialises because it is used
+    more than once, and SQLite evaluates the same SQL.
+    """
+    counts = {"severity": {}, "perpetrator": {}, "autonomy": {}, "tag": {}, "dataset": {}}
+    policy = Exists(PolicyChangeIncident.objects.filter(incident=OuterRef("pk")))
+    try:
+        matches_sql, params = (
+            incidents.annotate(has_policy=policy)
+            .values_list("pk", "severity_id", "perpetrator_id", "autonomy", "has_policy")
+            .query.sql_with_params()
+        )
+    except EmptyResultSet:  # e.g. a search that matched nothing
+        return {**counts, "total": 0, "with_policy": 0}
+    tags = Incident.tags.through._meta.db_table
+    provenances = Provenance._meta.db_table
+    sql = f"""
+        WITH m (id, severity_id, perpetrator_id, autonomy, has_policy) AS ({matches_sql})
+        SELECT 'total', '', COUNT(*) FROM m
+        UNION ALL
+        SELECT 'with_policy', '', COUNT(*) FROM m WHERE has_policy
+        UNION ALL
+        SELECT 'severity', CAST(severity_id AS TEXT), COUNT(*) FROM m
+        WHERE severity_id IS NOT NULL GROUP BY severity_id
+        UNION ALL
+        SELECT 'perpetrator', CAST(perpetrator_id AS TEXT), COUNT(*) FROM m
+        WHERE perpetrator_id IS NOT NULL GROUP BY perpetrator_id
+        UNION ALL
+        SELECT 'autonomy', autonomy, COUNT(*) FROM m GROUP BY autonomy
+        UNION ALL
+        SELECT 'tag', CAST(t.tag_id AS TEXT), COUNT(*) FROM {tags} t
+        JOIN m ON m.id = t.incident_id GROUP BY t.tag_id
+        UNION ALL
+        SELECT 'dataset', p.dataset, COUNT(DISTINCT p.incident_id) FROM {provenances} p
+        JOIN m ON m.id = p.incident_id GROUP BY p.dataset
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for facet, key, count in cursor.fetchall():
+            if facet in ("total", "with_policy"):
+                counts[facet] = count
+            elif facet in ("severity", "perpetrator", "tag"):
+                counts[facet][int(key)] = count
+            else:
+                counts[facet][key] = count
+    return counts
 
 
 def _given(value):
