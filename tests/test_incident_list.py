@@ -7,12 +7,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from incidents.models import Incident, IncidentOrganisation, Severity
+from incidents.models import Incident, IncidentOrganisation, Provenance, Severity
 
 from .factories import (
     AISystemFactory,
     IncidentFactory,
+    IncidentOrganisationFactory,
     OrganisationFactory,
     PolicyChangeIncidentFactory,
     TagFactory,
@@ -250,3 +252,23 @@ def test_staff_see_the_status_filter_and_the_public_does_not(reader, editor):
     html = editor.get("/incidents/?status=draft").text
     assert 'name="status"' in html
     assert "Draft one" in html
+
+
+def test_facet_counts_of_one_organisation_count_its_incidents_once(reader, catalogue):
+    openai = OrganisationFactory(name="OpenAI")
+    alpha, bravo = Incident.objects.filter(title__in=["Alpha", "Bravo"]).order_by("title")
+    for incident in (alpha, bravo):
+        IncidentOrganisationFactory(incident=incident, organisation=openai)
+    # One incident known to two datasets, under two ids in one of them.
+    for dataset, external_id in (("aiid", "1"), ("aiid", "2"), ("aiaaic", "A1")):
+        Provenance.objects.create(
+            incident=alpha, dataset=dataset, external_id=external_id, imported_at=timezone.now()
+        )
+    html = reader.get(f"/incidents/?organisation={openai.slug}").text
+    assert "2 incidents" in html
+    assert count_beside(html, "severity", "SEV1") == 2
+    assert count_beside(html, "severity", "SEV2") is None
+    assert count_beside(html, "tag", f"failure-mode:{catalogue['deletion'].slug}") == 2
+    assert count_beside(html, "dataset", "aiid") == 1
+    assert count_beside(html, "dataset", "aiaaic") == 1
+    assert count_beside(html, "has_policy", "yes") == 1
