@@ -157,7 +157,7 @@ def _span_dicts(documents):
 
 def _validate(message, value, where):
     try:
-        json_format.ParseDict(value, message, ignore_unknown_fields=True)
+        json_format.ParseDict(value, message)
     except (json_format.ParseError, TypeError, ValueError) as error:
         raise TraceError(f"{where}: {_short(str(error))}") from None
     return message
