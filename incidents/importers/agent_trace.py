@@ -159,7 +159,8 @@ def _validate(message, value, where):
     try:
         json_format.ParseDict(value, message)
     except (json_format.ParseError, TypeError, ValueError) as error:
-        raise TraceError(f"{where}: {_short(str(error))}") from None
+        # Redacted before shortening, so no cut can leave half a secret unrecognisable.
+        raise TraceError(f"{where}: {_short(redact(str(error)))}") from None
     return message
 
 
