@@ -335,6 +335,8 @@ class UniqueRowsFormSet(forms.BaseFormSet):
     duplicate_message = ""
 
     def clean(self):
+        if not self.unique_fields:
+            return
         seen = set()
         for form in self.forms:
             if not form.has_changed() or self._should_delete_form(form) or form.errors:

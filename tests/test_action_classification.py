@@ -68,9 +68,7 @@ def test_the_first_matching_rule_wins_so_a_correction_goes_first():
         position=1, pattern=r"\bhelm uninstall\b", action_class="destroy"
     )
 
-    assert Classifier.from_database().classify("run_shell", "helm uninstall web") == (
-        Class.DESTROY
-    )
+    assert Classifier.from_database().classify("run_shell", "helm uninstall web") == (Class.DESTROY)
 
 
 def test_a_disabled_rule_is_ignored():
