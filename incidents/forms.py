@@ -440,6 +440,13 @@ FORMSETS = {
 }
 
 
+FORMSET_HELP = {
+    "agent_actions": "One row per step the AI system took. Leave the action class blank for "
+    "the classification rules to choose it, and tick the harmful step. An agent's trace can "
+    "also be imported below, once the postmortem is saved.",
+}
+
+
 def row_choices():
     """The database-backed choices of every row form, one query each."""
     users = get_user_model().objects.filter(is_active=True).order_by("username")
@@ -463,6 +470,7 @@ def build_formsets(data=None, snapshot=None):
             initial = [_by_name(model, row) for row in revisions.child_values(snapshot, key)]
         formset = formset_class(data, initial=initial, prefix=key, form_kwargs={"choices": choices})
         formset.legend = legend
+        formset.help = FORMSET_HELP.get(key, "")
         formsets[key] = formset
     return formsets
 
