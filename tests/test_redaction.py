@@ -216,3 +216,14 @@ def test_a_secret_typed_into_the_filing_form_is_stored_redacted(draft, ada):
     (step,) = AgentAction.objects.filter(incident=draft)
     assert step.command == "export PAYMENTS_WEBHOOK_SECRET=[REDACTED] && ./deploy.sh"
     assert secret not in json.dumps(review_services.latest_revision(draft).data)
+
+
+def test_a_secret_at_the_end_of_a_long_target_is_redacted_before_it_is_shortened(draft, ada):
+    target = "x" * 490 + " AKIAIOSFODNN7EXAMPLE"
+    trace = otlp_trace({"tool": "s3", "arguments": {"command": "aws s3 ls", "target": target}})
+
+    agent_trace_import(incident=draft, data=json.dumps(trace), by=ada, base_revision_number=1)
+
+    stored = AgentAction.objects.get(incident=draft).target
+    assert len(stored) == 500
+    assert "AKIA" not in stored

@@ -82,7 +82,9 @@ def parse_trace(data, progress=None):
     ordered = [step for _, _, step in steps]
     texts = redact_many([text for s in ordered for text in (s.agent, s.tool, s.command, s.target)])
     for number, step in enumerate(ordered):
-        step.agent, step.tool, step.command, step.target = texts[number * 4 : number * 4 + 4]
+        agent, tool, step.command, target = texts[number * 4 : number * 4 + 4]
+        # Shortened to the record's field sizes only now, so no cut hides half a secret.
+        step.agent, step.tool, step.target = agent[:200], tool[:200], target[:500]
     return ordered
 
 
@@ -233,9 +235,9 @@ def _step(index, span, attributes, by_id):
     return Step(
         at=at,
         agent=str(attributes.get("gen_ai.agent.name") or _agent_above(span, by_id)),
-        tool=tool[:200],
+        tool=tool,
         command=command,
-        target=target[:500],
+        target=target,
         outcome=_outcome(span, attributes),
     )
 
