@@ -341,7 +341,7 @@ def test_uploading_a_trace_saves_a_revision_and_says_so(draft, ada):
     assert response.redirect_chain[-1][0].endswith(
         f"/postmortems/{draft.number}/edit/#trace-import"
     )
-    assert "Imported 1 steps (1 destroy) as revision 2." in response.text
+    assert "Imported 1 step (1 destroy) as revision 2." in response.text
     assert steps_of(draft)[0].command == "kubectl delete namespace prod"
     # The edit form now starts from the imported steps.
     assert "kubectl delete namespace prod</textarea>" in response.text
@@ -382,3 +382,14 @@ def test_only_reporters_can_upload(draft, reader):
     assert viewer.post(url, {}).status_code == 403
     assert reader.post(url, {}).status_code == 302  # to the sign-in page
     assert AgentActionFactory._meta.model.objects.count() == 0
+
+
+def test_the_uploaded_file_is_not_kept(draft, ada, settings, tmp_path):
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 0  # every upload goes through a temporary file
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+    response = upload(signed_in(ada), draft, trace_bytes(DELETE_CALL))
+
+    assert "Imported 1 step" in response.text
+    assert list(tmp_path.iterdir()) == []

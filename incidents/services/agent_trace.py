@@ -33,7 +33,8 @@ class TraceImport:
         classes = ", ".join(f"{count} {label.lower()}" for label, count in self.by_class.items())
         kept = f"; {self.replaced} earlier steps replaced" if self.replaced else ""
         revision = self.revision.number
-        return f"Imported {self.imported} steps ({classes}) as revision {revision}{kept}."
+        steps = "1 step" if self.imported == 1 else f"{self.imported} steps"
+        return f"Imported {steps} ({classes}) as revision {revision}{kept}."
 
 
 def agent_trace_import(*, incident, data, by, base_revision_number, append=False, progress=None):
