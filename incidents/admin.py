@@ -7,7 +7,9 @@ from incidents import services
 from incidents.importers import IMPORTERS
 from incidents.importers.jobs import import_job_create, import_job_progress
 from incidents.models import (
+    ActionClassRule,
     ActionItem,
+    AgentAction,
     AISystem,
     AuditEvent,
     DuplicateFlag,
@@ -95,6 +97,14 @@ class SourceInline(admin.TabularInline):
     extra = 1
 
 
+class AgentActionInline(admin.TabularInline):
+    model = AgentAction
+    fields = ["position", "at", "ai_system", "tool", "command", "target", "action_class",
+              "reversible", "approval_gate", "outcome", "harmful"]  # fmt: skip
+    autocomplete_fields = ["ai_system"]
+    extra = 0
+
+
 class IncidentPolicyInline(admin.TabularInline):
     model = PolicyChangeIncident
     autocomplete_fields = ["policy_change"]
@@ -157,6 +167,7 @@ class IncidentAdmin(ReadOnlyAdmin):
         TimelineEventInline,
         ActionItemInline,
         SourceInline,
+        AgentActionInline,
         IncidentPolicyInline,
         ProvenanceInline,
     ]
@@ -432,3 +443,14 @@ class NotificationAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "recipient", "subject", "sent_at", "attempts"]
     list_filter = ["sent_at"]
     search_fields = ["recipient", "subject"]
+
+
+@admin.register(ActionClassRule)
+class ActionClassRuleAdmin(admin.ModelAdmin):
+    """Editors correct how tool calls are classified; the first enabled rule that matches wins."""
+
+    list_display = ["position", "pattern", "action_class", "note", "enabled"]
+    list_display_links = ["pattern"]
+    list_editable = ["position", "action_class", "enabled"]
+    list_filter = ["action_class", "enabled"]
+    search_fields = ["pattern", "note"]

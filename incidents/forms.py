@@ -14,8 +14,10 @@ from django.utils.html import format_html
 from django.utils.text import slugify
 
 from incidents import revisions
+from incidents.agent_actions import Classifier
 from incidents.models import (
     ActionItem,
+    AgentAction,
     AISystem,
     Incident,
     IncidentOrganisation,
@@ -24,8 +26,10 @@ from incidents.models import (
     Severity,
     Source,
     Tag,
+    Tristate,
 )
 from incidents.models.taxonomy import Facet
+from incidents.redaction import redact
 
 NARRATIVE_TEMPLATE = """\
 ## Summary
@@ -331,6 +335,8 @@ class UniqueRowsFormSet(forms.BaseFormSet):
     duplicate_message = ""
 
     def clean(self):
+        if not self.unique_fields:
+            return
         seen = set()
         for form in self.forms:
             if not form.has_changed() or self._should_delete_form(form) or form.errors:
@@ -356,6 +362,62 @@ def _formset(form, unique_fields=(), duplicate_message=""):
     return formset
 
 
+class AgentActionForm(RowForm):
+    position = forms.IntegerField(
+        label="Step", min_value=1, required=False, help_text="Order; blank goes last."
+    )
+    at = forms.DateTimeField(label="When (UTC)", required=False, widget=DateTimeLocalInput)
+    ai_system = forms.TypedChoiceField(
+        label="AI system", coerce=int, empty_value=None, required=False
+    )
+    tool = forms.CharField(max_length=200, required=False)
+    command = forms.CharField(
+        label="Command or call",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="As executed. Secrets are replaced by [REDACTED] when saved.",
+    )
+    target = forms.CharField(label="Target resource", max_length=500, required=False)
+    action_class = forms.ChoiceField(
+        choices=[("", "From the classification rules"), *AgentAction.ActionClass.choices],
+        required=False,
+    )
+    reversible = forms.ChoiceField(choices=Tristate.choices, initial=Tristate.UNKNOWN)
+    approval_gate = forms.ChoiceField(
+        choices=AgentAction.Gate.choices, initial=AgentAction.Gate.NONE
+    )
+    outcome = forms.ChoiceField(
+        choices=AgentAction.Outcome.choices, initial=AgentAction.Outcome.SUCCEEDED
+    )
+    harmful = forms.BooleanField(label="The harmful step", required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if not (cleaned.get("tool") or "").strip() and not (cleaned.get("command") or "").strip():
+            self.add_error("tool", "Name the tool, or give the command the agent ran.")
+        for name in ("tool", "command", "target"):
+            if cleaned.get(name):
+                cleaned[name] = redact(cleaned[name])
+        return cleaned
+
+
+class AgentActionFormSet(UniqueRowsFormSet):
+    def rows(self):
+        """Numbered 1, 2, 3... in the order of their step numbers (blank ones last), with an
+        action class from the rules where none was chosen."""
+        rows = list(enumerate(super().rows()))
+        rows.sort(key=lambda item: (item[1]["position"] is None, item[1]["position"] or 0, item[0]))
+        classifier = None
+        numbered = []
+        for number, (_, row) in enumerate(rows, start=1):
+            row = {**row, "position": number}
+            if not row["action_class"]:
+                classifier = classifier or Classifier.from_database()
+                row["action_class"] = classifier.classify(row["tool"], row["command"])
+            numbered.append(row)
+        return numbered
+
+
 # Formset prefix -> (formset class, legend); prefixes are the snapshot's child keys.
 FORMSETS = {
     "organisation_roles": (
@@ -369,6 +431,19 @@ FORMSETS = {
     "timeline_events": (_formset(TimelineEventForm), "Timeline"),
     "action_items": (_formset(ActionItemForm), "Action items"),
     "sources": (_formset(SourceForm, ("url",), "This source is already listed above."), "Sources"),
+    "agent_actions": (
+        forms.formset_factory(
+            AgentActionForm, formset=AgentActionFormSet, extra=2, can_delete=True
+        ),
+        "Action record",
+    ),
+}
+
+
+FORMSET_HELP = {
+    "agent_actions": "One row per step the AI system took. Leave the action class blank for "
+    "the classification rules to choose it, and tick the harmful step. An agent's trace can "
+    "also be imported below, once the postmortem is saved.",
 }
 
 
@@ -378,11 +453,14 @@ def row_choices():
     return {
         "organisation": list(Organisation.objects.values_list("pk", "name")),
         "assignee": [(user.pk, user.get_full_name() or user.username) for user in users],
+        "ai_system": [
+            (system.pk, str(system)) for system in AISystem.objects.select_related("vendor")
+        ],
     }
 
 
 def build_formsets(data=None, snapshot=None):
-    """The four row formsets, bound to POST data or started from a snapshot's rows."""
+    """The row formsets, bound to POST data or started from a snapshot's rows."""
     choices = row_choices()
     formsets = {}
     for key, (formset_class, legend) in FORMSETS.items():
@@ -392,6 +470,7 @@ def build_formsets(data=None, snapshot=None):
             initial = [_by_name(model, row) for row in revisions.child_values(snapshot, key)]
         formset = formset_class(data, initial=initial, prefix=key, form_kwargs={"choices": choices})
         formset.legend = legend
+        formset.help = FORMSET_HELP.get(key, "")
         formsets[key] = formset
     return formsets
 
@@ -418,3 +497,25 @@ def error_links(form, formsets):
                 else:
                     links += [(f"{formset.prefix}-rows", label, m) for m in errors]
     return links
+
+
+class AgentTraceUploadForm(forms.Form):
+    """An OTLP JSON trace to import into the action record; read in memory, never stored."""
+
+    MAX_BYTES = 50 * 1024 * 1024
+
+    based_on = forms.IntegerField(widget=forms.HiddenInput, min_value=0, required=False)
+    trace = forms.FileField(
+        label="OTLP JSON trace file",
+        help_text="Exported by an OpenTelemetry exporter; execute_tool spans become steps.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".json,.jsonl,application/json"}),
+    )
+    append = forms.BooleanField(
+        label="Add after the existing steps instead of replacing them", required=False
+    )
+
+    def clean_trace(self):
+        trace = self.cleaned_data["trace"]
+        if trace.size > self.MAX_BYTES:
+            raise ValidationError("The file is larger than 50 MB.")
+        return trace

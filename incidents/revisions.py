@@ -5,11 +5,14 @@ Related rows are kept by natural content (tag ids, organisation id and role, the
 timeline event...), so two snapshots compare equal exactly when a reader would see no change.
 """
 
+from types import SimpleNamespace
+
 from django.contrib.auth import get_user_model
 from django.db import models
 
 from incidents.models import (
     ActionItem,
+    AgentAction,
     AISystem,
     Incident,
     IncidentOrganisation,
@@ -33,13 +36,32 @@ CHILDREN = {
     "timeline_events": (TimelineEvent, ["at", "description"]),
     "action_items": (ActionItem, ["title", "owner", "assignee", "due_on", "status"]),
     "sources": (Source, ["url", "publisher", "title", "published_on", "stance"]),
+    "agent_actions": (
+        AgentAction,
+        [
+            "position",
+            "at",
+            "ai_system",
+            "tool",
+            "command",
+            "target",
+            "action_class",
+            "reversible",
+            "approval_gate",
+            "outcome",
+            "harmful",
+        ],
+    ),  # fmt: skip
 }
+# Rows kept in an order of their own rather than by content.
+ROW_ORDER = {"agent_actions": lambda row: int(row["position"])}
 MANY = ["tags", "ai_systems"]
 LABELS = {
     "organisation_roles": "Organisations",
     "timeline_events": "Timeline",
     "action_items": "Action items",
     "sources": "Sources",
+    "agent_actions": "Action record",
     "tags": "Tags",
     "ai_systems": "AI systems",
 }
@@ -58,7 +80,8 @@ def _dump(model, name, value):
         value = value.pk
     if field.is_relation:
         return value
-    holder = model(**{field.attname: value})
+    # A plain holder, not a model instance: a trace import dumps 10,000 rows of 11 fields.
+    holder = SimpleNamespace(**{field.attname: value})
     return field.value_to_string(holder)
 
 
@@ -77,12 +100,19 @@ def from_values(fields, children, many):
     """A snapshot from cleaned form data: `fields` by name, `children` as lists of dicts,
     `many` as lists of objects or ids."""
     snapshot = {"fields": _row(Incident, EDITABLE_FIELDS, fields)}
-    for key, (model, names) in CHILDREN.items():
-        rows = [_row(model, names, values) for values in children.get(key, [])]
-        snapshot[key] = sorted(rows, key=lambda row: [str(row[name]) for name in names])
+    for key in CHILDREN:
+        snapshot[key] = child_rows(key, children.get(key, []))
     for key in MANY:
         snapshot[key] = sorted(getattr(item, "pk", item) for item in many.get(key, []))
     return snapshot
+
+
+def child_rows(key, values):
+    """One kind of related rows as snapshot data, in the snapshot's order."""
+    model, names = CHILDREN[key]
+    rows = [_row(model, names, row) for row in values]
+    by_content = lambda row: [str(row[name]) for name in names]  # noqa: E731
+    return sorted(rows, key=ROW_ORDER.get(key, by_content))
 
 
 def from_incident(incident):
@@ -174,6 +204,7 @@ class Names:
             ids["ai"].update(snapshot.get("ai_systems", []))
             ids["org"].update(row["organisation"] for row in snapshot.get("organisation_roles", []))
             ids["user"].update(row["assignee"] for row in snapshot.get("action_items", []))
+            ids["ai"].update(row["ai_system"] for row in snapshot.get("agent_actions", []))
         models = {
             "severity": Severity,
             "perpetrator": PerpetratorKind,
@@ -225,6 +256,19 @@ class Names:
                     assignee and f"assigned to {assignee}",
                     row["due_on"] and f"due {row['due_on']}",
                     row["status"],
+                ]
+            elif key == "agent_actions":
+                parts = [
+                    f"{row['position']}.",
+                    row["at"],
+                    self.of("ai", row["ai_system"]),
+                    row["tool"],
+                    row["command"],
+                    row["target"] and f"on {row['target']}",
+                    AgentAction.ActionClass(row["action_class"]).label,
+                    AgentAction.Gate(row["approval_gate"]).label,
+                    AgentAction.Outcome(row["outcome"]).label,
+                    row["harmful"] == "True" and "the harmful step",
                 ]
             else:
                 parts = [row["title"] or row["url"], row["url"], row["publisher"], row["stance"]]

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from incidents.views import accounts, data, filing, public, review
+from incidents.views import accounts, data, filing, public, review, traces
 
 urlpatterns = [
     path("", public.home, name="home"),
@@ -36,4 +36,9 @@ urlpatterns = [
     ),
     path("postmortems/<int:number>/retract/", review.incident_retract, name="incident_retract"),
     path("audit/", review.audit_log, name="audit_log"),
+    path(
+        "postmortems/<int:number>/agent-trace/",
+        traces.agent_trace_upload,
+        name="agent_trace_upload",
+    ),
 ]

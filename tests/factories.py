@@ -1,5 +1,6 @@
 """Test data: each factory builds a valid record; traits name the states tests care about."""
 
+import json
 from datetime import UTC, date, datetime
 
 import factory
@@ -9,6 +10,7 @@ from factory.django import DjangoModelFactory
 
 from incidents.models import (
     ActionItem,
+    AgentAction,
     AISystem,
     Incident,
     IncidentOrganisation,
@@ -171,6 +173,23 @@ class PolicySourceFactory(DjangoModelFactory):
     publisher = "Example Corp"
 
 
+class AgentActionFactory(DjangoModelFactory):
+    """One step of an action record: by default a harmless read that succeeded."""
+
+    class Meta:
+        model = AgentAction
+
+    incident = factory.SubFactory(IncidentFactory)
+    position = factory.Sequence(lambda n: n + 1)
+    at = datetime(2025, 12, 1, 9, 0, tzinfo=UTC)
+    tool = "run_shell"
+    command = "kubectl get pods -n staging"
+    target = "staging"
+    action_class = AgentAction.ActionClass.READ
+    approval_gate = AgentAction.Gate.NONE
+    outcome = AgentAction.Outcome.SUCCEEDED
+
+
 def person(username=None, *groups):
     """A user in the named groups ("reporter", "reviewer", "editor", "viewer")."""
     from django.contrib.auth.models import Group
@@ -217,3 +236,62 @@ def incident_for(dataset, external_id):
         .get(dataset=dataset, external_id=external_id)
         .incident
     )
+
+
+TRACE_START_NS = 1_764_579_600_000_000_000  # 2025-12-01 09:00:00 UTC
+
+
+def otlp_trace(*calls, agent="ops-agent"):
+    """An OTLP JSON trace: one invoke_agent span named for `agent`, and under it one
+    execute_tool span per call, a dict with `tool` and optionally `arguments` (a dict or a
+    string), `second` (start, after 09:00:00 UTC) and `status` (an OTLP status object)."""
+
+    def attribute(key, value):
+        return {"key": key, "value": {"stringValue": value}}
+
+    root = "a1" * 8
+    spans = [
+        {
+            "traceId": "5b8efff798038103d269b633813fc60c",
+            "spanId": root,
+            "name": f"invoke_agent {agent}",
+            "kind": "SPAN_KIND_INTERNAL",
+            "startTimeUnixNano": str(TRACE_START_NS),
+            "endTimeUnixNano": str(TRACE_START_NS + 3_600 * 10**9),
+            "attributes": [
+                attribute("gen_ai.operation.name", "invoke_agent"),
+                attribute("gen_ai.agent.name", agent),
+            ],
+        }
+    ]
+    for number, call in enumerate(calls, start=1):
+        arguments = call.get("arguments", {})
+        start = TRACE_START_NS + call.get("second", number) * 10**9
+        span = {
+            "traceId": "5b8efff798038103d269b633813fc60c",
+            "spanId": f"{number:016x}",
+            "parentSpanId": root,
+            "name": f"execute_tool {call['tool']}",
+            "kind": 1,
+            "startTimeUnixNano": str(start),
+            "endTimeUnixNano": str(start + 10**8),
+            "attributes": [
+                attribute("gen_ai.operation.name", "execute_tool"),
+                attribute("gen_ai.tool.name", call["tool"]),
+                attribute(
+                    "gen_ai.tool.call.arguments",
+                    arguments if isinstance(arguments, str) else json.dumps(arguments),
+                ),
+            ],
+        }
+        if "status" in call:
+            span["status"] = call["status"]
+        spans.append(span)
+    return {
+        "resourceSpans": [
+            {
+                "resource": {"attributes": [attribute("service.name", agent)]},
+                "scopeSpans": [{"scope": {"name": "tests"}, "spans": spans}],
+            }
+        ]
+    }

@@ -67,3 +67,13 @@ def test_the_incident_page_shows_the_postmortem_read_only(superuser_client):
         assert heading in html
     assert "Amazon Web Services" in html
     assert 'name="_save"' not in html
+
+
+def test_the_incident_page_shows_the_action_record_inline(superuser_client):
+    from incidents.models import Incident
+
+    kiro = Incident.objects.get(slug="kiro-aws-cost-explorer-outage")
+    response = superuser_client.get(reverse("admin:incidents_incident_change", args=[kiro.pk]))
+
+    assert "Agent actions" in response.text
+    assert "Recreate the environment from scratch" in response.text

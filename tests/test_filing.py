@@ -423,9 +423,9 @@ def test_the_edit_page_costs_a_fixed_number_of_queries(reporter, django_assert_m
         return incident
 
     small, large = busy_incident(1), busy_incident(8)
-    with django_assert_max_num_queries(26) as one_row:
+    with django_assert_max_num_queries(27) as one_row:
         assert reporter.get(edit_url(small)).status_code == 200
-    with django_assert_max_num_queries(26) as eight_rows:
+    with django_assert_max_num_queries(27) as eight_rows:
         assert reporter.get(edit_url(large)).status_code == 200
     assert len(eight_rows) == len(one_row)
 
@@ -484,3 +484,19 @@ def test_saving_an_unchanged_form_from_a_browser_adds_no_revision(reporter):
     assert reporter.post(edit_url(incident), data).status_code == 302
     assert incident.revisions.count() == 1
     assert "no revision was added" in reporter.get(edit_url(incident)).content.decode()
+
+
+def test_it_files_several_rows_of_a_kind_without_unique_fields(reporter):
+    data = new_form_data(
+        reporter,
+        title="Agent deleted a volume",
+        **{
+            "timeline_events-0-at": "2026-04-25T10:00",
+            "timeline_events-0-description": "The agent deletes the volume.",
+            "timeline_events-1-at": "2026-04-25T10:01",
+            "timeline_events-1-description": "The service goes down.",
+        },
+    )
+
+    assert reporter.post(NEW_URL, data).status_code == 302
+    assert Incident.objects.get().timeline_events.count() == 2

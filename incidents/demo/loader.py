@@ -15,6 +15,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from incidents import services
 from incidents.models import (
+    AgentAction,
     AISystem,
     Incident,
     Organisation,
@@ -114,6 +115,7 @@ def _load_incident(data):
             due_on=_date(item.get("due_on")),
             status=item.get("status") or "open",
         )
+    _load_agent_actions(incident, data.get("agent_actions", []))
     incident.sources.all().delete()
     for source in data.get("sources", []):
         incident.sources.create(
@@ -124,6 +126,29 @@ def _load_incident(data):
             stance=source.get("stance") or "reports",
         )
     return incident
+
+
+def _load_agent_actions(incident, actions):
+    """The action record, in the order given; AI systems are named as in `ai_systems`."""
+    systems = {system.name: system for system in incident.ai_systems.all()}
+    incident.agent_actions.all().delete()
+    AgentAction.objects.bulk_create(
+        AgentAction(
+            incident=incident,
+            position=position,
+            at=_moment(action.get("at")),
+            ai_system=systems.get(action.get("ai_system")),
+            tool=action.get("tool") or "",
+            command=action.get("command") or "",
+            target=action.get("target") or "",
+            action_class=action["action_class"],
+            reversible=action.get("reversible") or "unknown",
+            approval_gate=action["approval_gate"],
+            outcome=action.get("outcome") or "succeeded",
+            harmful=bool(action.get("harmful")),
+        )
+        for position, action in enumerate(actions, start=1)
+    )
 
 
 def _load_policy(data, incidents_by_key):

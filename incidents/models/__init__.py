@@ -1,3 +1,4 @@
+from .classification import ActionClassRule
 from .controls import AgentAction, Control, ControlAssessment, PolicyControl
 from .imports import ImportJob
 from .incident import (
@@ -15,6 +16,7 @@ from .review import AuditEvent, IncidentRevision, Notification, Review
 from .taxonomy import AISystem, Organisation, PerpetratorKind, Severity, Tag
 
 __all__ = [
+    "ActionClassRule",
     "AgentAction",
     "Control",
     "ControlAssessment",

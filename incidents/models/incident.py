@@ -1,5 +1,6 @@
 """The incident record: one AI-related incident as a structured postmortem."""
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.contrib.postgres.search import SearchVectorField
@@ -74,6 +75,12 @@ class IncidentQuerySet(models.QuerySet):
                 "action_items",
                 "sources",
                 "provenances",
+                models.Prefetch(
+                    "agent_actions",
+                    queryset=apps.get_model("incidents", "AgentAction").objects.select_related(
+                        "ai_system"
+                    ),
+                ),
             )
             .select_related("merged_into")
         )

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
 from incidents import search
+from incidents.agent_actions import missing_gates
 from incidents.caching import cached_for_this_data
 from incidents.filters import KEYSET_SORTS, IncidentFilter
 from incidents.models import (
@@ -93,7 +94,12 @@ def incident_detail(request, number, slug):
     related = incident.related_links.filter(related__in=visible).select_related(
         "related__severity", "related__perpetrator"
     )[:6]
-    context = {"incident": incident, "policy_links": policy_links, "related_links": related}
+    context = {
+        "incident": incident,
+        "policy_links": policy_links,
+        "related_links": related,
+        "missing_gates": missing_gates(incident.agent_actions.all()),
+    }
     if can_read_internal(request.user):
         # Staff read the public page too; tell them whether it is what the public reads.
         context["staff_bar"] = {"unpublished_changes": has_unpublished_changes(incident)}
