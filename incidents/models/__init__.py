@@ -43,3 +43,19 @@ __all__ = [
     "TimelineEvent",
     "Tristate",
 ]
+
+from .reporting import (  # noqa: E402
+    ReportingClock,
+    ReportingDeadline,
+    ReportingRegime,
+    ReportingStage,
+    ReportingTrigger,
+)
+
+__all__ += [
+    "ReportingClock",
+    "ReportingDeadline",
+    "ReportingRegime",
+    "ReportingStage",
+    "ReportingTrigger",
+]
