@@ -17,6 +17,8 @@ from incidents import revisions
 from incidents.models import (
     ActionItem,
     AISystem,
+    Control,
+    ControlAssessment,
     Incident,
     IncidentOrganisation,
     Organisation,
@@ -140,6 +142,24 @@ class IncidentForm(forms.ModelForm):
         widget=forms.RadioSelect,
         blank=True,
         empty_label="Not assessed yet",
+        label="Actual severity",
+    )
+    kind = forms.TypedChoiceField(
+        choices=Incident.Kind.choices,
+        required=False,
+        empty_value=Incident.Kind.INCIDENT,
+        initial=Incident.Kind.INCIDENT,
+        widget=forms.RadioSelect,
+        help_text=Incident._meta.get_field("kind").help_text,
+    )
+    worst_credible_severity = SeverityField(
+        Severity.objects.all(),
+        required=False,
+        widget=forms.RadioSelect,
+        blank=True,
+        empty_label="Not assessed yet",
+        label="Worst credible severity",
+        help_text="What would have happened had nothing caught it.",
     )
     perpetrator = PerpetratorField(
         PerpetratorKind.objects.all(),
@@ -372,12 +392,27 @@ FORMSETS = {
 }
 
 
+class ControlAssessmentForm(RowForm):
+    control = forms.TypedChoiceField(coerce=int, empty_value=None)
+    verdict = forms.ChoiceField(choices=[("", "---------"), *ControlAssessment.Verdict.choices])
+    rationale = forms.CharField(
+        max_length=300, required=False, help_text="One line: why this verdict."
+    )
+
+
+FORMSETS["control_assessments"] = (
+    _formset(ControlAssessmentForm, ("control",), "This control is already assessed above."),
+    "Controls",
+)
+
+
 def row_choices():
     """The database-backed choices of every row form, one query each."""
     users = get_user_model().objects.filter(is_active=True).order_by("username")
     return {
         "organisation": list(Organisation.objects.values_list("pk", "name")),
         "assignee": [(user.pk, user.get_full_name() or user.username) for user in users],
+        "control": list(Control.objects.order_by("name").values_list("pk", "name")),
     }
 
 

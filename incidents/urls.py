@@ -25,6 +25,11 @@ urlpatterns = [
     path("postmortems/preview/", filing.markdown_preview, name="markdown_preview"),
     path("postmortems/similar/", filing.duplicate_suggestions, name="duplicate_suggestions"),
     path("postmortems/<int:number>/edit/", filing.incident_edit, name="incident_edit"),
+    path(
+        "postmortems/control-suggestions/",
+        filing.control_suggestions,
+        name="control_suggestions",
+    ),
     path("postmortems/<int:number>/submit/", review.incident_submit, name="incident_submit"),
     path("postmortems/<int:number>/review/", review.incident_review, name="incident_review"),
     path("postmortems/<int:number>/history/", review.incident_history, name="incident_history"),
