@@ -10,6 +10,8 @@ from incidents.models import (
     ActionItem,
     AISystem,
     AuditEvent,
+    Control,
+    ControlAssessment,
     DuplicateFlag,
     ImportJob,
     Incident,
@@ -20,9 +22,14 @@ from incidents.models import (
     PerpetratorKind,
     PolicyChange,
     PolicyChangeIncident,
+    PolicyControl,
     PolicySource,
     Provenance,
     RelatedIncident,
+    ReportingDeadline,
+    ReportingRegime,
+    ReportingStage,
+    ReportingTrigger,
     Review,
     Severity,
     Source,
@@ -432,3 +439,78 @@ class NotificationAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "recipient", "subject", "sent_at", "attempts"]
     list_filter = ["sent_at"]
     search_fields = ["recipient", "subject"]
+
+
+# The control catalogue, assessments, near misses and reporting obligations.
+
+
+@admin.register(Control)
+class ControlAdmin(admin.ModelAdmin):
+    list_display = ["name", "type", "slug"]
+    list_filter = ["type"]
+    search_fields = ["name", "description"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+class ControlAssessmentInline(admin.TabularInline):
+    """Shown with the incident; assessments change through the filing form and its review."""
+
+    model = ControlAssessment
+    fields = ["control", "verdict", "rationale"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class PolicyControlInline(admin.TabularInline):
+    model = PolicyControl
+    autocomplete_fields = ["control"]
+    extra = 1
+    verbose_name = "control adopted"
+    verbose_name_plural = "controls adopted"
+
+
+IncidentAdmin.inlines = [*IncidentAdmin.inlines, ControlAssessmentInline]
+IncidentAdmin.list_filter = [*IncidentAdmin.list_filter, "kind"]
+IncidentAdmin.fieldsets[1][1]["fields"] += ["kind", "worst_credible_severity"]
+PolicyChangeAdmin.inlines = [*PolicyChangeAdmin.inlines, PolicyControlInline]
+
+
+class ReportingStageInline(admin.TabularInline):
+    model = ReportingStage
+    extra = 0
+
+
+@admin.register(ReportingTrigger)
+class ReportingTriggerAdmin(admin.ModelAdmin):
+    list_display = ["name", "regime", "position"]
+    list_filter = ["regime"]
+    list_select_related = ["regime"]
+    inlines = [ReportingStageInline]
+
+
+class ReportingTriggerInline(admin.TabularInline):
+    model = ReportingTrigger
+    fields = ["position", "name", "slug"]
+    show_change_link = True
+    extra = 0
+
+
+@admin.register(ReportingRegime)
+class ReportingRegimeAdmin(admin.ModelAdmin):
+    list_display = ["name", "citation"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [ReportingTriggerInline]
+
+
+@admin.register(ReportingDeadline)
+class ReportingDeadlineAdmin(ReadOnlyAdmin):
+    """Deadlines follow from the clocks marked on an incident (its reporting page)."""
+
+    list_display = ["clock", "stage", "due_at", "filed_at", "reference"]
+    list_filter = ["clock__trigger__regime"]
+    list_select_related = ["clock__incident", "clock__trigger__regime", "stage"]
+    date_hierarchy = "due_at"

@@ -107,6 +107,7 @@ class IncidentFilter(django_filters.FilterSet):
     autonomy = django_filters.MultipleChoiceFilter(
         choices=Incident.Autonomy.choices, distinct=False
     )
+    kind = django_filters.MultipleChoiceFilter(choices=Incident.Kind.choices, distinct=False)
     organisation = django_filters.ModelChoiceFilter(
         queryset=Organisation.objects.all(), to_field_name="slug", method="filter_organisation"
     )
@@ -289,7 +290,11 @@ class IncidentFilter(django_filters.FilterSet):
                 matching = ids
                 incidents = Incident.objects.filter(pk__in=ids).order_by()
         policy = Exists(PolicyChangeIncident.objects.filter(incident=OuterRef("pk")))
-        totals = incidents.aggregate(total=Count("pk"), with_policy=Count("pk", filter=policy))
+        # Kinds are few and fixed: counted in the same pass as the total.
+        kind_totals = {f"kind_{k}": Count("pk", filter=Q(kind=k)) for k in Incident.Kind.values}
+        totals = incidents.aggregate(
+            total=Count("pk"), with_policy=Count("pk", filter=policy), **kind_totals
+        )
         tags = {}
         tag_rows = (
             Incident.tags.through.objects.filter(incident__in=matching)
@@ -308,6 +313,7 @@ class IncidentFilter(django_filters.FilterSet):
             "perpetrator__slug", "perpetrator__name", "perpetrator__position"
         )
         autonomy = dict(Incident.Autonomy.choices)
+        kinds = dict(Incident.Kind.choices)
         datasets = dict(Dataset.choices)
         dataset_rows = (
             Provenance.objects.filter(incident__in=matching)
@@ -334,6 +340,11 @@ class IncidentFilter(django_filters.FilterSet):
                 for value, count in incidents.values_list("autonomy")
                 .annotate(count=Count("pk"))
                 .order_by("-count", "autonomy")
+            ],
+            "kind": [
+                (value, label, totals[f"kind_{value}"])
+                for value, label in kinds.items()
+                if totals[f"kind_{value}"]
             ],
             "dataset": [
                 (value, capfirst(datasets.get(value, value)), count)

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from incidents.views import accounts, data, filing, public, review
+from incidents.views import accounts, controls, data, filing, public, review
 
 urlpatterns = [
     path("", public.home, name="home"),
@@ -14,6 +14,8 @@ urlpatterns = [
     path("organisations/<slug:slug>/", public.organisation_detail, name="organisation_detail"),
     path("tags/", public.tag_list, name="tag_list"),
     path("tags/<slug:facet>/<slug:slug>/", public.tag_detail, name="tag_detail"),
+    path("controls/", controls.control_list, name="control_list"),
+    path("controls/<slug:slug>/", controls.control_detail, name="control_detail"),
     path("data/", data.data_index, name="data"),
     path("data/blast-radius-v1.json", data.download_json, name="data_json"),
     path("data/blast-radius-v1-csv.zip", data.download_csv, name="data_csv"),

@@ -18,6 +18,7 @@ from incidents.models import (
     Tag,
 )
 from incidents.models.incident import can_read_internal
+from incidents.services import controls
 from incidents.services.review import has_unpublished_changes
 from incidents.views import listing
 
@@ -84,7 +85,10 @@ def incident_redirect(request, number):
 
 def incident_detail(request, number, slug):
     visible = Incident.objects.visible_to(request.user)
-    incident = get_object_or_404(visible.for_detail().with_disputed(), number=number)
+    incident = get_object_or_404(
+        visible.for_detail().with_disputed().prefetch_related(controls.incident_assessments()),
+        number=number,
+    )
     if slug != incident.slug:
         return redirect(incident, permanent=True)
     policy_links = PolicyChangeIncident.objects.filter(incident=incident).select_related(
@@ -115,7 +119,13 @@ def policy_detail(request, slug):
     return render(
         request,
         "incidents/policy_detail.html",
-        {"policy": policy, "incident_links": incident_links},
+        {
+            "policy": policy,
+            "incident_links": incident_links,
+            "adopted_controls": controls.policy_control_incidents(
+                policy, Incident.objects.visible_to(request.user)
+            ),
+        },
     )
 
 

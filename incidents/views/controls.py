@@ -1,0 +1,75 @@
+"""The control catalogue: which controls would have stopped the most harm, which failed, and
+what an organisation adopted against what its incidents called for.
+
+Anyone reads it over published public incidents; signed-in staff over every incident they can
+read."""
+
+from django.db.models import Q
+from django.shortcuts import get_object_or_404, render
+
+from incidents.models import Control, Incident, Organisation
+from incidents.models.incident import can_read_internal
+from incidents.services import controls as control_services
+
+FAILED_SHOWN = 25
+
+
+def _incidents(user):
+    if can_read_internal(user):
+        return Incident.objects.visible_to(user), False
+    return Incident.objects.published(), True
+
+
+def control_list(request):
+    incidents, public = _incidents(request.user)
+    ranking = list(control_services.control_ranking(incidents))
+    organisations = Organisation.objects.filter(
+        Q(
+            incident_roles__role__in=control_services.RESPONSIBLE_ROLES,
+            incident_roles__incident__in=incidents,
+        )
+        | Q(policy_changes__isnull=False)
+    ).distinct()
+    chosen = None
+    comparison = []
+    slug = request.GET.get("organisation", "").strip()
+    problem = ""
+    if slug:
+        chosen = Organisation.objects.filter(slug=slug).first()
+        if chosen is None:
+            problem = f"There is no organisation “{slug[:80]}”; showing the whole catalogue."
+        else:
+            comparison = control_services.organisation_controls(chosen, incidents)
+    return render(
+        request,
+        "incidents/control_list.html",
+        {
+            "public": public,
+            "ranked": [control for control in ranking if control.stopped or control.reduced],
+            "unranked": [
+                control for control in ranking if not (control.stopped or control.reduced)
+            ],
+            "failed": control_services.failed_controls(incidents)[:FAILED_SHOWN],
+            "kinds": incidents.kind_counts(),
+            "organisations": organisations.order_by("name"),
+            "organisation": chosen,
+            "comparison": comparison,
+            "gaps": sum(1 for row in comparison if row.gap),
+            "problem": problem,
+        },
+    )
+
+
+def control_detail(request, slug):
+    control = get_object_or_404(Control, slug=slug)
+    incidents, public = _incidents(request.user)
+    return render(
+        request,
+        "incidents/control_detail.html",
+        {
+            "control": control,
+            "public": public,
+            "groups": control_services.control_detail_assessments(control, incidents),
+            "policies": control.policy_changes.for_list(),
+        },
+    )
