@@ -195,13 +195,13 @@ def assessed_control_ids(data, prefix="control_assessments"):
 
 
 def _severity_weight(prefix=""):
-    """The most severe of actual and worst credible severity as a weight: the top rank weighs
-    as many points as there are ranks, the last one point; unassessed weighs one."""
-    lowest = (Severity.objects.aggregate(n=Max("rank"))["n"] or 0) + 1
+    """The worse of actual and worst credible severity as a weight: with five ranks, SEV1
+    weighs 5 and SEV5 (or unassessed) weighs 1."""
+    lowest = Severity.objects.aggregate(n=Max("rank"))["n"] or 1
     actual = F(f"{prefix}incident__severity__rank")
     worst = F(f"{prefix}incident__worst_credible_severity__rank")
     rank = Least(Coalesce(actual, worst, Value(lowest)), Coalesce(worst, actual, Value(lowest)))
-    return Value(lowest + 1) - rank if lowest > 1 else Value(1)
+    return Value(lowest + 1) - rank
 
 
 def control_ranking(incidents):
