@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from incidents.views import accounts, controls, data, filing, public, review
+from incidents.views import accounts, controls, data, filing, public, reporting, review
 
 urlpatterns = [
     path("", public.home, name="home"),
@@ -43,4 +43,10 @@ urlpatterns = [
     ),
     path("postmortems/<int:number>/retract/", review.incident_retract, name="incident_retract"),
     path("audit/", review.audit_log, name="audit_log"),
+    path(
+        "postmortems/<int:number>/reporting/",
+        reporting.incident_reporting,
+        name="incident_reporting",
+    ),
+    path("reporting/", reporting.reporting_due, name="reporting_due"),
 ]
