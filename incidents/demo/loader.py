@@ -16,6 +16,8 @@ from django.utils.dateparse import parse_date, parse_datetime
 from incidents import services
 from incidents.models import (
     AISystem,
+    Control,
+    ControlAssessment,
     Incident,
     Organisation,
     PerpetratorKind,
@@ -123,7 +125,26 @@ def _load_incident(data):
             published_on=_date(source.get("published_on")),
             stance=source.get("stance") or "reports",
         )
+    _load_kind_and_controls(incident, data)
     return incident
+
+
+def _load_kind_and_controls(incident, data):
+    """Near miss or incident, the worst credible severity, and the controls assessed."""
+    incident.kind = data.get("kind") or Incident.Kind.INCIDENT
+    worst = data.get("worst_credible_severity")
+    incident.worst_credible_severity = Severity.objects.get(name=worst) if worst else None
+    incident.save(update_fields=["kind", "worst_credible_severity"])
+    incident.control_assessments.all().delete()
+    ControlAssessment.objects.bulk_create(
+        ControlAssessment(
+            incident=incident,
+            control=Control.objects.get(slug=row["control"]),
+            verdict=row["verdict"],
+            rationale=row.get("rationale") or "",
+        )
+        for row in data.get("control_assessments", [])
+    )
 
 
 def _load_policy(data, incidents_by_key):
@@ -153,6 +174,7 @@ def _load_policy(data, incidents_by_key):
         )
         for link in data.get("incidents", [])
     )
+    policy.controls.set(Control.objects.filter(slug__in=data.get("controls", [])))
     return policy
 
 

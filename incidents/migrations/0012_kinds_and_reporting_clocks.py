@@ -59,6 +59,8 @@ CONTROLS = [
      "Changes to shipped software and extensions are reviewed, signed and built from protected branches, so an outsider's commit cannot reach users."),
     ("Data loss prevention for external AI services", "data-loss-prevention-ai-services", "preventive",
      "Confidential code and data are blocked or redacted before they are sent to AI services outside the organisation."),
+    ("Independent safety fallback", "independent-safety-fallback", "preventive",
+     "A safety layer independent of the AI (emergency braking, interlocks, an attentive and monitored human operator) stays on and can stop the system."),
     ("Bias and fairness audit", "bias-fairness-audit", "detective",
      "Models that score or decide about people are tested for unequal outcomes across groups before and during use."),
 ]
