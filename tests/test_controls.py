@@ -210,7 +210,10 @@ def test_the_public_controls_page_counts_only_published_public_incidents(reader,
     assert "Spend limits" in ranked_names(editor.get("/controls/"))
     page = reader.get("/controls/spend-limits/")
     assert page.status_code == 200
-    assert page.context["groups"] == []
+    assert page.context["counts"] == []
+    assert editor.get("/controls/spend-limits/").context["counts"] == [
+        (STOPPED, "Absent; would have stopped it", 2)
+    ]
 
 
 def test_it_lists_controls_that_were_in_place_and_failed(reader):
@@ -282,17 +285,43 @@ def test_the_controls_page_costs_a_fixed_number_of_queries(reader, django_assert
     assert len(detail_few) == len(detail_many)
 
 
-def test_a_control_page_groups_incidents_by_verdict_and_lists_adopting_policies(reader):
+def test_a_control_page_lists_incidents_by_verdict_and_the_policies_adopting_it(reader):
     stopped = IncidentFactory(title="Agent wiped the staging cluster")
     assess(stopped, "deletion-protection", STOPPED, "A lock would have refused it.")
+    worked = IncidentFactory(title="Lock refused a drop")
+    assess(worked, "deletion-protection", Verdict.WORKED)
     policy = PolicyChangeFactory(title="Deletion locks everywhere")
     PolicyControl.objects.create(policy_change=policy, control=control("deletion-protection"))
-    response = reader.get("/controls/deletion-protection/")
-    page = response.content.decode()
-    assert "Absent; would have stopped it" in page
-    assert "Agent wiped the staging cluster" in page
+    page = reader.get("/controls/deletion-protection/").content.decode()
+    assert "In place and worked: 1" in page
+    assert "Lock refused a drop" in page  # the first verdict in catalogue order
+    assert "Agent wiped the staging cluster" not in page
     assert "Deletion locks everywhere" in page
+    page = reader.get("/controls/deletion-protection/", {"verdict": STOPPED}).content.decode()
+    assert "Agent wiped the staging cluster" in page
+    assert "A lock would have refused it." in page
     assert reader.get("/controls/no-such-control/").status_code == 404
+    # An unknown verdict falls back to the first one given.
+    assert reader.get("/controls/deletion-protection/", {"verdict": "nonsense"}).status_code == 200
+
+
+def test_a_control_page_is_paginated(reader, settings):
+    settings.PAGE_SIZE = 2
+    for n in range(5):
+        assess(IncidentFactory(title=f"Wipe {n}"), "deletion-protection", STOPPED)
+    response = reader.get("/controls/deletion-protection/", {"page": 3})
+    assert [a.incident.title for a in response.context["page"]] == ["Wipe 0"]
+    assert "Page 3 of 3" in response.content.decode()
+
+
+def test_an_organisation_row_lists_ten_incidents_and_counts_the_rest(reader):
+    aws = OrganisationFactory()
+    for _ in range(12):
+        assess(IncidentFactory(organisations=[aws]), "spend-limits", STOPPED)
+    response = reader.get("/controls/", {"organisation": aws.slug})
+    row = response.context["comparison"][0]
+    assert (len(row.incidents), row.incident_count) == (10, 12)
+    assert "and 2 more" in response.content.decode()
 
 
 # Policy changes adopt controls

@@ -228,6 +228,35 @@ def control_ranking(incidents):
     ).order_by("-stopped_weight", "-stopped", "-reduced", "name")
 
 
+RANKING_FIELDS = ["stopped", "stopped_weight", "reduced", "worked", "failed"]
+
+
+def control_ranking_cached(incidents, scope):
+    """`control_ranking` with its counts remembered until the data changes (the catalogue's
+    names are read fresh): the ranking aggregates every assessment."""
+    from incidents.caching import cached_for_this_data
+
+    counts = cached_for_this_data(
+        f"control-ranking:{scope}",
+        lambda: [
+            (control.pk, *(getattr(control, name) for name in RANKING_FIELDS))
+            for control in control_ranking(incidents)
+        ],
+    )
+    controls = Control.objects.in_bulk()
+    ranked = []
+    for pk, *values in counts:
+        if (control := controls.pop(pk, None)) is not None:
+            for name, value in zip(RANKING_FIELDS, values, strict=True):
+                setattr(control, name, value)
+            ranked.append(control)
+    for control in sorted(controls.values(), key=lambda c: c.name):  # added since
+        for name in RANKING_FIELDS:
+            setattr(control, name, 0)
+        ranked.append(control)
+    return ranked
+
+
 def failed_controls(incidents):
     """Assessments of controls that were in place and failed, most severe incidents first."""
     return (
@@ -237,11 +266,20 @@ def failed_controls(incidents):
     )
 
 
+# An organisation's row lists this many of its incidents, then says how many more.
+INCIDENTS_PER_ROW = 10
+
+
 @dataclass
 class OrganisationControl:
     control: Control
     incidents: list
     policies: list
+    incident_count: int = 0
+
+    @property
+    def more_incidents(self):
+        return self.incident_count - len(self.incidents)
 
     @property
     def gap(self):
@@ -270,11 +308,15 @@ def organisation_controls(organisation, incidents):
     for assessment in called:
         empty = OrganisationControl(assessment.control, [], [])
         row = rows.setdefault(assessment.control_id, empty)
-        row.incidents.append(assessment)
+        row.incident_count += 1
+        if len(row.incidents) < INCIDENTS_PER_ROW:
+            row.incidents.append(assessment)
     for adoption in adopted:
         row = rows.setdefault(adoption.control_id, OrganisationControl(adoption.control, [], []))
         row.policies.append(adoption.policy_change)
-    return sorted(rows.values(), key=lambda row: (not row.gap, row.control.name))
+    return sorted(
+        rows.values(), key=lambda row: (not row.gap, -row.incident_count, row.control.name)
+    )
 
 
 def policy_control_incidents(policy, incidents):
@@ -294,18 +336,25 @@ def policy_control_incidents(policy, incidents):
     return [(control, stopped[control.pk]) for control in controls]
 
 
-def control_detail_assessments(control, incidents):
-    """The control's assessments over the given incidents, grouped by verdict in the
-    catalogue's order of verdicts."""
-    assessments = (
+def verdict_counts(control, incidents):
+    """[(verdict, label, count)] of a control's assessments over the given incidents, in the
+    catalogue's order of verdicts, leaving out verdicts never given; one query."""
+    counts = dict(
         control.assessments.filter(incident__in=incidents)
-        .select_related("incident__severity")
-        .order_by("verdict", "-incident__number")
+        .order_by()
+        .values_list("verdict")
+        .annotate(n=Count("pk"))
     )
-    grouped = defaultdict(list)
-    for assessment in assessments:
-        grouped[assessment.verdict].append(assessment)
-    return [(label, grouped[value]) for value, label in Verdict.choices if grouped[value]]
+    return [(value, label, counts[value]) for value, label in Verdict.choices if counts.get(value)]
+
+
+def control_assessments_with(control, incidents, verdict):
+    """A control's assessments with one verdict, most severe incidents first."""
+    return (
+        control.assessments.filter(incident__in=incidents, verdict=verdict)
+        .select_related("incident__severity")
+        .order_by(F("incident__severity__rank").asc(nulls_last=True), "-incident__number")
+    )
 
 
 def incident_assessments():

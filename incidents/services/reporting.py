@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from incidents.models import ReportingClock, ReportingDeadline
+from incidents.models import IncidentRevision, ReportingClock, ReportingDeadline
 from incidents.services.notifications import _queue, _site_url
 from incidents.services.review import FILE
 
@@ -104,20 +104,33 @@ def clocks_for(incident):
     )
 
 
-def _recipients(deadline):
-    """Who hears about a deadline: the incident's authors, else every reporter."""
-    User = get_user_model()
-    authors = deadline.clock.incident.revisions.exclude(author=None).values("author_id")
-    people = User.objects.filter(pk__in=authors, is_active=True)
-    if not people.exists():
-        people = User.objects.filter(
-            Q(groups__permissions__codename="file_incident") | Q(is_superuser=True),
-            is_active=True,
-        ).distinct()
-    return people
+class _Recipients:
+    """Who hears about a deadline: the incident's authors, else every reporter. Loaded once
+    per run for all the deadlines at hand."""
+
+    def __init__(self, incident_ids):
+        User = get_user_model()
+        authors = IncidentRevision.objects.filter(incident_id__in=incident_ids).exclude(author=None)
+        self.author_ids = {}
+        for incident_id, author_id in authors.values_list("incident_id", "author_id").distinct():
+            self.author_ids.setdefault(incident_id, set()).add(author_id)
+        wanted = set().union(*self.author_ids.values()) if self.author_ids else set()
+        self.people = User.objects.filter(is_active=True).in_bulk(wanted)
+        self.reporters = list(
+            User.objects.filter(
+                Q(groups__permissions__codename="file_incident") | Q(is_superuser=True),
+                is_active=True,
+            ).distinct()
+        )
+
+    def of(self, incident_id):
+        people = [
+            self.people[pk] for pk in self.author_ids.get(incident_id, ()) if pk in self.people
+        ]
+        return people or self.reporters
 
 
-def _remind(deadline, kind, now):
+def _remind(deadline, kind, recipients):
     incident = deadline.clock.incident
     due = timezone.localtime(deadline.due_at, zoneinfo.ZoneInfo(settings.TIME_ZONE))
     what = f"{deadline.clock.trigger.regime}: {deadline.stage.name}"
@@ -133,7 +146,7 @@ def _remind(deadline, kind, now):
         f"Record the report (date and reference) once it is filed:\n\n{link}\n"
     )
     stamp = deadline.due_at.isoformat()
-    for person in _recipients(deadline):
+    for person in recipients.of(incident.pk):
         _queue(f"reporting-{kind}:{deadline.pk}:{stamp}:{person.pk}", person, subject, body)
 
 
@@ -156,13 +169,15 @@ def reporting_reminders(*, now=None):
     ]
     related = ("stage", "clock__trigger__regime", "clock__incident")
     for kind, deadlines, marker in batches:
-        for deadline in deadlines.select_related(*related):
+        deadlines = list(deadlines.select_related(*related))
+        recipients = _Recipients({deadline.clock.incident_id for deadline in deadlines})
+        for deadline in deadlines:
             with transaction.atomic():
                 # Claim it first, so two runs at once cannot both remind.
                 claimed = ReportingDeadline.objects.filter(pk=deadline.pk, **{marker: None}).update(
                     **{marker: now}
                 )
                 if claimed:
-                    _remind(deadline, kind, now)
+                    _remind(deadline, kind, recipients)
                     reminded += 1
     return reminded

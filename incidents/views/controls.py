@@ -4,10 +4,12 @@ what an organisation adopted against what its incidents called for.
 Anyone reads it over published public incidents; signed-in staff over every incident they can
 read."""
 
+from django.conf import settings
+from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, render
 
-from incidents.models import Control, Incident, Organisation
+from incidents.models import Control, ControlAssessment, Incident, Organisation
 from incidents.models.incident import can_read_internal
 from incidents.services import controls as control_services
 
@@ -22,7 +24,7 @@ def _incidents(user):
 
 def control_list(request):
     incidents, public = _incidents(request.user)
-    ranking = list(control_services.control_ranking(incidents))
+    ranking = control_services.control_ranking_cached(incidents, "public" if public else "internal")
     organisations = Organisation.objects.filter(
         Q(
             incident_roles__role__in=control_services.RESPONSIBLE_ROLES,
@@ -63,13 +65,25 @@ def control_list(request):
 def control_detail(request, slug):
     control = get_object_or_404(Control, slug=slug)
     incidents, public = _incidents(request.user)
+    counts = control_services.verdict_counts(control, incidents)
+    given = {value for value, _, _ in counts}
+    verdict = request.GET.get("verdict", "")
+    if verdict not in given:
+        verdict = next((value for value, _, _ in counts), "")
+    page = None
+    if verdict:
+        assessments = control_services.control_assessments_with(control, incidents, verdict)
+        page = Paginator(assessments, settings.PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "incidents/control_detail.html",
         {
             "control": control,
             "public": public,
-            "groups": control_services.control_detail_assessments(control, incidents),
+            "counts": counts,
+            "verdict": verdict,
+            "verdict_label": dict(ControlAssessment.Verdict.choices).get(verdict, ""),
+            "page": page,
             "policies": control.policy_changes.for_list(),
         },
     )

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -15,6 +16,8 @@ from incidents.models.incident import can_read_internal
 from incidents.models.reporting import DUE_SOON
 from incidents.services import reporting as reporting_services
 from incidents.services.review import FILE
+
+DEADLINES_PER_PAGE = 50
 
 
 def _staff_only(request):
@@ -117,24 +120,29 @@ def _handle_post(request, incident):
 
 @login_required
 def reporting_due(request):
-    """Open deadlines that are overdue or due within a day, soonest first, then the rest."""
+    """Open deadlines, soonest (most overdue) first, with how many are overdue and due within a
+    day; `?all=1` also lists those due later."""
     _staff_only(request)
     reader_tz = reporting_services.reader_timezone(request)
     now = timezone.now()
     incidents = Incident.objects.visible_to(request.user)
     open_deadlines = ReportingDeadline.objects.open().filter(clock__incident__in=incidents)
-    attention = list(open_deadlines.needing_attention(now).for_list())
-    later = Paginator(open_deadlines.filter(due_at__gte=now + DUE_SOON).for_list(), 50).get_page(
-        request.GET.get("page")
+    counts = open_deadlines.aggregate(
+        overdue=Count("pk", filter=Q(due_at__lt=now)),
+        due_soon=Count("pk", filter=Q(due_at__gte=now, due_at__lt=now + DUE_SOON)),
+        later=Count("pk", filter=Q(due_at__gte=now + DUE_SOON)),
     )
+    show_all = request.GET.get("all") == "1"
+    listed = open_deadlines if show_all else open_deadlines.needing_attention(now)
+    page = Paginator(listed.for_list(), DEADLINES_PER_PAGE).get_page(request.GET.get("page"))
     with timezone.override(reader_tz):
         return render(
             request,
             "incidents/staff/reporting_due.html",
             {
-                "overdue": [d for d in attention if d.due_at < now],
-                "due_soon": [d for d in attention if d.due_at >= now],
-                "later": later,
+                "counts": counts,
+                "page": page,
+                "show_all": show_all,
                 "reader_tz": reader_tz,
                 "now": now,
             },
