@@ -158,7 +158,7 @@ def test_only_reporters_may_mark_obligations():
 
 def test_a_reporter_marks_a_regime_with_awareness_typed_in_their_time_zone(reporter):
     incident = IncidentFactory()
-    reporter.cookies["tz"] = "Asia/Tokyo"
+    reporter.cookies["tz"] = "Asia%2FTokyo"  # as the browser's script stores it
     response = reporter.post(
         reporting_url(incident),
         {

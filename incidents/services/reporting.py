@@ -2,6 +2,7 @@
 and reminders through the notification outbox. Internal only."""
 
 import zoneinfo
+from urllib.parse import unquote
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -21,7 +22,7 @@ TIME_ZONE_COOKIE = "tz"
 def reader_timezone(request):
     """The reader's time zone: the one their browser reported (a cookie set by
     `static/js/timezone.js`), else the site's (UTC)."""
-    name = request.COOKIES.get(TIME_ZONE_COOKIE, "")
+    name = unquote(request.COOKIES.get(TIME_ZONE_COOKIE, ""))
     try:
         return zoneinfo.ZoneInfo(name) if name else zoneinfo.ZoneInfo(settings.TIME_ZONE)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
