@@ -8,7 +8,7 @@ Suggestions are only offered: nothing here writes an assessment.
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Count, F, Max, Prefetch, Q, Sum, Value
+from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, Sum, Value
 from django.db.models.functions import Coalesce, Least
 
 from incidents.models import (
@@ -17,6 +17,8 @@ from incidents.models import (
     ControlAssessment,
     Incident,
     IncidentOrganisation,
+    Organisation,
+    PolicyChange,
     PolicyControl,
     Severity,
 )
@@ -229,23 +231,46 @@ def control_ranking(incidents):
 
 
 RANKING_FIELDS = ["stopped", "stopped_weight", "reduced", "worked", "failed"]
+FAILED_SHOWN = 25
 
 
-def control_ranking_cached(incidents, scope):
-    """`control_ranking` with its counts remembered until the data changes (the catalogue's
-    names are read fresh): the ranking aggregates every assessment."""
+@dataclass
+class Overview:
+    ranked: list  # controls with their RANKING_FIELDS set, best first
+    failed: list  # the latest assessments of controls in place that failed
+    kinds: dict  # Incident.objects.kind_counts()
+    organisations: list  # [(slug, name)] of organisations with incidents or policies
+
+
+def overview(incidents, scope):
+    """What the controls page shows over the given incidents. The aggregates read every
+    assessment, so they are remembered until the data changes (`scope` names the set of
+    incidents); the catalogue's names and the failed assessments are read fresh by id."""
     from incidents.caching import cached_for_this_data
 
-    counts = cached_for_this_data(
-        f"control-ranking:{scope}",
-        lambda: [
-            (control.pk, *(getattr(control, name) for name in RANKING_FIELDS))
-            for control in control_ranking(incidents)
-        ],
-    )
+    def compute():
+        responsible = IncidentOrganisation.objects.filter(
+            organisation=OuterRef("pk"), role__in=RESPONSIBLE_ROLES, incident__in=incidents
+        )
+        adopting = PolicyChange.objects.filter(organisation=OuterRef("pk"))
+        return {
+            "ranking": [
+                (control.pk, *(getattr(control, name) for name in RANKING_FIELDS))
+                for control in control_ranking(incidents)
+            ],
+            "failed": list(failed_controls(incidents).values_list("pk", flat=True)[:FAILED_SHOWN]),
+            "kinds": incidents.kind_counts(),
+            "organisations": list(
+                Organisation.objects.filter(Exists(responsible) | Exists(adopting))
+                .order_by("name")
+                .values_list("slug", "name")
+            ),
+        }
+
+    cached = cached_for_this_data(f"controls-overview:{scope}", compute)
     controls = Control.objects.in_bulk()
     ranked = []
-    for pk, *values in counts:
+    for pk, *values in cached["ranking"]:
         if (control := controls.pop(pk, None)) is not None:
             for name, value in zip(RANKING_FIELDS, values, strict=True):
                 setattr(control, name, value)
@@ -254,7 +279,15 @@ def control_ranking_cached(incidents, scope):
         for name in RANKING_FIELDS:
             setattr(control, name, 0)
         ranked.append(control)
-    return ranked
+    failed = ControlAssessment.objects.select_related("control", "incident__severity").in_bulk(
+        cached["failed"]
+    )
+    return Overview(
+        ranked=ranked,
+        failed=[failed[pk] for pk in cached["failed"] if pk in failed],
+        kinds=cached["kinds"],
+        organisations=cached["organisations"],
+    )
 
 
 def failed_controls(incidents):

@@ -6,14 +6,12 @@ read."""
 
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.shortcuts import get_object_or_404, render
 
+from incidents.caching import cached_for_this_data
 from incidents.models import Control, ControlAssessment, Incident, Organisation
 from incidents.models.incident import can_read_internal
 from incidents.services import controls as control_services
-
-FAILED_SHOWN = 25
 
 
 def _incidents(user):
@@ -24,14 +22,7 @@ def _incidents(user):
 
 def control_list(request):
     incidents, public = _incidents(request.user)
-    ranking = control_services.control_ranking_cached(incidents, "public" if public else "internal")
-    organisations = Organisation.objects.filter(
-        Q(
-            incident_roles__role__in=control_services.RESPONSIBLE_ROLES,
-            incident_roles__incident__in=incidents,
-        )
-        | Q(policy_changes__isnull=False)
-    ).distinct()
+    overview = control_services.overview(incidents, "public" if public else "internal")
     chosen = None
     comparison = []
     slug = request.GET.get("organisation", "").strip()
@@ -42,18 +33,17 @@ def control_list(request):
             problem = f"There is no organisation “{slug[:80]}”; showing the whole catalogue."
         else:
             comparison = control_services.organisation_controls(chosen, incidents)
+    ranked = overview.ranked
     return render(
         request,
         "incidents/control_list.html",
         {
             "public": public,
-            "ranked": [control for control in ranking if control.stopped or control.reduced],
-            "unranked": [
-                control for control in ranking if not (control.stopped or control.reduced)
-            ],
-            "failed": control_services.failed_controls(incidents)[:FAILED_SHOWN],
-            "kinds": incidents.kind_counts(),
-            "organisations": organisations.order_by("name"),
+            "ranked": [control for control in ranked if control.stopped or control.reduced],
+            "unranked": [control for control in ranked if not (control.stopped or control.reduced)],
+            "failed": overview.failed,
+            "kinds": overview.kinds,
+            "organisations": overview.organisations,
             "organisation": chosen,
             "comparison": comparison,
             "gaps": sum(1 for row in comparison if row.gap),
@@ -65,7 +55,10 @@ def control_list(request):
 def control_detail(request, slug):
     control = get_object_or_404(Control, slug=slug)
     incidents, public = _incidents(request.user)
-    counts = control_services.verdict_counts(control, incidents)
+    counts = cached_for_this_data(
+        f"control-verdicts:{'public' if public else 'internal'}:{control.pk}",
+        lambda: control_services.verdict_counts(control, incidents),
+    )
     given = {value for value, _, _ in counts}
     verdict = request.GET.get("verdict", "")
     if verdict not in given:
