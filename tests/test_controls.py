@@ -387,3 +387,17 @@ def test_responsible_roles_are_developers_and_deployers():
         IncidentOrganisation.Role.DEVELOPER,
         IncidentOrganisation.Role.DEPLOYER,
     }
+
+
+def test_the_ranking_follows_changes_to_the_data_and_the_catalogue(reader):
+    assess(IncidentFactory(), "spend-limits", STOPPED)
+    assert ranked_names(reader.get("/controls/")) == ["Spend limits"]
+    # A new assessment arrives with its incident's save.
+    incident = IncidentFactory()
+    assess(incident, "spend-limits", STOPPED)
+    incident.save()
+    rows = {c.slug: c for c in reader.get("/controls/").context["ranked"]}
+    assert rows["spend-limits"].stopped == 2
+    # Renaming a control in the admin shows at once.
+    Control.objects.filter(slug="spend-limits").update(name="Hard spending caps")
+    assert ranked_names(reader.get("/controls/")) == ["Hard spending caps"]
