@@ -245,5 +245,9 @@ class Migration(migrations.Migration):
             model_name='reportingclock',
             constraint=models.UniqueConstraint(fields=('incident', 'trigger'), name='one_clock_per_trigger'),
         ),
+        migrations.AddIndex(
+            model_name='controlassessment',
+            index=models.Index(fields=['control', 'verdict'], name='assessment_control_verdict'),
+        ),
         migrations.RunPython(create_defaults, migrations.RunPython.noop),
     ]
