@@ -253,3 +253,20 @@ def test_restoring_a_revision_brings_back_its_assessments(ada, eve):
     assert not incident.control_assessments.exists()
     review_service.revision_restore(incident=incident, revision=first, by=eve)
     assert list(incident.control_assessments.values_list("rationale", flat=True)) == ["No review."]
+
+
+def test_the_edit_page_leaves_out_controls_the_revision_already_assesses(reporter, ada):
+    incident = review_service.incident_create(
+        snapshot=_with_assessments(
+            snapshot_of(title="Agent dropped a table"),
+            ("deletion-protection", STOPPED, "No lock on the table."),
+        ),
+        by=ada,
+    )
+    AgentAction.objects.create(
+        incident=incident, position=1, action_class="destroy", approval_gate="none"
+    )
+    suggestions = reporter.get(edit_url(incident)).context["formsets"]["control_assessments"]
+    slugs = {suggestion.control.slug for suggestion in suggestions.suggestions}
+    assert "deletion-protection" not in slugs
+    assert "confirmation-before-destructive-actions" in slugs

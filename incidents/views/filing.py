@@ -58,7 +58,7 @@ def _render_form(request, template, context, status=200):
     form, formsets = context["form"], context["formsets"]
     if assessments := formsets.get("control_assessments"):
         assessments.extra_template = "incidents/staff/_control_suggestions.html"
-        assessments.suggestions = _control_suggestions(form, assessments, context["incident"])
+        assessments.suggestions = _control_suggestions(form, formsets, context["incident"])
     context["errors"] = error_links(form, formsets) if form.is_bound else []
     if context["errors"] and status == 200:
         status = 400
@@ -226,15 +226,19 @@ def duplicate_suggestions(request):
     )
 
 
-def _actions_and_context(data, incident):
-    """The action rows to judge: those typed into the form, else those saved on the incident."""
+def _actions_to_judge(data, incident, formsets=None):
+    """The action rows to judge: those typed into the form, else those of the revision being
+    edited (when the form has action rows), else those saved on the incident."""
     actions = control_services.actions_from_form_data(data) if data is not None else []
+    if not actions and formsets and "agent_actions" in formsets:
+        actions = list(formsets["agent_actions"].initial or [])
     if not actions and incident is not None:
         actions = list(incident.agent_actions.all())
     return actions
 
 
-def _control_suggestions(form, assessments, incident):
+def _control_suggestions(form, formsets, incident):
+    assessments = formsets["control_assessments"]
     if form.is_bound:
         data = form.data
         broader = data.get("broader_permissions")
@@ -242,9 +246,11 @@ def _control_suggestions(form, assessments, incident):
     else:
         data = None
         broader = form.initial.get("broader_permissions")
-        assessed = [row.get("control") for row in assessments.initial or []]
+        assessed = [
+            row.get("control_id") or row.get("control") for row in assessments.initial or []
+        ]
     return control_services.suggest_assessments(
-        actions=_actions_and_context(data, incident),
+        actions=_actions_to_judge(data, incident, formsets),
         broader_permissions=broader,
         assessed=assessed,
     )
@@ -258,7 +264,7 @@ def control_suggestions(request):
     if (number := request.POST.get("incident", "")).isdigit():
         incident = Incident.objects.filter(number=int(number)).first()
     suggestions = control_services.suggest_assessments(
-        actions=_actions_and_context(request.POST, incident),
+        actions=_actions_to_judge(request.POST, incident),
         broader_permissions=request.POST.get("broader_permissions"),
         assessed=control_services.assessed_control_ids(request.POST),
     )
