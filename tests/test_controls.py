@@ -401,3 +401,15 @@ def test_the_ranking_follows_changes_to_the_data_and_the_catalogue(reader):
     # Renaming a control in the admin shows at once.
     Control.objects.filter(slug="spend-limits").update(name="Hard spending caps")
     assert ranked_names(reader.get("/controls/")) == ["Hard spending caps"]
+
+
+def test_the_incident_admin_shows_its_assessments_and_kind():
+    admin = signed_in(UserFactory(is_staff=True, is_superuser=True))
+    incident = IncidentFactory(kind=Incident.Kind.NEAR_MISS)
+    assess(incident, "spend-limits", STOPPED, "No cap on the agent's card.")
+    page = admin.get(f"/admin/incidents/incident/{incident.pk}/change/").content.decode()
+    assert "No cap on the agent&#x27;s card." in page or "No cap on the agent's card." in page
+    assert "Worst credible severity" in page
+    changelist = admin.get("/admin/incidents/incident/", {"kind": "near_miss"})
+    assert changelist.status_code == 200
+    assert incident.title in changelist.content.decode()
