@@ -190,7 +190,9 @@ def measure():
     }
     reader = Client()
     staff = Client()
-    user, _ = get_user_model().objects.get_or_create(username="bench-editor")
+    user, _ = get_user_model().objects.get_or_create(
+        username="bench-editor", defaults={"email": "bench-editor@example.com"}
+    )
     user.groups.add(Group.objects.get(name="editor"))
     staff.force_login(user)
     reader.get("/controls/")  # warm up
