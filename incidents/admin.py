@@ -26,7 +26,6 @@ from incidents.models import (
     PolicySource,
     Provenance,
     RelatedIncident,
-    ReportingDeadline,
     ReportingRegime,
     ReportingStage,
     ReportingTrigger,
@@ -504,13 +503,3 @@ class ReportingRegimeAdmin(admin.ModelAdmin):
     list_display = ["name", "citation"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [ReportingTriggerInline]
-
-
-@admin.register(ReportingDeadline)
-class ReportingDeadlineAdmin(ReadOnlyAdmin):
-    """Deadlines follow from the clocks marked on an incident (its reporting page)."""
-
-    list_display = ["clock", "stage", "due_at", "filed_at", "reference"]
-    list_filter = ["clock__trigger__regime"]
-    list_select_related = ["clock__incident", "clock__trigger__regime", "stage"]
-    date_hierarchy = "due_at"
