@@ -500,6 +500,7 @@ class ReportingTriggerInline(admin.TabularInline):
 
 @admin.register(ReportingRegime)
 class ReportingRegimeAdmin(admin.ModelAdmin):
+    formfield_overrides = HTTPS_URLS
     list_display = ["name", "citation"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [ReportingTriggerInline]
