@@ -8,19 +8,38 @@ from django.db import migrations, models
 
 
 class AddFieldWithoutPostgresIndexes(migrations.AddField):
-    """SQLite adds a NOT NULL column by rebuilding the table with the model's indexes, and
-    cannot build the GIN indexes that 0008 creates on PostgreSQL only; leave them out there."""
+    """SQLite adds (and removes) a NOT NULL column by rebuilding the table with the model's
+    indexes, and cannot build the GIN indexes that 0008 creates on PostgreSQL only; leave them
+    out there."""
 
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        model = from_state.apps.get_model(app_label, self.model_name)
+    def _without_gin(self, app_label, schema_editor, state, run):
         if schema_editor.connection.vendor == "postgresql":
-            return super().database_forwards(app_label, schema_editor, from_state, to_state)
+            return run()
+        model = state.apps.get_model(app_label, self.model_name)
         indexes = model._meta.indexes
         model._meta.indexes = [index for index in indexes if not isinstance(index, GinIndex)]
         try:
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
+            return run()
         finally:
             model._meta.indexes = indexes
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        forwards = super().database_forwards
+        self._without_gin(
+            app_label,
+            schema_editor,
+            from_state,
+            lambda: forwards(app_label, schema_editor, from_state, to_state),
+        )
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        backwards = super().database_backwards
+        self._without_gin(
+            app_label,
+            schema_editor,
+            from_state,
+            lambda: backwards(app_label, schema_editor, from_state, to_state),
+        )
 
 
 # The default control catalogue; editors change it in the admin.
