@@ -34,13 +34,17 @@ def control_list(request):
         else:
             comparison = control_services.organisation_controls(chosen, incidents)
     ranked = overview.ranked
+
+    def judged(control):
+        return control.stopped or control.reduced or control.worked or control.failed
+
     return render(
         request,
         "incidents/control_list.html",
         {
             "public": public,
-            "ranked": [control for control in ranked if control.stopped or control.reduced],
-            "unranked": [control for control in ranked if not (control.stopped or control.reduced)],
+            "ranked": [control for control in ranked if judged(control)],
+            "unranked": [control for control in ranked if not judged(control)],
             "failed": overview.failed,
             "kinds": overview.kinds,
             "organisations": overview.organisations,
