@@ -46,6 +46,7 @@ bench: install
 	$(BIN)/python benchmarks/relevance.py
 	$(BIN)/python benchmarks/speed.py
 	$(BIN)/python benchmarks/trace_import.py
+	$(BIN)/python benchmarks/controls.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

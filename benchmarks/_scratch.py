@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# BENCH_DATABASE names another scratch database, so two runs on one server do not collide.
 BENCH_DATABASE = os.environ.get("BENCH_DATABASE", "blast_radius_bench")
 CANDIDATES = [
     os.environ.get("SHARED_DATA", ""),

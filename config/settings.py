@@ -152,6 +152,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "incidents.tasks.remind_overdue_action_items",
         "schedule": crontab(hour=7, minute=0),
     },
+    # Regulators' deadlines run in hours: check every ten minutes (idempotent).
+    "remind-reporting-deadlines": {
+        "task": "incidents.tasks.remind_reporting_deadlines",
+        "schedule": 600.0,
+    },
 }
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

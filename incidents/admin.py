@@ -12,6 +12,8 @@ from incidents.models import (
     AgentAction,
     AISystem,
     AuditEvent,
+    Control,
+    ControlAssessment,
     DuplicateFlag,
     ImportJob,
     Incident,
@@ -22,9 +24,13 @@ from incidents.models import (
     PerpetratorKind,
     PolicyChange,
     PolicyChangeIncident,
+    PolicyControl,
     PolicySource,
     Provenance,
     RelatedIncident,
+    ReportingRegime,
+    ReportingStage,
+    ReportingTrigger,
     Review,
     Severity,
     Source,
@@ -454,3 +460,69 @@ class ActionClassRuleAdmin(admin.ModelAdmin):
     list_editable = ["position", "action_class", "enabled"]
     list_filter = ["action_class", "enabled"]
     search_fields = ["pattern", "note"]
+
+
+# The control catalogue, assessments, near misses and reporting obligations.
+
+
+@admin.register(Control)
+class ControlAdmin(admin.ModelAdmin):
+    list_display = ["name", "type", "slug"]
+    list_filter = ["type"]
+    search_fields = ["name", "description"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+class ControlAssessmentInline(admin.TabularInline):
+    """Shown with the incident; assessments change through the filing form and its review."""
+
+    model = ControlAssessment
+    fields = ["control", "verdict", "rationale"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class PolicyControlInline(admin.TabularInline):
+    model = PolicyControl
+    autocomplete_fields = ["control"]
+    extra = 1
+    verbose_name = "control adopted"
+    verbose_name_plural = "controls adopted"
+
+
+IncidentAdmin.inlines = [*IncidentAdmin.inlines, ControlAssessmentInline]
+IncidentAdmin.list_filter = [*IncidentAdmin.list_filter, "kind"]
+IncidentAdmin.fieldsets[1][1]["fields"] += ["kind", "worst_credible_severity"]
+PolicyChangeAdmin.inlines = [*PolicyChangeAdmin.inlines, PolicyControlInline]
+
+
+class ReportingStageInline(admin.TabularInline):
+    model = ReportingStage
+    extra = 0
+
+
+@admin.register(ReportingTrigger)
+class ReportingTriggerAdmin(admin.ModelAdmin):
+    list_display = ["name", "regime", "position"]
+    list_filter = ["regime"]
+    list_select_related = ["regime"]
+    inlines = [ReportingStageInline]
+
+
+class ReportingTriggerInline(admin.TabularInline):
+    model = ReportingTrigger
+    fields = ["position", "name", "slug"]
+    show_change_link = True
+    extra = 0
+
+
+@admin.register(ReportingRegime)
+class ReportingRegimeAdmin(admin.ModelAdmin):
+    formfield_overrides = HTTPS_URLS
+    list_display = ["name", "citation"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [ReportingTriggerInline]

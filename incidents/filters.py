@@ -109,6 +109,7 @@ class IncidentFilter(django_filters.FilterSet):
     autonomy = django_filters.MultipleChoiceFilter(
         choices=Incident.Autonomy.choices, distinct=False
     )
+    kind = django_filters.MultipleChoiceFilter(choices=Incident.Kind.choices, distinct=False)
     organisation = django_filters.ModelChoiceFilter(
         queryset=Organisation.objects.all(), to_field_name="slug", method="filter_organisation"
     )
@@ -300,6 +301,7 @@ class IncidentFilter(django_filters.FilterSet):
             if len(rows) < top_tags:
                 rows.append((f"{facet}:{slug}", name, counts["tag"][pk]))
         autonomy = dict(Incident.Autonomy.choices)
+        kinds = dict(Incident.Kind.choices)
         datasets = dict(Dataset.choices)
         total, with_policy = counts["total"], counts["with_policy"]
         return {
@@ -311,6 +313,11 @@ class IncidentFilter(django_filters.FilterSet):
             "autonomy": [
                 (value, autonomy.get(value, value), count)
                 for value, count in sorted(counts["autonomy"].items(), key=lambda r: (-r[1], r[0]))
+            ],
+            "kind": [
+                (value, label, counts["kind"][value])
+                for value, label in kinds.items()
+                if value in counts["kind"]
             ],
             "dataset": [
                 (value, capfirst(datasets.get(value, value)), count)
@@ -328,12 +335,14 @@ def _count_facets(incidents):
     every query; here the matches are a CTE, which PostgreSQL materialises because it is used
     more than once, and SQLite evaluates the same SQL.
     """
-    counts = {"severity": {}, "perpetrator": {}, "autonomy": {}, "tag": {}, "dataset": {}}
+    counts = {
+        facet: {} for facet in ("severity", "perpetrator", "autonomy", "kind", "tag", "dataset")
+    }
     policy = Exists(PolicyChangeIncident.objects.filter(incident=OuterRef("pk")))
     try:
         matches_sql, params = (
             incidents.annotate(has_policy=policy)
-            .values_list("pk", "severity_id", "perpetrator_id", "autonomy", "has_policy")
+            .values_list("pk", "severity_id", "perpetrator_id", "autonomy", "kind", "has_policy")
             .query.sql_with_params()
         )
     except EmptyResultSet:  # e.g. a search that matched nothing
@@ -341,7 +350,7 @@ def _count_facets(incidents):
     tags = Incident.tags.through._meta.db_table
     provenances = Provenance._meta.db_table
     sql = f"""
-        WITH m (id, severity_id, perpetrator_id, autonomy, has_policy) AS ({matches_sql})
+        WITH m (id, severity_id, perpetrator_id, autonomy, kind, has_policy) AS ({matches_sql})
         SELECT 'total', '', COUNT(*) FROM m
         UNION ALL
         SELECT 'with_policy', '', COUNT(*) FROM m WHERE has_policy
@@ -353,6 +362,8 @@ def _count_facets(incidents):
         WHERE perpetrator_id IS NOT NULL GROUP BY perpetrator_id
         UNION ALL
         SELECT 'autonomy', autonomy, COUNT(*) FROM m GROUP BY autonomy
+        UNION ALL
+        SELECT 'kind', kind, COUNT(*) FROM m GROUP BY kind
         UNION ALL
         SELECT 'tag', CAST(t.tag_id AS TEXT), COUNT(*) FROM {tags} t
         JOIN m ON m.id = t.incident_id GROUP BY t.tag_id

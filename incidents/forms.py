@@ -19,10 +19,13 @@ from incidents.models import (
     ActionItem,
     AgentAction,
     AISystem,
+    Control,
+    ControlAssessment,
     Incident,
     IncidentOrganisation,
     Organisation,
     PerpetratorKind,
+    ReportingTrigger,
     Severity,
     Source,
     Tag,
@@ -144,6 +147,24 @@ class IncidentForm(forms.ModelForm):
         widget=forms.RadioSelect,
         blank=True,
         empty_label="Not assessed yet",
+        label="Actual severity",
+    )
+    kind = forms.TypedChoiceField(
+        choices=Incident.Kind.choices,
+        required=False,
+        empty_value=Incident.Kind.INCIDENT,
+        initial=Incident.Kind.INCIDENT,
+        widget=forms.RadioSelect,
+        help_text=Incident._meta.get_field("kind").help_text,
+    )
+    worst_credible_severity = SeverityField(
+        Severity.objects.all(),
+        required=False,
+        widget=forms.RadioSelect,
+        blank=True,
+        empty_label="Not assessed yet",
+        label="Worst credible severity",
+        help_text="What would have happened had nothing caught it.",
     )
     perpetrator = PerpetratorField(
         PerpetratorKind.objects.all(),
@@ -447,6 +468,20 @@ FORMSET_HELP = {
 }
 
 
+class ControlAssessmentForm(RowForm):
+    control = forms.TypedChoiceField(coerce=int, empty_value=None)
+    verdict = forms.ChoiceField(choices=[("", "---------"), *ControlAssessment.Verdict.choices])
+    rationale = forms.CharField(
+        max_length=300, required=False, help_text="One line: why this verdict."
+    )
+
+
+FORMSETS["control_assessments"] = (
+    _formset(ControlAssessmentForm, ("control",), "This control is already assessed above."),
+    "Controls",
+)
+
+
 def row_choices():
     """The database-backed choices of every row form, one query each."""
     users = get_user_model().objects.filter(is_active=True).order_by("username")
@@ -456,6 +491,7 @@ def row_choices():
         "ai_system": [
             (system.pk, str(system)) for system in AISystem.objects.select_related("vendor")
         ],
+        "control": list(Control.objects.order_by("name").values_list("pk", "name")),
     }
 
 
@@ -519,3 +555,47 @@ class AgentTraceUploadForm(forms.Form):
         if trace.size > self.MAX_BYTES:
             raise ValidationError("The file is larger than 50 MB.")
         return trace
+
+
+# Reporting clocks (internal only): times are typed in the reader's time zone.
+
+
+class TriggerField(forms.ModelChoiceField):
+    def label_from_instance(self, trigger):
+        return f"{trigger.regime}: {trigger.name}"
+
+
+class ReportingClockForm(forms.Form):
+    trigger = TriggerField(
+        ReportingTrigger.objects.select_related("regime"),
+        label="Regime and trigger",
+        empty_label="Choose what applies",
+    )
+    aware_at = forms.DateTimeField(
+        label="Became aware at", widget=DateTimeLocalInput, help_text="In your time zone."
+    )
+    notes = forms.CharField(
+        max_length=300, required=False, help_text="E.g. who decided it applies."
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, label_suffix="", **kwargs)
+
+
+class ReportFiledForm(forms.Form):
+    filed_at = forms.DateTimeField(
+        label="Report filed at",
+        widget=DateTimeLocalInput,
+        required=False,
+        help_text="In your time zone; leave empty to mark it not filed.",
+    )
+    reference = forms.CharField(label="Reference", max_length=200, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, label_suffix="", **kwargs)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("filed_at") and not cleaned.get("reference", "").strip():
+            self.add_error("reference", "Give the authority's reference, or “none given”.")
+        return cleaned

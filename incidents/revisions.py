@@ -14,6 +14,8 @@ from incidents.models import (
     ActionItem,
     AgentAction,
     AISystem,
+    Control,
+    ControlAssessment,
     Incident,
     IncidentOrganisation,
     Organisation,
@@ -65,6 +67,10 @@ LABELS = {
     "tags": "Tags",
     "ai_systems": "AI systems",
 }
+# Near misses and counterfactual severity; the controls judged against the incident.
+EDITABLE_FIELDS += ["kind", "worst_credible_severity"]
+CHILDREN["control_assessments"] = (ControlAssessment, ["control", "verdict", "rationale"])
+LABELS["control_assessments"] = "Controls"
 
 
 def _field(model, name):
@@ -195,10 +201,13 @@ class Names:
 
     def __init__(self, snapshots):
         snapshots = [snapshot for snapshot in snapshots if snapshot]
-        ids = {kind: set() for kind in ("severity", "perpetrator", "tag", "ai", "org", "user")}
+        kinds = ("severity", "perpetrator", "tag", "ai", "org", "user", "control")
+        ids = {kind: set() for kind in kinds}
         for snapshot in snapshots:
             fields = snapshot.get("fields", {})
             ids["severity"].add(fields.get("severity"))
+            ids["severity"].add(fields.get("worst_credible_severity"))
+            ids["control"].update(row["control"] for row in snapshot.get("control_assessments", []))
             ids["perpetrator"].add(fields.get("perpetrator"))
             ids["tag"].update(snapshot.get("tags", []))
             ids["ai"].update(snapshot.get("ai_systems", []))
@@ -212,6 +221,7 @@ class Names:
             "ai": AISystem,
             "org": Organisation,
             "user": get_user_model(),
+            "control": Control,
         }
         self.names = {}
         for kind, model in models.items():
@@ -232,6 +242,8 @@ class Names:
             return ""
         if name in ("severity", "perpetrator"):
             return self.of(name, value)
+        if name == "worst_credible_severity":
+            return self.of("severity", value)
         choices = dict(Incident._meta.get_field(name).flatchoices)
         return str(choices.get(value, value))
 
@@ -270,6 +282,9 @@ class Names:
                     AgentAction.Outcome(row["outcome"]).label,
                     row["harmful"] == "True" and "the harmful step",
                 ]
+            elif key == "control_assessments":
+                verdict = ControlAssessment.Verdict(row["verdict"]).label
+                parts = [f"{self.of('control', row['control'])}: {verdict}", row["rationale"]]
             else:
                 parts = [row["title"] or row["url"], row["url"], row["publisher"], row["stance"]]
             lines.append(" · ".join(str(part) for part in parts if part))

@@ -40,3 +40,10 @@ def remind_overdue_action_items():
     from incidents.services.notifications import notify_overdue_action_items
 
     return notify_overdue_action_items()
+
+
+@shared_task
+def remind_reporting_deadlines():
+    from incidents.services.reporting import reporting_reminders
+
+    return reporting_reminders()

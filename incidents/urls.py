@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from incidents.views import accounts, data, filing, public, review, traces
+from incidents.views import accounts, controls, data, filing, public, reporting, review, traces
 
 urlpatterns = [
     path("", public.home, name="home"),
@@ -14,6 +14,8 @@ urlpatterns = [
     path("organisations/<slug:slug>/", public.organisation_detail, name="organisation_detail"),
     path("tags/", public.tag_list, name="tag_list"),
     path("tags/<slug:facet>/<slug:slug>/", public.tag_detail, name="tag_detail"),
+    path("controls/", controls.control_list, name="control_list"),
+    path("controls/<slug:slug>/", controls.control_detail, name="control_detail"),
     path("data/", data.data_index, name="data"),
     path("data/blast-radius-v1.json", data.download_json, name="data_json"),
     path("data/blast-radius-v1-csv.zip", data.download_csv, name="data_csv"),
@@ -25,6 +27,11 @@ urlpatterns = [
     path("postmortems/preview/", filing.markdown_preview, name="markdown_preview"),
     path("postmortems/similar/", filing.duplicate_suggestions, name="duplicate_suggestions"),
     path("postmortems/<int:number>/edit/", filing.incident_edit, name="incident_edit"),
+    path(
+        "postmortems/control-suggestions/",
+        filing.control_suggestions,
+        name="control_suggestions",
+    ),
     path("postmortems/<int:number>/submit/", review.incident_submit, name="incident_submit"),
     path("postmortems/<int:number>/review/", review.incident_review, name="incident_review"),
     path("postmortems/<int:number>/history/", review.incident_history, name="incident_history"),
@@ -41,4 +48,10 @@ urlpatterns = [
         traces.agent_trace_upload,
         name="agent_trace_upload",
     ),
+    path(
+        "postmortems/<int:number>/reporting/",
+        reporting.incident_reporting,
+        name="incident_reporting",
+    ),
+    path("reporting/", reporting.reporting_due, name="reporting_due"),
 ]

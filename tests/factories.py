@@ -295,3 +295,19 @@ def otlp_trace(*calls, agent="ops-agent"):
             }
         ]
     }
+
+
+def control(slug):
+    """A control from the default catalogue, which a migration ships."""
+    from incidents.models import Control
+
+    return Control.objects.get(slug=slug)
+
+
+def assess(incident, slug, verdict, rationale=""):
+    """Record how a catalogue control fared in an incident."""
+    from incidents.models import ControlAssessment
+
+    return ControlAssessment.objects.create(
+        incident=incident, control=control(slug), verdict=verdict, rationale=rationale
+    )

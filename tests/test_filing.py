@@ -423,9 +423,9 @@ def test_the_edit_page_costs_a_fixed_number_of_queries(reporter, django_assert_m
         return incident
 
     small, large = busy_incident(1), busy_incident(8)
-    with django_assert_max_num_queries(27) as one_row:
+    with django_assert_max_num_queries(31) as one_row:
         assert reporter.get(edit_url(small)).status_code == 200
-    with django_assert_max_num_queries(27) as eight_rows:
+    with django_assert_max_num_queries(31) as eight_rows:
         assert reporter.get(edit_url(large)).status_code == 200
     assert len(eight_rows) == len(one_row)
 

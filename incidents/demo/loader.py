@@ -17,6 +17,8 @@ from incidents import services
 from incidents.models import (
     AgentAction,
     AISystem,
+    Control,
+    ControlAssessment,
     Incident,
     Organisation,
     PerpetratorKind,
@@ -125,6 +127,7 @@ def _load_incident(data):
             published_on=_date(source.get("published_on")),
             stance=source.get("stance") or "reports",
         )
+    _load_kind_and_controls(incident, data)
     return incident
 
 
@@ -148,6 +151,24 @@ def _load_agent_actions(incident, actions):
             harmful=bool(action.get("harmful")),
         )
         for position, action in enumerate(actions, start=1)
+    )
+
+
+def _load_kind_and_controls(incident, data):
+    """Near miss or incident, the worst credible severity, and the controls assessed."""
+    incident.kind = data.get("kind") or Incident.Kind.INCIDENT
+    worst = data.get("worst_credible_severity")
+    incident.worst_credible_severity = Severity.objects.get(name=worst) if worst else None
+    incident.save(update_fields=["kind", "worst_credible_severity"])
+    incident.control_assessments.all().delete()
+    ControlAssessment.objects.bulk_create(
+        ControlAssessment(
+            incident=incident,
+            control=Control.objects.get(slug=row["control"]),
+            verdict=row["verdict"],
+            rationale=row.get("rationale") or "",
+        )
+        for row in data.get("control_assessments", [])
     )
 
 
@@ -178,6 +199,7 @@ def _load_policy(data, incidents_by_key):
         )
         for link in data.get("incidents", [])
     )
+    policy.controls.set(Control.objects.filter(slug__in=data.get("controls", [])))
     return policy
 
 

@@ -45,3 +45,19 @@ __all__ = [
     "TimelineEvent",
     "Tristate",
 ]
+
+from .reporting import (  # noqa: E402
+    ReportingClock,
+    ReportingDeadline,
+    ReportingRegime,
+    ReportingStage,
+    ReportingTrigger,
+)
+
+__all__ += [
+    "ReportingClock",
+    "ReportingDeadline",
+    "ReportingRegime",
+    "ReportingStage",
+    "ReportingTrigger",
+]

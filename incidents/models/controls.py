@@ -102,6 +102,8 @@ class ControlAssessment(models.Model):
 
     class Meta:
         ordering = ["incident", "control__name"]
+        # A control's page lists its assessments with one verdict.
+        indexes = [models.Index(fields=["control", "verdict"], name="assessment_control_verdict")]
         constraints = [
             models.UniqueConstraint(
                 fields=["incident", "control"], name="one_assessment_per_control"

@@ -61,9 +61,22 @@ class IncidentQuerySet(models.QuerySet):
     def for_list(self):
         return self.select_related("severity", "perpetrator").with_disputed().newest_first()
 
+    def kind_counts(self):
+        """How many incidents, near misses and hazards, and near misses per incident (None
+        when there is no incident to divide by), in one query."""
+        kinds = Incident.Kind
+        counts = self.order_by().aggregate(
+            **{kind.value: models.Count("pk", filter=Q(kind=kind)) for kind in kinds}
+        )
+        incidents = counts[kinds.INCIDENT]
+        counts["near_miss_ratio"] = (
+            round(counts[kinds.NEAR_MISS] / incidents, 2) if incidents else None
+        )
+        return counts
+
     def for_detail(self):
         return (
-            self.select_related("severity", "perpetrator")
+            self.select_related("severity", "perpetrator", "worst_credible_severity")
             .prefetch_related(
                 "tags",
                 models.Prefetch("ai_systems", queryset=AISystem.objects.select_related("vendor")),
@@ -109,6 +122,11 @@ class Incident(models.Model):
         AUTONOMOUS = "autonomous", "Acted autonomously"
         UNKNOWN = "unknown", "Unknown"
 
+    class Kind(models.TextChoices):
+        INCIDENT = "incident", "Incident"
+        NEAR_MISS = "near_miss", "Near miss"
+        HAZARD = "hazard", "Hazard"
+
     number = models.PositiveIntegerField(unique=True, editable=False)
     slug = models.SlugField(max_length=120, unique=True, editable=False)
     title = models.CharField(max_length=200)
@@ -151,6 +169,22 @@ class Incident(models.Model):
 
     severity = models.ForeignKey(
         Severity, null=True, blank=True, on_delete=models.PROTECT, related_name="incidents"
+    )
+    kind = models.CharField(
+        max_length=10,
+        choices=Kind.choices,
+        default=Kind.INCIDENT,
+        db_index=True,
+        help_text="Incident: harm happened. Near miss: caught before harm. "
+        "Hazard: a credible risk, with no event yet.",
+    )
+    worst_credible_severity = models.ForeignKey(
+        Severity,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="worst_case_incidents",
+        help_text="What would have happened had nothing caught it.",
     )
     perpetrator = models.ForeignKey(
         PerpetratorKind, null=True, blank=True, on_delete=models.PROTECT, related_name="incidents"

@@ -15,6 +15,7 @@ from incidents.duplicates import title_words
 from incidents.forms import IncidentForm, build_formsets, error_links
 from incidents.markdown import render_markdown
 from incidents.models import Incident, Review, Tag
+from incidents.services import controls as control_services
 from incidents.services import review as review_services
 
 # The review screens already present snapshots to people; the conflict page names ids the same way.
@@ -55,6 +56,9 @@ def _snapshot(form, formsets, tags):
 
 def _render_form(request, template, context, status=200):
     form, formsets = context["form"], context["formsets"]
+    if assessments := formsets.get("control_assessments"):
+        assessments.extra_template = "incidents/staff/_control_suggestions.html"
+        assessments.suggestions = _control_suggestions(form, formsets, context["incident"])
     context["errors"] = error_links(form, formsets) if form.is_bound else []
     if context["errors"] and status == 200:
         status = 400
@@ -217,6 +221,63 @@ def duplicate_suggestions(request):
                 "score": score,
             }
             for score, row in scored[:SUGGESTION_LIMIT]
+        ],
+        safe=False,
+    )
+
+
+def _actions_to_judge(data, incident, formsets=None):
+    """The action rows to judge: those typed into the form, else those of the revision being
+    edited (when the form has action rows), else those saved on the incident."""
+    actions = control_services.actions_from_form_data(data) if data is not None else []
+    if not actions and formsets and "agent_actions" in formsets:
+        actions = list(formsets["agent_actions"].initial or [])
+    if not actions and incident is not None:
+        actions = list(incident.agent_actions.all())
+    return actions
+
+
+def _control_suggestions(form, formsets, incident):
+    assessments = formsets["control_assessments"]
+    if form.is_bound:
+        data = form.data
+        broader = data.get("broader_permissions")
+        assessed = control_services.assessed_control_ids(data)
+    else:
+        data = None
+        broader = form.initial.get("broader_permissions")
+        assessed = [
+            row.get("control_id") or row.get("control") for row in assessments.initial or []
+        ]
+    return control_services.suggest_assessments(
+        actions=_actions_to_judge(data, incident, formsets),
+        broader_permissions=broader,
+        assessed=assessed,
+    )
+
+
+@require_POST
+@_reporter_only
+def control_suggestions(request):
+    """The controls the action rows in the form call for, for the form to offer as they change."""
+    incident = None
+    if (number := request.POST.get("incident", "")).isdigit():
+        incident = Incident.objects.filter(number=int(number)).first()
+    suggestions = control_services.suggest_assessments(
+        actions=_actions_to_judge(request.POST, incident),
+        broader_permissions=request.POST.get("broader_permissions"),
+        assessed=control_services.assessed_control_ids(request.POST),
+    )
+    return JsonResponse(
+        [
+            {
+                "control": suggestion.control.pk,
+                "name": suggestion.control.name,
+                "verdict": suggestion.verdict,
+                "verdict_label": suggestion.verdict_label,
+                "rationale": suggestion.rationale,
+            }
+            for suggestion in suggestions
         ],
         safe=False,
     )

@@ -185,6 +185,7 @@ def _options(request, name, rows):
 
 
 FACET_LEGENDS = {
+    "kind": "Kind",
     "severity": "Severity",
     "perpetrator": "What acted",
     "autonomy": "Autonomy",
@@ -233,6 +234,7 @@ def chips(request, filterset):
         f"{t.facet}:{t.slug}": f"{t.get_facet_display()}: {t.name}" for t in applied.get("tag", [])
     }
     names["autonomy"] = dict(Incident.Autonomy.choices)
+    names["kind"] = dict(Incident.Kind.choices)
     names["dataset"] = {k: capfirst(v) for k, v in Dataset.choices}
     names["status"] = dict(Incident.Status.choices)
     names["has_policy"] = {"yes": "Prompted a policy change", "no": "No policy change"}
@@ -241,6 +243,7 @@ def chips(request, filterset):
         "severity": "Severity",
         "perpetrator": "What acted",
         "autonomy": "Autonomy",
+        "kind": "Kind",
         "organisation": "Organisation",
         "ai_system": "AI system",
         "tag": "Tag",

@@ -19,6 +19,7 @@ from incidents.models import (
     Tag,
 )
 from incidents.models.incident import can_read_internal
+from incidents.services import controls, reporting
 from incidents.services.review import has_unpublished_changes
 from incidents.views import listing
 
@@ -85,7 +86,10 @@ def incident_redirect(request, number):
 
 def incident_detail(request, number, slug):
     visible = Incident.objects.visible_to(request.user)
-    incident = get_object_or_404(visible.for_detail().with_disputed(), number=number)
+    incident = get_object_or_404(
+        visible.for_detail().with_disputed().prefetch_related(controls.incident_assessments()),
+        number=number,
+    )
     if slug != incident.slug:
         return redirect(incident, permanent=True)
     policy_links = PolicyChangeIncident.objects.filter(incident=incident).select_related(
@@ -103,6 +107,8 @@ def incident_detail(request, number, slug):
     if can_read_internal(request.user):
         # Staff read the public page too; tell them whether it is what the public reads.
         context["staff_bar"] = {"unpublished_changes": has_unpublished_changes(incident)}
+        context["reporting_clocks"] = reporting.clocks_for(incident)
+        context["reader_tz"] = reporting.reader_timezone(request)
     return render(request, "incidents/incident_detail.html", context)
 
 
@@ -121,7 +127,13 @@ def policy_detail(request, slug):
     return render(
         request,
         "incidents/policy_detail.html",
-        {"policy": policy, "incident_links": incident_links},
+        {
+            "policy": policy,
+            "incident_links": incident_links,
+            "adopted_controls": controls.policy_control_incidents(
+                policy, Incident.objects.visible_to(request.user)
+            ),
+        },
     )
 
 

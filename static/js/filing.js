@@ -110,3 +110,95 @@
   var summaryBox = document.getElementById("error-summary");
   if (summaryBox) summaryBox.focus();
 })();
+
+// Controls suggested by the action record: offered with an "Add" button, refreshed as the
+// action rows change, and never saved unless the person adds them.
+(function () {
+  var form = document.querySelector("form.filing-form");
+  var box = form && form.querySelector("[data-control-suggestions]");
+  if (!box) return;
+  var fieldset = box.closest("[data-formset]");
+  var prefix = fieldset.dataset.formset;
+
+  function emptyRow() {
+    var rows = fieldset.querySelectorAll("[data-rows] [data-row]");
+    for (var i = 0; i < rows.length; i++) {
+      var control = rows[i].querySelector("select[name$='-control']");
+      if (control && !control.value) return rows[i];
+    }
+    var add = fieldset.querySelector("[data-rows] + button");
+    if (add) add.click();
+    rows = fieldset.querySelectorAll("[data-rows] [data-row]");
+    return rows[rows.length - 1];
+  }
+
+  function offer(item) {
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "button button-secondary";
+    button.textContent = "Add";
+    button.setAttribute("aria-label", "Add " + item.querySelector("strong").textContent);
+    button.addEventListener("click", function () {
+      var row = emptyRow();
+      row.querySelector("select[name$='-control']").value = item.dataset.control;
+      row.querySelector("select[name$='-verdict']").value = item.dataset.verdict;
+      row.querySelector("input[name$='-rationale']").value = item.dataset.rationale;
+      item.remove();
+    });
+    item.appendChild(document.createTextNode(" "));
+    item.appendChild(button);
+  }
+
+  function render(suggestions) {
+    box.textContent = "";
+    if (!suggestions.length) return;
+    var intro = document.createElement("p");
+    intro.innerHTML = "<strong>Suggested from the action record.</strong> Nothing is saved unless you add it.";
+    var list = document.createElement("ul");
+    list.className = "plain-list";
+    suggestions.forEach(function (s) {
+      var item = document.createElement("li");
+      item.dataset.suggestion = "";
+      item.dataset.control = s.control;
+      item.dataset.verdict = s.verdict;
+      item.dataset.rationale = s.rationale;
+      var name = document.createElement("strong");
+      name.textContent = s.name;
+      item.appendChild(name);
+      item.appendChild(document.createTextNode(": " + s.verdict_label.toLowerCase() + ". "));
+      var why = document.createElement("span");
+      why.className = "muted";
+      why.textContent = s.rationale;
+      item.appendChild(why);
+      list.appendChild(item);
+      offer(item);
+    });
+    box.appendChild(intro);
+    box.appendChild(list);
+  }
+
+  box.querySelectorAll("[data-suggestion]").forEach(offer);
+
+  var timer;
+  function refresh() {
+    var data = new FormData(form);
+    if (form.dataset.exclude) data.append("incident", form.dataset.exclude);
+    fetch(form.dataset.controlSuggestUrl, {
+      method: "POST",
+      body: data,
+      credentials: "same-origin",
+      headers: { "X-Requested-With": "fetch" },
+    })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (suggestions) { if (suggestions) render(suggestions); })
+      .catch(function () {});
+  }
+  form.addEventListener("change", function (event) {
+    var name = event.target.name || "";
+    if (name.indexOf("agent_actions-") === 0 || name === "broader_permissions" ||
+        name.indexOf(prefix + "-") === 0) {
+      clearTimeout(timer);
+      timer = setTimeout(refresh, 300);
+    }
+  });
+})();
