@@ -11,7 +11,8 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCH_DATABASE = "blast_radius_bench"
+# BENCH_DATABASE names another scratch database, so two checkouts can measure at once.
+BENCH_DATABASE = os.environ.get("BENCH_DATABASE", "blast_radius_bench")
 CANDIDATES = [
     os.environ.get("SHARED_DATA", ""),
     ROOT.parent / "shared" / "data",

@@ -8,6 +8,7 @@ from .incident import (
     TimelineEvent,
     Tristate,
 )
+from .patterns import DigestSubscription, PatternCluster, PatternClusterMember, SummaryCount
 from .policy import PolicyChange, PolicyChangeIncident, PolicySource
 from .provenance import Dataset, DuplicateFlag, Provenance
 from .review import AuditEvent, IncidentRevision, Notification, Review
@@ -37,4 +38,8 @@ __all__ = [
     "Tag",
     "TimelineEvent",
     "Tristate",
+    "DigestSubscription",
+    "PatternCluster",
+    "PatternClusterMember",
+    "SummaryCount",
 ]

@@ -1,0 +1,187 @@
+"""Reading the dashboard figures for one set of filters: from the summary tables, or straight
+from the incidents (the reference the summaries are tested and benchmarked against, and the
+fallback for a combination the summaries do not hold: an organisation and a tag at once)."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+from incidents.dashboards.series import MONTH, QUARTER, SERIES_BY_NAME, quarter_of
+from incidents.dashboards.summaries import Scope, scope_incidents
+from incidents.filters import IncidentFilter
+from incidents.models import Organisation, SummaryCount, Tag
+from incidents.models.incident import can_read_internal
+
+Dimension = SummaryCount.Dimension
+
+
+@dataclass
+class DashboardQuery:
+    """What the dashboard is asked for: one scope, at most one organisation and one tag, and
+    a range of whole months (None: unbounded)."""
+
+    scope: str = Scope.PUBLIC
+    organisation: Organisation | None = None
+    tag: Tag | None = None
+    start: date | None = None  # the first day of the first month
+    end: date | None = None  # the first day of the last month
+    problems: list = field(default_factory=list)
+
+    @classmethod
+    def from_request(cls, request):
+        """Parsed by the incident list's FilterSet, so both read parameters the same way."""
+        scope = Scope.INTERNAL if can_read_internal(request.user) else Scope.PUBLIC
+        if request.GET.get("scope") == Scope.PUBLIC:
+            scope = Scope.PUBLIC
+        filterset = IncidentFilter(request.GET, request=request)
+        cleaned = filterset._cleaned()
+        problems = [
+            f"{name} = \u201c{given}\u201d: {why}"
+            for name, given, why in filterset.ignored
+            if name in {"organisation", "tag", "occurred_after", "occurred_before"}
+        ]
+        tags = cleaned.get("tag") or []
+        if len(tags) > 1:
+            problems.append(f"The dashboard narrows to one tag at a time: {tags[0]} is used.")
+        start, end = cleaned.get("occurred_after"), cleaned.get("occurred_before")
+        if start and end and start > end:
+            problems.append("The date range ends before it starts: it is ignored.")
+            start = end = None
+        return cls(
+            scope=scope,
+            organisation=cleaned.get("organisation"),
+            tag=tags[0] if tags else None,
+            start=start.replace(day=1) if start else None,
+            end=end.replace(day=1) if end else None,
+            problems=problems,
+        )
+
+    @property
+    def dimension(self):
+        if self.organisation:
+            return Dimension.ORGANISATION, self.organisation.pk
+        if self.tag:
+            return Dimension.TAG, self.tag.pk
+        return Dimension.ALL, 0
+
+    @property
+    def dated(self):
+        return self.start is not None or self.end is not None
+
+    def bounds(self, granularity):
+        """(first period, last period) a series of this granularity is read over."""
+        if granularity == MONTH:
+            return self.start, self.end
+        if granularity == QUARTER:
+            return (
+                quarter_of(self.start) if self.start else None,
+                quarter_of(self.end) if self.end else None,
+            )
+        return None, None
+
+    def incidents(self, granularity=MONTH):
+        """The scope's incidents under these filters, as the incident list filters them, with
+        the range widened to whole months (or quarters)."""
+        data = {}
+        if self.organisation:
+            data["organisation"] = self.organisation.slug
+        if self.tag:
+            data["tag"] = f"{self.tag.facet}:{self.tag.slug}"
+        first, last = self.bounds(granularity)
+        if first:
+            data["occurred_after"] = first.isoformat()
+        if last:
+            data["occurred_before"] = _last_day(last, granularity).isoformat()
+        filterset = IncidentFilter(data, queryset=scope_incidents(self.scope).newest_first())
+        return filterset.qs.order_by()
+
+
+def _last_day(period, granularity):
+    months = 3 if granularity == QUARTER else 1
+    month = period.month - 1 + months
+    following = date(period.year + month // 12, month % 12 + 1, 1)
+    return date.fromordinal(following.toordinal() - 1)
+
+
+def source_for(query):
+    if query.organisation and query.tag:
+        return DirectSource(query)
+    return SummarySource(query)
+
+
+class DirectSource:
+    """Every figure aggregated from the incidents themselves."""
+
+    def __init__(self, query):
+        self.query = query
+
+    def rows(self, names):
+        """{series name: [(period, key, count, value)]}"""
+        result = {}
+        for name in names:
+            series = SERIES_BY_NAME[name]
+            incidents = self.query.incidents(series.granularity)
+            result[name] = [row[1:] for row in series.rows(incidents, Dimension.ALL)]
+        return result
+
+    def cooccurrence(self, tag_ids):
+        """{(tag id, other tag id): incidents carrying both}, over factor tags."""
+        incidents = self.query.incidents(MONTH)
+        counts = defaultdict(int)
+        for dimension_id, _, key, count, _ in SERIES_BY_NAME["factor"].rows(
+            incidents.filter(tags__in=tag_ids).distinct(), Dimension.TAG
+        ):
+            if dimension_id in tag_ids and int(key) in tag_ids:
+                counts[(dimension_id, int(key))] += count
+        return dict(counts)
+
+
+class SummarySource:
+    """Every figure read from the summary tables: one query for all series."""
+
+    def __init__(self, query):
+        self.query = query
+
+    def _filtered(self, rows, granularity):
+        first, last = self.query.bounds(granularity)
+        if first is None and last is None:
+            return rows
+        return [
+            row
+            for row in rows
+            if row[0] is not None
+            and (first is None or row[0] >= first)
+            and (last is None or row[0] <= last)
+        ]
+
+    def rows(self, names):
+        dimension, dimension_id = self.query.dimension
+        found = SummaryCount.objects.filter(
+            scope=self.query.scope,
+            dimension=dimension,
+            dimension_id=dimension_id,
+            series__in=names,
+        ).values_list("series", "period", "key", "count", "value")
+        result = {name: [] for name in names}
+        for series, *row in found:
+            result[series].append(tuple(row))
+        return {
+            name: self._filtered(rows, SERIES_BY_NAME[name].granularity)
+            for name, rows in result.items()
+        }
+
+    def cooccurrence(self, tag_ids):
+        if self.query.dimension[0] != Dimension.ALL:
+            # Pairs within one organisation's (or tag's) incidents are not summarised.
+            return DirectSource(self.query).cooccurrence(tag_ids)
+        found = SummaryCount.objects.filter(
+            scope=self.query.scope,
+            dimension=Dimension.TAG,
+            dimension_id__in=tag_ids,
+            series="factor",
+            key__in=[str(pk) for pk in tag_ids],
+        ).values_list("period", "dimension_id", "key", "count")
+        counts = defaultdict(int)
+        for _period, dimension_id, key, count in self._filtered(list(found), MONTH):
+            counts[(dimension_id, int(key))] += count
+        return dict(counts)
