@@ -51,7 +51,6 @@ SERIES_READ = [
     "severity",
     "perpetrator",
     "autonomy",
-    "factor",
     "organisation_role",
     "outage_hours",
     "users_affected",
@@ -200,7 +199,7 @@ def build(query, source):
         time_to_detect_and_resolve(query, rows["time_to_detect"], rows["time_to_resolve"]),
         blast_radius(query, rows["outage_hours"], rows["users_affected"]),
     ]
-    factors, top_ids = top_factors(query, rows["factor"])
+    factors, top_ids = top_factors(query, source)
     charts += [
         factors,
         cooccurrence(source, top_ids[:HEATMAP_SIZE]),
@@ -404,16 +403,16 @@ def trend(earlier, recent):
     return "steady"
 
 
-def top_factors(query, rows):
+def top_factors(query, source):
     """The most frequent contributing factors and failure modes, with their trend: the last
     12 months of the range (or of the data) against the 12 before."""
-    totals, monthly = defaultdict(int), defaultdict(int)
-    for period, key, count, _ in rows:
-        totals[int(key)] += count
-        if period is not None:
+    totals = {int(key): count for key, count in source.totals("factor").items()}
+    latest = query.end or source.latest_period("factor")
+    monthly = defaultdict(int)
+    if latest:
+        window = source.rows(["factor"], first=_shift(latest, -(2 * TREND_MONTHS - 1)), last=latest)
+        for period, key, count, _ in window["factor"]:
             monthly[(int(key), period)] += count
-    periods = {period for _, period in monthly}
-    latest = query.end or (max(periods) if periods else None)
     top = sorted(totals, key=lambda pk: (-totals[pk], pk))[:TOP]
     tags = Tag.objects.in_bulk(top)
     table = []

@@ -6,6 +6,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.db.models import Max, Sum
+
 from incidents.dashboards.series import MONTH, QUARTER, SERIES_BY_NAME, quarter_of
 from incidents.dashboards.summaries import Scope, scope_incidents
 from incidents.filters import IncidentFilter
@@ -109,24 +111,53 @@ def source_for(query):
     return SummarySource(query)
 
 
+def _within(rows, first, last):
+    return [
+        row
+        for row in rows
+        if row[0] is not None
+        and (first is None or row[0] >= first)
+        and (last is None or row[0] <= last)
+    ]
+
+
 class DirectSource:
     """Every figure aggregated from the incidents themselves."""
 
     def __init__(self, query):
         self.query = query
+        self._incidents = {}
 
-    def rows(self, names):
-        """{series name: [(period, key, count, value)]}"""
+    def incidents(self, granularity):
+        if granularity not in self._incidents:
+            self._incidents[granularity] = self.query.incidents(granularity)
+        return self._incidents[granularity]
+
+    def rows(self, names, first=None, last=None):
+        """{series name: [(period, key, count, value)]}, within the query's range (and, if
+        given, between the `first` and `last` periods)."""
         result = {}
         for name in names:
             series = SERIES_BY_NAME[name]
-            incidents = self.query.incidents(series.granularity)
-            result[name] = [row[1:] for row in series.rows(incidents, Dimension.ALL)]
+            incidents = self.incidents(series.granularity)
+            rows = [row[1:] for row in series.rows(incidents, Dimension.ALL)]
+            result[name] = _within(rows, first, last) if first or last else rows
         return result
+
+    def totals(self, name):
+        """{key: count} over the query's range."""
+        totals = defaultdict(int)
+        for _, key, count, _ in self.rows([name])[name]:
+            totals[key] += count
+        return dict(totals)
+
+    def latest_period(self, name):
+        periods = [row[0] for row in self.rows([name])[name] if row[0] is not None]
+        return max(periods, default=None)
 
     def cooccurrence(self, tag_ids):
         """{(tag id, other tag id): incidents carrying both}, over factor tags."""
-        incidents = self.query.incidents(MONTH)
+        incidents = self.incidents(MONTH)
         counts = defaultdict(int)
         for dimension_id, _, key, count, _ in SERIES_BY_NAME["factor"].rows(
             incidents.filter(tags__in=tag_ids).distinct(), Dimension.TAG
@@ -137,51 +168,77 @@ class DirectSource:
 
 
 class SummarySource:
-    """Every figure read from the summary tables: one query for all series."""
+    """Every figure read from the summary tables, filtered and summed by the database. A
+    series not summarised for the query's dimension is aggregated directly (from the
+    incidents of one organisation or tag only)."""
 
     def __init__(self, query):
         self.query = query
+        self.direct = DirectSource(query)
 
-    def _filtered(self, rows, granularity):
-        first, last = self.query.bounds(granularity)
-        if first is None and last is None:
-            return rows
-        return [
-            row
-            for row in rows
-            if row[0] is not None
-            and (first is None or row[0] >= first)
-            and (last is None or row[0] <= last)
-        ]
+    def _summarised(self, name):
+        return self.query.dimension[0] in SERIES_BY_NAME[name].dimensions
 
-    def rows(self, names):
-        dimension, dimension_id = self.query.dimension
+    def _summaries(self, names, dimension=None, first=None, last=None):
+        dimension, dimension_id = dimension or self.query.dimension
         found = SummaryCount.objects.filter(
-            scope=self.query.scope,
-            dimension=dimension,
-            dimension_id=dimension_id,
-            series__in=names,
-        ).values_list("series", "period", "key", "count", "value")
+            scope=self.query.scope, dimension=dimension, series__in=names
+        )
+        found = (
+            found.filter(dimension_id__in=dimension_id)
+            if isinstance(dimension_id, list)
+            else found.filter(dimension_id=dimension_id)
+        )
+        granularities = {SERIES_BY_NAME[name].granularity for name in names}
+        assert len(granularities) == 1, "series read together share their granularity"
+        range_first, range_last = self.query.bounds(granularities.pop())
+        first = max(filter(None, [first, range_first]), default=None)
+        last = min(filter(None, [last, range_last]), default=None)
+        if first or last:
+            found = found.filter(period__isnull=False)
+        if first:
+            found = found.filter(period__gte=first)
+        if last:
+            found = found.filter(period__lte=last)
+        return found
+
+    def rows(self, names, first=None, last=None):
         result = {name: [] for name in names}
-        for series, *row in found:
-            result[series].append(tuple(row))
-        return {
-            name: self._filtered(rows, SERIES_BY_NAME[name].granularity)
-            for name, rows in result.items()
-        }
+        by_granularity = defaultdict(list)
+        for name in names:
+            if self._summarised(name):
+                by_granularity[SERIES_BY_NAME[name].granularity].append(name)
+            else:
+                result.update(self.direct.rows([name], first, last))
+        for group in by_granularity.values():
+            found = self._summaries(group, first=first, last=last).values_list(
+                "series", "period", "key", "count", "value"
+            )
+            for series, *row in found:
+                result[series].append(tuple(row))
+        return result
+
+    def totals(self, name):
+        if not self._summarised(name):
+            return self.direct.totals(name)
+        return dict(
+            self._summaries([name]).values_list("key").annotate(total=Sum("count")).order_by()
+        )
+
+    def latest_period(self, name):
+        if not self._summarised(name):
+            return self.direct.latest_period(name)
+        return self._summaries([name]).aggregate(latest=Max("period"))["latest"]
 
     def cooccurrence(self, tag_ids):
         if self.query.dimension[0] != Dimension.ALL:
             # Pairs within one organisation's (or tag's) incidents are not summarised.
-            return DirectSource(self.query).cooccurrence(tag_ids)
-        found = SummaryCount.objects.filter(
-            scope=self.query.scope,
-            dimension=Dimension.TAG,
-            dimension_id__in=tag_ids,
-            series="factor",
-            key__in=[str(pk) for pk in tag_ids],
-        ).values_list("period", "dimension_id", "key", "count")
-        counts = defaultdict(int)
-        for _period, dimension_id, key, count in self._filtered(list(found), MONTH):
-            counts[(dimension_id, int(key))] += count
-        return dict(counts)
+            return self.direct.cooccurrence(tag_ids)
+        found = (
+            self._summaries(["factor"], dimension=(Dimension.TAG, list(tag_ids)))
+            .filter(key__in=[str(pk) for pk in tag_ids])
+            .values_list("dimension_id", "key")
+            .annotate(total=Sum("count"))
+            .order_by()
+        )
+        return {(dimension_id, int(key)): total for dimension_id, key, total in found}

@@ -225,12 +225,46 @@ class FactorReachSeries:
         return [(0, None, str(r["tag_id"]), r["n"], None) for r in grouped]
 
 
+@dataclass(frozen=True)
+class TopOrganisationSeries:
+    """Incidents per organisation and role, for the organisations with the most, over all
+    time (a month by month figure per organisation pair would outgrow the incidents)."""
+
+    name: str = "organisation_role"
+    top: int = 10
+    granularity: str = UNDATED
+    dimensions: tuple = (Dimension.ALL, Dimension.TAG)
+
+    def rows(self, incidents, dimension):
+        roles = Series(
+            self.name,
+            model=IncidentOrganisation,
+            key=Concat(Cast("organisation_id", output_field=CharField()), Value(":"), F("role")),
+            granularity=UNDATED,
+        )
+        found = roles.rows(incidents, dimension)
+        totals = defaultdict(int)
+        for dimension_id, _, key, count, _ in found:
+            totals[(dimension_id, key.partition(":")[0])] += count
+        best = defaultdict(list)
+        for (dimension_id, organisation), total in totals.items():
+            best[dimension_id].append((-total, int(organisation)))
+        kept = {
+            (dimension_id, str(organisation))
+            for dimension_id, ranked in best.items()
+            for _, organisation in sorted(ranked)[: self.top]
+        }
+        return [row for row in found if (row[0], row[2].partition(":")[0]) in kept]
+
+
 def _tag_key():
     return Cast("tag_id", output_field=CharField())
 
 
 SERIES = [
     Series("total"),
+    # All time, one row per organisation and per tag: the busiest are offered as filters.
+    Series("incidents", granularity=UNDATED),
     Series("severity", key=Coalesce(F("severity__name"), Value(""))),
     Series("perpetrator", key=Coalesce(F("perpetrator__slug"), Value(""))),
     Series("autonomy", key=F("autonomy")),
@@ -241,11 +275,7 @@ SERIES = [
         facts=Q(tag__facet__in=FACTOR_FACETS),
         key=_tag_key(),
     ),
-    Series(
-        "organisation_role",
-        model=IncidentOrganisation,
-        key=Concat(Cast("organisation_id", output_field=CharField()), Value(":"), F("role")),
-    ),
+    TopOrganisationSeries(),
     SumSeries("outage_hours", "outage_duration"),
     SumSeries("users_affected", "users_affected"),
     MedianSeries("time_to_detect", until="detected_at"),

@@ -18,24 +18,18 @@ CHOICES_LISTED = 300
 
 def _choices(query):
     """Organisations and tags to narrow by, the busiest first, from the summaries."""
-    busiest = (
-        SummaryCount.objects.filter(scope=query.scope, series="total")
-        .values_list("dimension", "dimension_id", "count")
-        .exclude(dimension=SummaryCount.Dimension.ALL)
-    )
-    totals = {}
-    for dimension, dimension_id, count in busiest:
-        totals[(dimension, dimension_id)] = totals.get((dimension, dimension_id), 0) + count
-    ranked = sorted(totals, key=lambda k: -totals[k])
 
-    def top(dimension):
-        return [pk for d, pk in ranked if d == dimension][:CHOICES_LISTED]
+    def busiest(dimension):
+        return (
+            SummaryCount.objects.filter(scope=query.scope, series="incidents", dimension=dimension)
+            .order_by("-count")
+            .values_list("dimension_id", flat=True)[:CHOICES_LISTED]
+        )
 
-    organisations = Organisation.objects.filter(
-        pk__in=top(SummaryCount.Dimension.ORGANISATION)
-    ).order_by("name")
-    tags = Tag.objects.filter(pk__in=top(SummaryCount.Dimension.TAG)).order_by("facet", "name")
-    return organisations, tags
+    Dimension = SummaryCount.Dimension
+    organisations = Organisation.objects.filter(pk__in=busiest(Dimension.ORGANISATION))
+    tags = Tag.objects.filter(pk__in=busiest(Dimension.TAG))
+    return organisations.order_by("name"), tags.order_by("facet", "name")
 
 
 def _scope_toggle_url(request, query):
