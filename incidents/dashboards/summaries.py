@@ -35,7 +35,7 @@ def _insert_counts(scope, series, dimension, incidents):
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({', '.join(_COLUMNS)}) "
-            "SELECT %s, %s, g.summary_dimension, g.summary_period, %s, "
+            "SELECT %s, %s, g.summary_dimension, CAST(g.summary_period AS date), %s, "
             "COALESCE(g.summary_key, ''), g.summary_count, NULL "
             f"FROM ({sql}) g",
             [scope, dimension, series.name, *params],
