@@ -45,6 +45,7 @@ check: install
 bench: install
 	$(BIN)/python benchmarks/relevance.py
 	$(BIN)/python benchmarks/speed.py
+	$(BIN)/python benchmarks/dashboard.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
