@@ -4,9 +4,11 @@ as CSV) and the configuration Chart.js draws it from."""
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from html import escape
 
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 
 from incidents.dashboards.series import quarter_of
 from incidents.models import (
@@ -75,6 +77,29 @@ class Chart:
     @property
     def empty(self):
         return not self.rows
+
+    def table_html(self):
+        """The data table. Built here rather than in a template: a long range has hundreds of
+        rows per chart, and template loops over them would cost more than every query."""
+        head = "".join(f'<th scope="col">{escape(str(column))}</th>' for column in self.columns)
+        body = "".join(
+            f'<tr><th scope="row">{escape(str(row[0]))}</th>'
+            + "".join(f"<td>{_cell(value)}</td>" for value in row[1:])
+            + "</tr>"
+            for row in self.rows
+        )
+        return mark_safe(
+            f"<table><caption>{escape(self.title)}</caption>"
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        )
+
+
+def _cell(value):
+    if value is None:
+        return "–"
+    if isinstance(value, int | float):
+        return str(value)
+    return escape(str(value))
 
 
 def month_label(day):

@@ -61,7 +61,7 @@ class Migration(migrations.Migration):
                 ('value', models.FloatField(blank=True, null=True)),
             ],
             options={
-                'indexes': [models.Index(fields=['scope', 'dimension', 'dimension_id', 'series', 'period'], name='summary_lookup')],
+                'indexes': [models.Index(fields=['scope', 'dimension', 'series', 'dimension_id', 'period'], name='summary_lookup')],
             },
         ),
     ]

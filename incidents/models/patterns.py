@@ -39,7 +39,7 @@ class SummaryCount(models.Model):
     class Meta:
         indexes = [
             models.Index(
-                fields=["scope", "dimension", "dimension_id", "series", "period"],
+                fields=["scope", "dimension", "series", "dimension_id", "period"],
                 name="summary_lookup",
             )
         ]

@@ -2,9 +2,11 @@
 and over published public incidents for the public."""
 
 import csv
+from html import escape
 
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from incidents.dashboards import charts as dashboard_charts
@@ -27,9 +29,37 @@ def _choices(query):
         )
 
     Dimension = SummaryCount.Dimension
-    organisations = Organisation.objects.filter(pk__in=busiest(Dimension.ORGANISATION))
-    tags = Tag.objects.filter(pk__in=busiest(Dimension.TAG))
-    return organisations.order_by("name"), tags.order_by("facet", "name")
+    facets = dict(Tag.Facet.choices)
+    organisations = list(
+        Organisation.objects.filter(pk__in=busiest(Dimension.ORGANISATION))
+        .order_by("name")
+        .values_list("slug", "name")
+    )
+    tags = [
+        (f"{facet}:{slug}", f"{facets[facet]}: {name}")
+        for facet, slug, name in Tag.objects.filter(pk__in=busiest(Dimension.TAG))
+        .order_by("facet", "name")
+        .values_list("facet", "slug", "name")
+    ]
+    chosen_organisation = query.organisation.slug if query.organisation else None
+    chosen_tag = f"{query.tag.facet}:{query.tag.slug}" if query.tag else None
+    # The chosen one stays selectable even when it is not among the busiest.
+    if chosen_organisation and chosen_organisation not in dict(organisations):
+        organisations.insert(0, (chosen_organisation, query.organisation.name))
+    if chosen_tag and chosen_tag not in dict(tags):
+        tags.insert(0, (chosen_tag, str(query.tag)))
+    return _options(organisations, chosen_organisation), _options(tags, chosen_tag)
+
+
+def _options(choices, chosen):
+    """<option> elements, built in one pass (hundreds of them on a large base)."""
+    return mark_safe(
+        "".join(
+            f'<option value="{escape(value)}"{" selected" if value == chosen else ""}>'
+            f"{escape(label)}</option>"
+            for value, label in choices
+        )
+    )
 
 
 def _scope_toggle_url(request, query):
@@ -47,15 +77,15 @@ def _scope_toggle_url(request, query):
 def dashboard(request):
     query = DashboardQuery.from_request(request)
     charts = dashboard_charts.build(query, source_for(query))
-    organisations, tags = _choices(query)
+    organisation_options, tag_options = _choices(query)
     return render(
         request,
         "incidents/dashboards/dashboard.html",
         {
             "query": query,
             "charts": charts,
-            "organisations": organisations,
-            "tags": tags,
+            "organisation_options": organisation_options,
+            "tag_options": tag_options,
             "internal": query.scope == Scope.INTERNAL,
             "scope_toggle_url": _scope_toggle_url(request, query),
             "chart_data": {chart.slug: chart.config for chart in charts if chart.config},
