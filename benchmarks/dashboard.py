@@ -4,10 +4,11 @@
 
 Builds the scratch database as speed.py does (see _scratch.py; BENCH_DATABASE names it,
 BENCH_KEEP=1 keeps it, BENCH_REUSE=1 measures a kept one again, without rebuilding its
-summaries), adds action items, times the summary rebuild, then times N requests per dashboard view in process with Django's test Client
-(p50/p95 in milliseconds, queries per request), for an internal reader and for the public.
-For reference it times the same figures aggregated directly from the incidents (GROUP BY over
-every matching row, no summaries) without rendering. Target: dashboard p95 < 50 ms.
+summaries), adds action items, times the summary rebuild, then times N requests per dashboard
+view in process with Django's test Client (p50/p95 in milliseconds, queries per request), for
+an internal reader and for the public. For reference it times the same figures aggregated
+directly from the incidents (GROUP BY over every matching row, no summaries) without
+rendering. Target: dashboard p95 < 50 ms.
 """
 
 import os

@@ -109,7 +109,7 @@ def test_it_counts_public_incidents_per_month_by_severity(world):
     severity = chart("incidents-by-severity", DashboardQuery(scope=Scope.PUBLIC))
     assert severity.columns == ["Month", "SEV1 critical", "SEV2 major"]
     assert severity.rows == [["Jan 2025", 1, 1], ["Feb 2025", 0, 0], ["Mar 2025", 0, 1]]
-    assert severity.notes == ["1 incidents without a known date are not in this chart."]
+    assert severity.notes == ["1 incident without a known date is not in this chart."]
 
 
 def test_internal_figures_include_internal_incidents_but_never_drafts(world):

@@ -133,6 +133,19 @@ def _span(query, periods, granularity):
     return _months(first, last)
 
 
+# Past ten years, monthly bars are unreadable (and the tables long): count per year instead.
+YEARLY_AFTER_MONTHS = 120
+
+
+def _timeline(query, periods):
+    """(bucket starts, bucket of a month, label of a bucket, unit name) for monthly figures."""
+    months = _span(query, periods, "month")
+    if len(months) <= YEARLY_AFTER_MONTHS:
+        return months, (lambda month: month), month_label, "month"
+    years = sorted({date(month.year, 1, 1) for month in months})
+    return years, (lambda month: date(month.year, 1, 1)), (lambda year: str(year.year)), "year"
+
+
 def _stacked_bars(labels, datasets, horizontal=False, stacked=True):
     return {
         "type": "bar",
@@ -146,11 +159,12 @@ def _stacked_bars(labels, datasets, horizontal=False, stacked=True):
 
 def monthly_stacked(query, rows, slug, title, description, keys):
     """`keys`: [(key, label, colour)] in order; keys not listed are shown as "Unknown"."""
+    periods = {period for period, _, _, _ in rows if period is not None}
+    buckets, bucket_of, label_of, unit = _timeline(query, periods)
     counts = defaultdict(int)
     for period, key, count, _ in rows:
         if period is not None:
-            counts[(period, key)] += count
-    months = _span(query, {period for period, _ in counts}, "month")
+            counts[(bucket_of(period), key)] += count
     known = {key for key, _, _ in keys}
     present = {key for _, key in counts}
     keys = [k for k in keys if k[0] in present]
@@ -160,16 +174,25 @@ def monthly_stacked(query, rows, slug, title, description, keys):
             if key not in known:
                 counts[(period, "\0other")] += count
     table = [
-        [month_label(month), *(counts.get((month, key), 0) for key, _, _ in keys)]
-        for month in months
+        [label_of(bucket), *(counts.get((bucket, key), 0) for key, _, _ in keys)]
+        for bucket in buckets
     ]
     undated = sum(count for period, _, count, _ in rows if period is None)
-    notes = [f"{undated} incidents without a known date are not in this chart."] if undated else []
+    notes = []
+    if undated:
+        notes.append(
+            f"{undated} incident{'s' if undated != 1 else ''} without a known date "
+            f"{'are' if undated != 1 else 'is'} not in this chart."
+        )
+    if unit == "year":
+        title = title.replace("per month", "per year")
+        description = description.replace("each month", "each year")
+        notes.append("Over more than ten years the figures are counted per year.")
     chart = Chart(
         slug=slug,
         title=title,
         description=description,
-        columns=["Month", *(label for _, label, _ in keys)],
+        columns=[unit.capitalize(), *(label for _, label, _ in keys)],
         rows=table if any(sum(row[1:]) for row in table) else [],
         notes=notes,
     )
@@ -252,24 +275,33 @@ def policy_timeline(query, total_rows):
             Exists(tagged)
         )
         policies = policies.filter(Exists(links))
-    by_month = defaultdict(list)
+    in_range = []
     for policy in policies.only("title", "effective_on", "announced_on", "slug"):
-        day = policy.effective_on or policy.announced_on
-        month = day.replace(day=1)
+        month = (policy.effective_on or policy.announced_on).replace(day=1)
         if (query.start is None or month >= query.start) and (
             query.end is None or month <= query.end
         ):
-            by_month[month].append(policy.title)
-    months = _span(query, set(counts) | set(by_month), "month")
-    table = [[month_label(m), counts.get(m, 0), "; ".join(by_month.get(m, []))] for m in months]
+            in_range.append((month, policy.title))
+    buckets, bucket_of, label_of, unit = _timeline(
+        query, set(counts) | {month for month, _ in in_range}
+    )
+    per_bucket, titles = defaultdict(int), defaultdict(list)
+    for month, count in counts.items():
+        per_bucket[bucket_of(month)] += count
+    for month, title in in_range:
+        titles[bucket_of(month)].append(title)
+    table = [
+        [label_of(bucket), per_bucket.get(bucket, 0), "; ".join(titles.get(bucket, []))]
+        for bucket in buckets
+    ]
     chart = Chart(
         slug="policy-timeline",
         title="Incidents and policy changes over time",
         description=(
-            "Incidents per month; the marked points are months in which a policy change took "
+            f"Incidents per {unit}; the marked points are {unit}s in which a policy change took "
             "effect (or, without an effective date, was announced)."
         ),
-        columns=["Month", "Incidents", "Policy changes taking effect"],
+        columns=[unit.capitalize(), "Incidents", "Policy changes taking effect"],
         rows=table if any(row[1] or row[2] for row in table) else [],
     )
     chart.config = {
