@@ -219,6 +219,8 @@ def test_every_summary_equals_the_direct_aggregation(world, scope, narrowing):
     assert _sorted(summary.rows(names)) == _sorted(direct.rows(names))
     tag_ids = [world["destructive"].pk, world["permissions"].pk]
     assert summary.cooccurrence(tag_ids) == direct.cooccurrence(tag_ids)
+    today = timezone.localdate()
+    assert summary.action_item_ages(today) == direct.action_item_ages(today)
     assert summary.rows(["total"])["total"]  # the world is not empty under any of these
 
 

@@ -4,9 +4,9 @@ fallback for a combination the summaries do not hold: an organisation and a tag 
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
-from django.db.models import Max, Sum
+from django.db.models import Max, Q, Sum
 
 from incidents.dashboards.series import MONTH, QUARTER, SERIES_BY_NAME, quarter_of
 from incidents.dashboards.summaries import Scope, scope_incidents
@@ -155,6 +155,15 @@ class DirectSource:
         periods = [row[0] for row in self.rows([name])[name] if row[0] is not None]
         return max(periods, default=None)
 
+    def action_item_ages(self, today):
+        """{(owner, age bucket): open action items}"""
+        from incidents.dashboards.charts import age_bucket
+
+        ages = defaultdict(int)
+        for due_on, owner, count, _ in self.rows(["open_action_items"])["open_action_items"]:
+            ages[(owner, age_bucket(due_on, today))] += count
+        return dict(ages)
+
     def cooccurrence(self, tag_ids):
         """{(tag id, other tag id): incidents carrying both}, over factor tags."""
         incidents = self.incidents(MONTH)
@@ -229,6 +238,28 @@ class SummarySource:
         if not self._summarised(name):
             return self.direct.latest_period(name)
         return self._summaries([name]).aggregate(latest=Max("period"))["latest"]
+
+    def action_item_ages(self, today):
+        if not self._summarised("open_action_items"):
+            return self.direct.action_item_ages(today)
+        days = [today - timedelta(days=n) for n in (7, 30, 90)]
+        buckets = {
+            "due": Q(period__gte=today),
+            "overdue": Q(period__gte=days[0], period__lt=today),
+            "overdue_7": Q(period__gte=days[1], period__lt=days[0]),
+            "overdue_30": Q(period__gte=days[2], period__lt=days[1]),
+            "overdue_90": Q(period__lt=days[2]),
+            "undated": Q(period__isnull=True),
+        }
+        found = (
+            self._summaries(["open_action_items"])
+            .values("key")
+            .annotate(**{bucket: Sum("count", filter=q) for bucket, q in buckets.items()})
+            .order_by()
+        )
+        return {
+            (row["key"], bucket): row[bucket] for row in found for bucket in buckets if row[bucket]
+        }
 
     def cooccurrence(self, tag_ids):
         if self.query.dimension[0] != Dimension.ALL:

@@ -66,7 +66,9 @@ class Series:
             .annotate(summary_key=self.key)
             .filter(summary_dimension__isnull=False)
             .values("summary_dimension", "summary_period", "summary_key")
-            .annotate(summary_count=Count(f"{p}pk", distinct=True))
+            # An incident has each tag once and each (organisation, role) once, so only an
+            # organisation it holds in two roles can repeat it within a group.
+            .annotate(summary_count=Count(f"{p}pk", distinct=dimension == Dimension.ORGANISATION))
             .order_by()
         )
 
