@@ -254,3 +254,20 @@ def test_an_import_rebuilds_the_summaries_once_after_commit(
         scope=Scope.PUBLIC, dimension="all", series="total", period=date(2025, 4, 1)
     )
     assert total.count == 1
+
+
+def test_the_busiest_ten_organisations_are_kept_per_dimension(db):
+    shared = OrganisationFactory(name="Shared platform")
+    for n in range(1, 13):
+        organisation = OrganisationFactory(name=f"Busy {n:02d}")
+        for _ in range(n):
+            IncidentFactory(organisations=[organisation, shared])
+    summaries_rebuild()
+    for query in (
+        DashboardQuery(scope=Scope.PUBLIC),
+        DashboardQuery(scope=Scope.PUBLIC, organisation=shared),
+    ):
+        names = [row[0] for row in chart("organisations-by-role", query).rows]
+        assert names == ["Shared platform", *(f"Busy {n:02d}" for n in range(12, 3, -1))]
+        summary = SummarySource(query).rows(["organisation_role"])
+        assert _sorted(summary) == _sorted(DirectSource(query).rows(["organisation_role"]))

@@ -235,16 +235,19 @@ class TopOrganisationSeries:
     name: str = "organisation_role"
     top: int = 10
     granularity: str = UNDATED
-    dimensions: tuple = (Dimension.ALL, Dimension.TAG)
+    dimensions: tuple = (Dimension.ALL, Dimension.ORGANISATION, Dimension.TAG)
 
-    def rows(self, incidents, dimension):
-        roles = Series(
+    @property
+    def roles(self):
+        return Series(
             self.name,
             model=IncidentOrganisation,
             key=Concat(Cast("organisation_id", output_field=CharField()), Value(":"), F("role")),
             granularity=UNDATED,
         )
-        found = roles.rows(incidents, dimension)
+
+    def rows(self, incidents, dimension):
+        found = self.roles.rows(incidents, dimension)
         totals = defaultdict(int)
         for dimension_id, _, key, count, _ in found:
             totals[(dimension_id, key.partition(":")[0])] += count
