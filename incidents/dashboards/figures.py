@@ -9,10 +9,9 @@ from datetime import date, timedelta
 from django.db.models import Max, Q, Sum
 
 from incidents.dashboards.series import MONTH, QUARTER, SERIES_BY_NAME, quarter_of
-from incidents.dashboards.summaries import Scope, scope_incidents
+from incidents.dashboards.summaries import Scope, reader_scope, scope_incidents
 from incidents.filters import IncidentFilter
 from incidents.models import Organisation, SummaryCount, Tag
-from incidents.models.incident import can_read_internal
 
 Dimension = SummaryCount.Dimension
 
@@ -32,11 +31,12 @@ class DashboardQuery:
     @classmethod
     def from_request(cls, request):
         """Parsed by the incident list's FilterSet, so both read parameters the same way."""
-        scope = Scope.INTERNAL if can_read_internal(request.user) else Scope.PUBLIC
+        scope = reader_scope(request.user)
         if request.GET.get("scope") == Scope.PUBLIC:
             scope = Scope.PUBLIC
         filterset = IncidentFilter(request.GET, request=request)
-        cleaned = filterset._cleaned()
+        filterset.form.is_valid()  # invalid parameters are left out of cleaned_data
+        cleaned = filterset.form.cleaned_data
         problems = [
             f"{name} = \u201c{given}\u201d: {why}"
             for name, given, why in filterset.ignored

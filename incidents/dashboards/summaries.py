@@ -10,11 +10,17 @@ from django.db import connection, transaction
 
 from incidents.dashboards.series import SERIES, Series, TopOrganisationSeries
 from incidents.models import Incident, SummaryCount
+from incidents.models.incident import can_read_internal
 
 log = logging.getLogger(__name__)
 
 QUEUED_KEY = "dashboard-summaries-queued"
 Scope = SummaryCount.Scope
+
+
+def reader_scope(user):
+    """Viewers, reviewers and editors read internal figures; everyone else public ones."""
+    return Scope.INTERNAL if can_read_internal(user) else Scope.PUBLIC
 
 
 def scope_incidents(scope):

@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from incidents.dashboards.series import FACTOR_FACETS
-from incidents.models import ActionItem, DigestSubscription, Incident, Notification, Tag
-from incidents.models.incident import can_read_internal
+from incidents.dashboards.summaries import reader_scope, scope_incidents
+from incidents.models import ActionItem, DigestSubscription, Notification, Tag
 from incidents.services.notifications import _queue, _site_url
 
 LISTED = 10
@@ -57,8 +57,7 @@ def _occurred(start, end):
 
 
 def digest_body(*, user, today):
-    incidents = Incident.objects.reviewed() if can_read_internal(user) else None
-    incidents = incidents if incidents is not None else Incident.objects.published()
+    incidents = scope_incidents(reader_scope(user))
     since = timezone.now() - timedelta(days=7)
     new = list(incidents.filter(published_at__gte=since).order_by("-published_at")[: LISTED + 1])
     lines = [f"Blast Radius, week {week_key(today)}", ""]

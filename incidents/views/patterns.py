@@ -10,8 +10,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from incidents.dashboards.figures import DashboardQuery
-from incidents.dashboards.summaries import scope_incidents
+from incidents.dashboards.summaries import reader_scope, scope_incidents
 from incidents.models import (
     IncidentOrganisation,
     PatternCluster,
@@ -74,8 +73,7 @@ def _describe(clusters, incidents):
 
 
 def pattern_list(request):
-    query = DashboardQuery.from_request(request)
-    incidents = scope_incidents(query.scope)
+    incidents = scope_incidents(reader_scope(request.user))
     visible = PatternClusterMember.objects.filter(incident__in=incidents)
     clusters = (
         PatternCluster.objects.filter(members__in=visible)
@@ -88,8 +86,7 @@ def pattern_list(request):
 
 
 def pattern_detail(request, pk):
-    query = DashboardQuery.from_request(request)
-    incidents = scope_incidents(query.scope)
+    incidents = scope_incidents(reader_scope(request.user))
     cluster = get_object_or_404(PatternCluster, pk=pk)
     members = list(
         incidents.filter(pattern_membership__cluster=cluster)
@@ -165,9 +162,8 @@ def _ids(values):
 def pattern_gaps(request):
     """Contributing factors and failure modes seen at several organisations that no policy
     change in the base is linked to."""
-    query = DashboardQuery.from_request(request)
     rows = SummaryCount.objects.filter(
-        scope=query.scope,
+        scope=reader_scope(request.user),
         dimension=SummaryCount.Dimension.ALL,
         series__in=["factor_organisations", "factor_policies", "factor"],
     ).values_list("series", "key", "count")

@@ -9,6 +9,7 @@ from django.urls import reverse
 from incidents import search
 from incidents.caching import cached_for_this_data
 from incidents.dashboards.impact import policy_impact
+from incidents.dashboards.summaries import reader_scope, scope_incidents
 from incidents.filters import KEYSET_SORTS, IncidentFilter
 from incidents.models import (
     Incident,
@@ -113,10 +114,7 @@ def policy_detail(request, slug):
     incident_links = policy.incident_links.filter(
         incident__in=Incident.objects.visible_to(request.user)
     ).select_related("incident__severity")
-    counted = Incident.objects.reviewed() if can_read_internal(request.user) else None
-    impact = policy_impact(
-        policy=policy, incidents=counted if counted is not None else Incident.objects.published()
-    )
+    impact = policy_impact(policy=policy, incidents=scope_incidents(reader_scope(request.user)))
     return render(
         request,
         "incidents/policy_detail.html",
