@@ -145,3 +145,17 @@ def test_a_filtered_dashboard_takes_a_bounded_number_of_queries(
     # incidents alone (an EXISTS on the filter); everything else comes from the summaries.
     with django_assert_max_num_queries(32):
         assert reader.get(url).status_code == 200
+
+
+def test_what_summaries_do_not_hold_is_counted_once_until_the_data_changes(reader, incidents):
+    url = "/dashboard/?organisation=acme&tag=failure-mode:destructive-action"
+    assert severity_table(reader.get(url)) == [("Jan 2025", 1)]
+    with CaptureQueriesContext(connection) as captured:
+        assert severity_table(reader.get(url)) == [("Jan 2025", 1)]
+    assert not [q for q in captured if '"incidents_incident"' in q["sql"]]
+    IncidentFactory(
+        occurred_at=datetime(2025, 2, 3, tzinfo=UTC),
+        organisations=[incidents["acme"]],
+        tags=[incidents["destructive"]],
+    )
+    assert severity_table(reader.get(url)) == [("Jan 2025", 1), ("Feb 2025", 1)]

@@ -2,12 +2,15 @@
 from the incidents (the reference the summaries are tested and benchmarked against, and the
 fallback for a combination the summaries do not hold: an organisation and a tag at once)."""
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from django.core.cache import cache
 from django.db.models import Max, Q, Sum
 
+from incidents.caching import data_version
 from incidents.dashboards.series import MONTH, QUARTER, SERIES_BY_NAME, quarter_of
 from incidents.dashboards.summaries import Scope, reader_scope, scope_incidents
 from incidents.filters import IncidentFilter
@@ -107,7 +110,7 @@ def _last_day(period, granularity):
 
 def source_for(query):
     if query.organisation and query.tag:
-        return DirectSource(query)
+        return CachedDirectSource(query)
     return SummarySource(query)
 
 
@@ -176,6 +179,48 @@ class DirectSource:
         return dict(counts)
 
 
+class CachedDirectSource(DirectSource):
+    """The direct aggregation, remembered until the data changes: what the summaries do not
+    hold is counted once per filter and data version, not on every request."""
+
+    def __init__(self, query):
+        super().__init__(query)
+        self._version = None
+
+    def _cached(self, name, compute, *args):
+        if self._version is None:
+            self._version = data_version()
+        query = self.query
+        parts = [
+            query.scope,
+            query.organisation and query.organisation.pk,
+            query.tag and query.tag.pk,
+            query.start,
+            query.end,
+            name,
+            *args,
+        ]
+        key = "dashboard-direct:" + hashlib.sha256(repr(parts).encode()).hexdigest()[:24]
+        key = f"{key}:{self._version}"
+        value = cache.get(key)
+        if value is None:
+            value = compute()
+            cache.set(key, value, timeout=24 * 3600)
+        return value
+
+    def rows(self, names, first=None, last=None):
+        compute = super().rows
+        return self._cached("rows", lambda: compute(names, first, last), names, first, last)
+
+    def cooccurrence(self, tag_ids):
+        compute = super().cooccurrence
+        return self._cached("pairs", lambda: compute(tag_ids), sorted(tag_ids))
+
+    def action_item_ages(self, today):
+        compute = super().action_item_ages
+        return self._cached("ages", lambda: compute(today), today)
+
+
 class SummarySource:
     """Every figure read from the summary tables, filtered and summed by the database. A
     series not summarised for the query's dimension is aggregated directly (from the
@@ -183,7 +228,7 @@ class SummarySource:
 
     def __init__(self, query):
         self.query = query
-        self.direct = DirectSource(query)
+        self.direct = CachedDirectSource(query)
 
     def _summarised(self, name):
         return self.query.dimension[0] in SERIES_BY_NAME[name].dimensions
