@@ -47,6 +47,7 @@ bench: install
 	$(BIN)/python benchmarks/speed.py
 	$(BIN)/python benchmarks/trace_import.py
 	$(BIN)/python benchmarks/controls.py
+	$(BIN)/python benchmarks/dashboard.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

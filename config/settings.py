@@ -157,6 +157,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "incidents.tasks.remind_reporting_deadlines",
         "schedule": 600.0,
     },
+    # Saves and imports queue a rebuild too; this catches edits made in the admin.
+    "rebuild-dashboard-summaries": {
+        "task": "incidents.tasks.rebuild_dashboard_summaries",
+        "schedule": crontab(minute=15),
+    },
+    "recompute-pattern-clusters": {
+        "task": "incidents.tasks.recompute_pattern_clusters",
+        "schedule": crontab(hour=3, minute=30),
+    },
+    "send-weekly-digests": {
+        "task": "incidents.tasks.send_weekly_digests",
+        "schedule": crontab(day_of_week="mon", hour=7, minute=30),
+    },
 }
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

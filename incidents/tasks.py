@@ -10,12 +10,14 @@ def recompute_related_incidents(incident_id):
     if incident is None:
         return 0
     services.related_incidents_recompute(incident=incident)
+    recompute_pattern_clusters.delay_on_commit()
     return incident.related_links.count()
 
 
 @shared_task
 def recompute_all_related_incidents():
     services.related_incidents_recompute_all()
+    recompute_pattern_clusters.delay_on_commit()
 
 
 @shared_task
@@ -47,3 +49,27 @@ def remind_reporting_deadlines():
     from incidents.services.reporting import reporting_reminders
 
     return reporting_reminders()
+
+
+@shared_task
+def rebuild_dashboard_summaries():
+    from django.core.cache import cache
+
+    from incidents.dashboards.summaries import QUEUED_KEY, summaries_rebuild
+
+    cache.delete(QUEUED_KEY)
+    return summaries_rebuild()
+
+
+@shared_task
+def recompute_pattern_clusters():
+    from incidents.services.patterns import clusters_recompute
+
+    return clusters_recompute()
+
+
+@shared_task
+def send_weekly_digests():
+    from incidents.services.digest import send_weekly_digests
+
+    return send_weekly_digests()

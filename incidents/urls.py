@@ -1,7 +1,18 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from incidents.views import accounts, controls, data, filing, public, reporting, review, traces
+from incidents.views import (
+    accounts,
+    controls,
+    dashboards,
+    data,
+    filing,
+    patterns,
+    public,
+    reporting,
+    review,
+    traces,
+)
 
 urlpatterns = [
     path("", public.home, name="home"),
@@ -54,4 +65,14 @@ urlpatterns = [
         name="incident_reporting",
     ),
     path("reporting/", reporting.reporting_due, name="reporting_due"),
+    # Dashboards and recurring patterns.
+    path("dashboard/", dashboards.dashboard, name="dashboard"),
+    path("dashboard/<slug:slug>.csv", dashboards.dashboard_csv, name="dashboard_csv"),
+    path("patterns/", patterns.pattern_list, name="patterns"),
+    path("patterns/gaps/", patterns.pattern_gaps, name="pattern_gaps"),
+    path("patterns/<int:pk>/", patterns.pattern_detail, name="pattern_detail"),
+    path("patterns/<int:pk>/rename/", patterns.pattern_rename, name="pattern_rename"),
+    path("patterns/<int:pk>/merge/", patterns.pattern_merge, name="pattern_merge"),
+    path("patterns/<int:pk>/split/", patterns.pattern_split, name="pattern_split"),
+    path("my/digest/", accounts.digest_subscription, name="digest_subscription"),
 ]

@@ -78,7 +78,7 @@ def test_saving_queues_the_recompute_until_the_transaction_commits(
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         services.incident_saved(incident=incident)
 
-    assert len(callbacks) == 1
+    assert len(callbacks) == 2  # the related lists, then the dashboard summaries
     assert not RelatedIncident.objects.exists()
 
     callbacks[0]()

@@ -10,6 +10,7 @@ from .incident import (
     TimelineEvent,
     Tristate,
 )
+from .patterns import DigestSubscription, PatternCluster, PatternClusterMember, SummaryCount
 from .policy import PolicyChange, PolicyChangeIncident, PolicySource
 from .provenance import Dataset, DuplicateFlag, Provenance
 from .review import AuditEvent, IncidentRevision, Notification, Review
@@ -44,6 +45,10 @@ __all__ = [
     "Tag",
     "TimelineEvent",
     "Tristate",
+    "DigestSubscription",
+    "PatternCluster",
+    "PatternClusterMember",
+    "SummaryCount",
 ]
 
 from .reporting import (  # noqa: E402

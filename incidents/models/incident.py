@@ -42,6 +42,10 @@ class IncidentQuerySet(models.QuerySet):
         """What public lists show: public and currently published."""
         return self.filter(visibility=Incident.Visibility.PUBLIC, status=Incident.Status.PUBLISHED)
 
+    def reviewed(self):
+        """Published, whatever the visibility: what internal dashboards count."""
+        return self.filter(status=Incident.Status.PUBLISHED)
+
     def visible_to(self, user):
         if can_read_internal(user):
             return self.all()

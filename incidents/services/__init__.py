@@ -237,6 +237,12 @@ def search_index_update(incident_ids=None):
     return incidents.update(search_vector=vector)
 
 
+def summaries_queue_rebuild():
+    from incidents.dashboards.summaries import summaries_queue_rebuild
+
+    summaries_queue_rebuild()
+
+
 def incident_saved(*, incident):
     """Follow-up work after an incident and its relations were saved. The search vector is
     one cheap UPDATE, done now so search never lags; related lists wait for a worker."""
@@ -245,6 +251,7 @@ def incident_saved(*, incident):
     search_index_update([incident.pk])
 
     recompute_related_incidents.delay_on_commit(incident.pk)
+    summaries_queue_rebuild()
 
 
 def related_incidents_queue_bulk():
@@ -252,6 +259,7 @@ def related_incidents_queue_bulk():
     from incidents.tasks import recompute_all_related_incidents
 
     recompute_all_related_incidents.delay_on_commit()
+    summaries_queue_rebuild()
 
 
 class MergeRefused(Exception):

@@ -1,13 +1,15 @@
 """Signing in and the personal "my postmortems" page."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q, Subquery
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
-from incidents.models import ActionItem, Incident, IncidentRevision, Review
+from incidents.models import ActionItem, DigestSubscription, Incident, IncidentRevision, Review
 from incidents.services import review as review_service
+from incidents.services.digest import digest_subscribe
 
 
 def _latest(queryset, field):
@@ -73,5 +75,23 @@ def my_postmortems(request):
             "to_review": to_review,
             "can_review": user.has_perm(review_service.REVIEW),
             "action_items": action_items,
+            "digest_subscribed": DigestSubscription.objects.filter(user=user).exists(),
         },
     )
+
+
+@login_required
+@require_POST
+def digest_subscription(request):
+    subscribed = request.POST.get("subscribed") == "1"
+    digest_subscribe(user=request.user, subscribed=subscribed)
+    if subscribed and not request.user.email:
+        messages.warning(request, "Subscribed, but your account has no email address to send to.")
+    else:
+        messages.success(
+            request,
+            "You will get the weekly digest on Mondays."
+            if subscribed
+            else "You will no longer get the weekly digest.",
+        )
+    return redirect("my_postmortems")

@@ -9,6 +9,8 @@ from django.urls import reverse
 from incidents import search
 from incidents.agent_actions import missing_gates
 from incidents.caching import cached_for_this_data
+from incidents.dashboards.impact import policy_impact
+from incidents.dashboards.summaries import reader_scope, scope_incidents
 from incidents.filters import KEYSET_SORTS, IncidentFilter
 from incidents.models import (
     Incident,
@@ -124,12 +126,14 @@ def policy_detail(request, slug):
     incident_links = policy.incident_links.filter(
         incident__in=Incident.objects.visible_to(request.user)
     ).select_related("incident__severity")
+    impact = policy_impact(policy=policy, incidents=scope_incidents(reader_scope(request.user)))
     return render(
         request,
         "incidents/policy_detail.html",
         {
             "policy": policy,
             "incident_links": incident_links,
+            "impact": impact,
             "adopted_controls": controls.policy_control_incidents(
                 policy, Incident.objects.visible_to(request.user)
             ),

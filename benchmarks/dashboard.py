@@ -1,0 +1,191 @@
+"""Server time of the dashboard with 100,000 incidents (PostgreSQL only).
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/x .venv/bin/python benchmarks/dashboard.py
+
+Builds the scratch database as speed.py does (see _scratch.py; BENCH_DATABASE names it,
+BENCH_KEEP=1 keeps it, BENCH_REUSE=1 measures a kept one again, without rebuilding its
+summaries), adds action items, times the summary rebuild, then times N requests per dashboard
+view in process with Django's test Client (p50/p95 in milliseconds, queries per request), for
+an internal reader and for the public. For reference it times the same figures aggregated
+directly from the incidents (GROUP BY over every matching row, no summaries) without
+rendering. Target: dashboard p95 < 50 ms.
+"""
+
+import os
+import random
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _scratch  # noqa: E402
+
+TOTAL = int(os.environ.get("BENCH_TOTAL", "100000"))
+REQUESTS = int(os.environ.get("BENCH_REQUESTS", "40"))
+
+
+def main():
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        sys.exit(
+            "dashboard.py measures the production setup: set DATABASE_URL to a PostgreSQL "
+            "server, e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres"
+        )
+    shared = _scratch.require_shared_data()
+    cleanup = _scratch.setup()
+    try:
+        import speed
+
+        from incidents.models import ActionItem, Incident, SummaryCount
+
+        if Incident.objects.count() < TOTAL:
+            speed.build(shared)
+        if not ActionItem.objects.exists():
+            add_action_items()
+        if not (os.environ.get("BENCH_REUSE") and SummaryCount.objects.exists()):
+            rebuild()
+        measure()
+    finally:
+        cleanup()
+
+
+def add_action_items():
+    """One open action item for every 20th incident, with owners and due dates spread out."""
+    from incidents.models import ActionItem, Incident
+
+    rng = random.Random(11)
+    owners = [f"Team {n}" for n in range(30)] + [""]
+    today = date.today()
+    ActionItem.objects.bulk_create(
+        [
+            ActionItem(
+                incident_id=pk,
+                title=f"Follow-up {n}",
+                owner=rng.choice(owners),
+                due_on=today + timedelta(days=rng.randint(-200, 60)) if n % 7 else None,
+            )
+            for n, pk in enumerate(Incident.objects.values_list("pk", flat=True)[::20])
+        ],
+        batch_size=5000,
+    )
+
+
+def rebuild():
+    from incidents.dashboards.summaries import summaries_rebuild
+    from incidents.models import SummaryCount
+
+    started = time.monotonic()
+    summaries_rebuild()
+    print(
+        f"summary rebuild: {SummaryCount.objects.count()} rows "
+        f"in {time.monotonic() - started:.1f} s",
+        flush=True,
+    )
+
+
+def measure():
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.db import connection
+    from django.db.models import Count
+    from django.test import Client, RequestFactory
+    from django.test.utils import CaptureQueriesContext, setup_test_environment
+
+    from incidents.dashboards import charts
+    from incidents.dashboards.figures import DashboardQuery, DirectSource
+    from incidents.models import IncidentOrganisation, Tag
+
+    setup_test_environment()
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    viewer, _ = get_user_model().objects.get_or_create(username="bench-viewer")
+    viewer.groups.add(Group.objects.get(name="viewer"))
+    internal = Client()
+    internal.force_login(viewer)
+    public = Client()
+    busy = list(
+        IncidentOrganisation.objects.values("organisation__slug")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .values_list("organisation__slug", flat=True)[:20]
+    )
+    tags = list(
+        Tag.objects.filter(facet__in=["contributing-factor", "failure-mode"])
+        .annotate(n=Count("incidents"))
+        .order_by("-n")[:10]
+    )
+    tag_values = [f"{tag.facet}:{tag.slug}" for tag in tags] or ["failure-mode:none"]
+    views = {
+        "dashboard": lambda i: "/dashboard/",
+        "?organisation=": lambda i: f"/dashboard/?organisation={busy[i % len(busy)]}",
+        "?tag=": lambda i: f"/dashboard/?tag={tag_values[i % len(tag_values)]}",
+        "?occurred_after=&occurred_before=": lambda i: (
+            f"/dashboard/?occurred_after={2015 + i % 8}-01-01&occurred_before=2024-12-31"
+        ),
+        "?organisation=&tag= (direct)": lambda i: (
+            f"/dashboard/?organisation={busy[i % len(busy)]}&tag={tag_values[0]}"
+        ),
+    }
+    rows = []
+    for reader, client in (("internal", internal), ("public", public)):
+        for name, url_for in views.items():
+            times, queries, statuses = [], [], set()
+            for i in range(REQUESTS + 3):
+                connection.queries_log.clear()
+                with CaptureQueriesContext(connection) as captured:
+                    started = time.perf_counter()
+                    response = client.get(url_for(i))
+                    elapsed = 1000 * (time.perf_counter() - started)
+                statuses.add(response.status_code)
+                if i >= 3:
+                    times.append(elapsed)
+                    queries.append(len(captured))
+            rows.append(row(f"{reader} {name}", times, queries, statuses))
+
+    # The reference: the same figures aggregated straight from the incidents, not rendered.
+    factory = RequestFactory()
+    for name, url_for in list(views.items())[:4]:
+        times, queries = [], []
+        for i in range(min(REQUESTS, 10)):
+            request = factory.get(url_for(i))
+            request.user = viewer
+            connection.queries_log.clear()
+            with CaptureQueriesContext(connection) as captured:
+                started = time.perf_counter()
+                query = DashboardQuery.from_request(request)
+                charts.build(query, DirectSource(query))
+                times.append(1000 * (time.perf_counter() - started))
+            queries.append(len(captured))
+        rows.append(row(f"direct GROUP BY {name}", times, queries, {"-"}))
+    from incidents.models import Incident
+
+    print()
+    print(
+        f"{Incident.objects.count()} incidents, PostgreSQL, {REQUESTS} requests per row "
+        "(10 for the direct reference)"
+    )
+    print(_scratch.table(rows, ["view", "p50 ms", "p95 ms", "max ms", "queries", "status"]))
+
+
+def row(name, times, queries, statuses):
+    import statistics
+
+    times = sorted(times)
+    p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+    return (
+        name,
+        f"{statistics.median(times):.1f}",
+        f"{p95:.1f}",
+        f"{times[-1]:.1f}",
+        f"{min(queries)}-{max(queries)}",
+        ",".join(str(s) for s in sorted(statuses, key=str)),
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""What leadership reads: summary counts behind the dashboards, recurring-pattern clusters and
+the weekly digest subscriptions."""
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+from .incident import Incident
+
+
+class SummaryCount(models.Model):
+    """One pre-computed figure of the dashboards, rebuilt from the incidents by a task.
+
+    A figure counts the incidents of one scope (public data, or everything published for
+    internal readers), narrowed to one dimension (all incidents, those involving one
+    organisation, or those carrying one tag), in one period (a month; or a quarter for medians;
+    none for figures that ignore dates), for one series and key (e.g. severity "SEV1").
+    `value` holds sums and medians; `count` the incidents they are taken over.
+    """
+
+    class Scope(models.TextChoices):
+        PUBLIC = "public", "Public"
+        INTERNAL = "internal", "Internal"
+
+    class Dimension(models.TextChoices):
+        ALL = "all", "All incidents"
+        ORGANISATION = "organisation", "Organisation"
+        TAG = "tag", "Tag"
+
+    scope = models.CharField(max_length=10, choices=Scope.choices)
+    dimension = models.CharField(max_length=12, choices=Dimension.choices)
+    dimension_id = models.BigIntegerField(default=0)
+    period = models.DateField(null=True, blank=True)
+    series = models.CharField(max_length=40)
+    key = models.CharField(max_length=220, blank=True)
+    count = models.PositiveIntegerField(default=0)
+    value = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["scope", "dimension", "series", "dimension_id", "period"],
+                name="summary_lookup",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.scope}/{self.dimension}:{self.dimension_id} {self.period} {self.series}"
+
+
+class PatternCluster(models.Model):
+    """Similar incidents grouped across organisations. Members are recomputed from the related
+    incidents; a name an editor gives stays with the cluster that keeps most of its members."""
+
+    name = models.CharField(max_length=200)
+    named_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who named it; empty while the name is the suggested one.",
+    )
+    incidents = models.ManyToManyField(Incident, through="PatternClusterMember", related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("pattern_detail", args=[self.pk])
+
+    @property
+    def is_named(self):
+        return self.named_by_id is not None
+
+
+class PatternClusterMember(models.Model):
+    cluster = models.ForeignKey(PatternCluster, on_delete=models.CASCADE, related_name="members")
+    incident = models.OneToOneField(
+        Incident, on_delete=models.CASCADE, related_name="pattern_membership"
+    )
+
+    def __str__(self):
+        return f"{self.incident_id} in {self.cluster_id}"
+
+
+class DigestSubscription(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digest_subscription"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"Weekly digest for {self.user}"
