@@ -1,7 +1,9 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from incidents.views import accounts, data, filing, public, review
+from incidents.caching import public_page_cache
+from incidents.feeds import feed_urls
+from incidents.views import accounts, data, discovery, filing, public, review, tokens
 
 urlpatterns = [
     path("", public.home, name="home"),
@@ -36,4 +38,15 @@ urlpatterns = [
     ),
     path("postmortems/<int:number>/retract/", review.incident_retract, name="incident_retract"),
     path("audit/", review.audit_log, name="audit_log"),
+    path("my/api-token/", tokens.api_token, name="api_token"),
+]
+
+# Open data: feeds, sitemap and robots.txt.
+urlpatterns += [
+    path(route, public_page_cache(feed), name=name) for route, feed, name in feed_urls()
+]
+urlpatterns += [
+    path("robots.txt", discovery.robots_txt, name="robots_txt"),
+    path("sitemap.xml", discovery.sitemap_index, name="sitemap_index"),
+    path("sitemap-<slug:section>.xml", discovery.sitemap_section, name="sitemap_section"),
 ]
