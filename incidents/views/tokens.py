@@ -26,6 +26,7 @@ def api_token(request):
         messages.error(request, "Choose to create, replace or revoke your token.")
         status = 400
     token = Token.objects.filter(user=request.user).first()
-    response = render(request, "incidents/api_token.html", {"token": token, "new_key": new_key})
+    context = {"token": token, "new_key": new_key}
+    response = render(request, "incidents/api_token.html", context, status=status)
     response["Cache-Control"] = "no-store"
     return response
