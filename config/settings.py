@@ -203,7 +203,7 @@ REST_FRAMEWORK = {
         "anonymous": os.environ.get("API_THROTTLE_ANONYMOUS", "120/minute"),
         "token": os.environ.get("API_THROTTLE_TOKEN", "600/minute"),
     },
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "incidents.api.schema.ApiSchema",
     "EXCEPTION_HANDLER": "incidents.api.errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {

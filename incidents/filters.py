@@ -164,7 +164,7 @@ class IncidentFilter(django_filters.FilterSet):
         super().__init__(data, queryset, request=request, **kwargs)
         if not self.internal:
             # The public may not even ask about drafts: the parameter is dropped, not refused.
-            del self.filters["status"]
+            self.filters.pop("status", None)
 
     # Filters
 

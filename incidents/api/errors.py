@@ -2,7 +2,8 @@
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
-from rest_framework import exceptions, status
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework import exceptions, serializers, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
@@ -27,9 +28,26 @@ def exception_handler(error, context):
     return response
 
 
+@csrf_exempt  # writes to unknown addresses get this answer too, not a CSRF page
 def not_found(request, *args, **kwargs):
     """Unknown addresses under /api/ answer JSON too."""
     return JsonResponse(
         {"detail": "No such API endpoint; see /api/v1/docs/ for the list."},
         status=status.HTTP_404_NOT_FOUND,
     )
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class ValidationErrorSerializer(ErrorSerializer):
+    errors = serializers.DictField(
+        child=serializers.JSONField(),
+        required=False,
+        help_text="Messages by field name, when fields or parameters were invalid.",
+    )
+
+
+class ConflictSerializer(ErrorSerializer):
+    latest_revision = serializers.IntegerField()

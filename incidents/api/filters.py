@@ -17,10 +17,6 @@ class IncidentApiFilter(IncidentFilter):
         help_text="newest (the default) or oldest, by occurrence date.",
     )
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.filters.pop("status", None)
-
 
 IncidentApiFilter.base_filters.pop("status", None)
 # Types for the schema of filters that look their values up by a method.

@@ -223,7 +223,10 @@ class IncidentDetailSerializer(IncidentSummarySerializer):
     policy_changes = PolicyLinkSerializer(many=True, source="policy_links")
     revision = serializers.SerializerMethodField()
     merged_into = serializers.SlugRelatedField(
-        slug_field="number", read_only=True, help_text="The number of the surviving record."
+        slug_field="number",
+        read_only=True,
+        allow_null=True,
+        help_text="The number of the surviving record.",
     )
     similar_api_url = serializers.SerializerMethodField()
 

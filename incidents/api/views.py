@@ -12,7 +12,7 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
@@ -29,6 +29,7 @@ from incidents.models import (
 from incidents.services import review as review_service
 
 from . import serializers as api
+from .errors import ConflictSerializer, ErrorSerializer
 from .filters import IncidentApiFilter
 from .pagination import Cursor, IncidentCursor, NewestRecordedCursor, SlugCursor, TagCursor
 from .permissions import IsReporter
@@ -191,15 +192,6 @@ class TagViewSet(PublicViewSet):
 
 
 # Reporters
-
-
-class ConflictSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    latest_revision = serializers.IntegerField()
-
-
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
 
 
 DRAFT_EXAMPLE = OpenApiExample(
