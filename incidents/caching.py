@@ -7,6 +7,7 @@ plus the newest organisation and tag, name a version of the data. Each part is o
 """
 
 import hashlib
+from contextvars import ContextVar
 from functools import wraps
 
 from django.conf import settings
@@ -15,9 +16,15 @@ from django.db import connection
 
 from incidents.models import Incident, Organisation, PolicyChange, RelatedIncident, Tag
 
+# Set while a cached public page is computed: the page and its parts read one version.
+_page_data_version = ContextVar("page_data_version", default=None)
+
 
 def data_version():
     """One query: the newest change of each table the public aggregates are built from."""
+    known = _page_data_version.get()
+    if known is not None:
+        return known
     parts = [
         f"(SELECT MAX({column}) FROM {model._meta.db_table})"
         for model, columns in (
@@ -55,12 +62,17 @@ def public_page_cache(view):
     def cached_view(request, *args, **kwargs):
         if request.method not in ("GET", "HEAD") or request.user.is_authenticated:
             return view(request, *args, **kwargs)
+        version = data_version()
         path = hashlib.sha256(request.get_full_path().encode()).hexdigest()[:32]
-        key = f"public-page:{data_version()}:{path}"
+        key = f"public-page:{version}:{path}"
         response = cache.get(key)
         if response is not None:
             return response
-        response = view(request, *args, **kwargs)
+        token = _page_data_version.set(version)
+        try:
+            response = view(request, *args, **kwargs)
+        finally:
+            _page_data_version.reset(token)
         if hasattr(response, "render") and not response.is_rendered:
             response.render()
         messages = getattr(request, "_messages", None)

@@ -38,7 +38,7 @@ from incidents.models import (
 MAX_OUTAGE = timedelta(days=36500)
 
 
-def _api_url(name, *args):
+def api_address(name, *args):
     return absolute_url(reverse(f"api:{name}", args=args))
 
 
@@ -81,10 +81,10 @@ class OrganisationSerializer(OrganisationSummarySerializer):
         ]
 
     def get_api_url(self, organisation) -> str:
-        return _api_url("organisation-detail", organisation.slug)
+        return api_address("organisation-detail", organisation.slug)
 
     def get_incidents_api_url(self, organisation) -> str:
-        return _api_url("incident-list") + f"?organisation={organisation.slug}"
+        return api_address("incident-list") + f"?organisation={organisation.slug}"
 
 
 class TagSerializer(serializers.ModelSerializer):
@@ -103,7 +103,7 @@ class TagSerializer(serializers.ModelSerializer):
         return absolute_url(tag.get_absolute_url())
 
     def get_incidents_api_url(self, tag) -> str:
-        return _api_url("incident-list") + f"?tag={tag.facet}:{tag.slug}"
+        return api_address("incident-list") + f"?tag={tag.facet}:{tag.slug}"
 
 
 class TagSummarySerializer(TagSerializer):
@@ -191,7 +191,7 @@ class IncidentSummarySerializer(serializers.ModelSerializer):
         return permanent_url(incident)
 
     def get_api_url(self, incident) -> str:
-        return _api_url("incident-detail", incident.number)
+        return api_address("incident-detail", incident.number)
 
 
 class PolicyLinkSerializer(serializers.ModelSerializer):
@@ -204,7 +204,7 @@ class PolicyLinkSerializer(serializers.ModelSerializer):
         fields = ["slug", "title", "relation", "api_url"]
 
     def get_api_url(self, link) -> str:
-        return _api_url("policy-change-detail", link.policy_change.slug)
+        return api_address("policy-change-detail", link.policy_change.slug)
 
 
 class RevisionSerializer(serializers.Serializer):
@@ -268,7 +268,7 @@ class IncidentDetailSerializer(IncidentSummarySerializer):
         return RevisionSerializer({"number": number, "date": date}).data
 
     def get_similar_api_url(self, incident) -> str:
-        return _api_url("incident-similar", incident.number)
+        return api_address("incident-similar", incident.number)
 
 
 class SimilarIncidentSerializer(serializers.ModelSerializer):
@@ -298,7 +298,7 @@ class IncidentLinkSerializer(serializers.ModelSerializer):
         fields = ["number", "title", "relation", "api_url"]
 
     def get_api_url(self, link) -> str:
-        return _api_url("incident-detail", link.incident.number)
+        return api_address("incident-detail", link.incident.number)
 
 
 class PolicyChangeSerializer(serializers.ModelSerializer):
@@ -332,7 +332,7 @@ class PolicyChangeSerializer(serializers.ModelSerializer):
         return absolute_url(policy.get_absolute_url())
 
     def get_api_url(self, policy) -> str:
-        return _api_url("policy-change-detail", policy.slug)
+        return api_address("policy-change-detail", policy.slug)
 
 
 # Drafts (reporters)

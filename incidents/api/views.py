@@ -264,7 +264,7 @@ class PostmortemViewSet(
         serializer.is_valid(raise_exception=True)
         incident = review_service.incident_create(snapshot=serializer.snapshot(), by=request.user)
         data = self.get_serializer(api.working_copy(incident)).data
-        location = api._api_url("postmortem-detail", incident.number)
+        location = api.api_address("postmortem-detail", incident.number)
         return Response(data, status=status.HTTP_201_CREATED, headers={"Location": location})
 
     def retrieve(self, request, *args, **kwargs):
