@@ -169,6 +169,7 @@ def test_null_characters_in_parameters_are_refused(api):
 def test_similar_incidents_leave_out_unpublished_ones(api):
     incident = IncidentFactory()
     visible = IncidentFactory(title="A similar outage")
+    SourceFactory(incident=visible, stance="disputes")
     hidden = IncidentFactory(draft=True)
     RelatedIncident.objects.filter(incident=incident).delete()
     RelatedIncident.objects.create(incident=incident, related=visible, score=3.0, shared_tags=2)
@@ -178,6 +179,7 @@ def test_similar_incidents_leave_out_unpublished_ones(api):
 
     assert [row["incident"]["number"] for row in data] == [visible.number]
     assert data[0]["shared_tags"] == 2
+    assert data[0]["incident"]["is_disputed"] is True
 
 
 def test_policy_changes_link_only_public_incidents(api):

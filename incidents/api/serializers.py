@@ -155,7 +155,7 @@ class IncidentSummarySerializer(serializers.ModelSerializer):
     perpetrator = PerpetratorSerializer(allow_null=True)
     tags = TagSummarySerializer(many=True)
     is_disputed = serializers.BooleanField(
-        help_text="At least one source disputes the account.", default=False
+        read_only=True, help_text="At least one source disputes the account."
     )
     url = serializers.SerializerMethodField(help_text="The incident's page.")
     permanent_url = serializers.SerializerMethodField(

@@ -109,11 +109,15 @@ class IncidentViewSet(PublicViewSet):
     @action(detail=True, pagination_class=None)
     def similar(self, request, number=None):
         incident = get_object_or_404(Incident.objects.public(), number=number)
-        links = (
-            incident.related_links.filter(related__in=Incident.objects.published())
-            .select_related("related__severity", "related__perpetrator")
-            .prefetch_related("related__tags")
+        links = list(incident.related_links.filter(related__in=Incident.objects.published()))
+        related = (
+            Incident.objects.filter(pk__in=[link.related_id for link in links])
+            .for_list()
+            .prefetch_related("tags")
+            .in_bulk()
         )
+        for link in links:
+            link.related = related[link.related_id]
         return Response(api.SimilarIncidentSerializer(links, many=True).data)
 
 
