@@ -44,7 +44,7 @@ def revision_of(incident):
 
 def citation_text(incident):
     number, when = revision_of(incident)
-    revision = f"Revision {number}, " if number else "Version of "
+    revision = f"revision {number}, " if number else "version of "
     return (
         f"{AUTHOR}. \u201cIncident {incident.public_number}: {incident.title}.\u201d "
         f"{PUBLISHER}, {revision}{when:%-d %B %Y}. {permanent_url(incident)}"

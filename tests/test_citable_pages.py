@@ -13,6 +13,7 @@ from incidents.services import review as review_service
 
 from .factories import (
     IncidentFactory,
+    IncidentOrganisationFactory,
     OrganisationFactory,
     PolicyChangeFactory,
     TagFactory,
@@ -75,13 +76,14 @@ def test_a_shared_link_previews_title_summary_and_severity():
 def test_json_ld_describes_the_incident():
     organisation = OrganisationFactory(name="Replit")
     incident = IncidentFactory(organisations=[organisation], tags=[TagFactory(name="Outage")])
+    IncidentOrganisationFactory(incident=incident, organisation=organisation, role="developer")
 
     data = json_ld(page(incident))
 
     assert data["@context"] == "https://schema.org"
     assert data["@id"] == f"http://localhost:8000/incidents/{incident.number}/"
     assert data["name"] == incident.title
-    assert data["about"][0]["name"] == "Replit"
+    assert [about["name"] for about in data["about"]] == ["Replit"]
     assert data["keywords"] == ["SEV3", "Outage"]
 
 
@@ -107,7 +109,7 @@ def test_the_citation_names_the_permanent_address_and_revision_date():
     html = page(incident)
 
     permanent = f"http://localhost:8000/incidents/{incident.number}/"
-    assert f"Revision 1, {revision.created_at:%-d %B %Y}. {permanent}" in html
+    assert f"Blast Radius, revision 1, {revision.created_at:%-d %B %Y}. {permanent}" in html
     assert r"Agent wiped \{staging\} \&amp; 100\% of backups" in html
     assert f"note = {{Revision 1 of {revision.created_at:%Y-%m-%d}}}" in html
     assert f"url = {{{permanent}}}" in html

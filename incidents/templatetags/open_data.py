@@ -81,10 +81,13 @@ def incident_json_ld(incident):
         "about": [
             {
                 "@type": "Organization",
-                "name": role.organisation.name,
-                "url": citation.absolute_url(role.organisation.get_absolute_url()),
+                "name": organisation.name,
+                "url": citation.absolute_url(organisation.get_absolute_url()),
             }
-            for role in incident.organisation_roles.all()
+            # One organisation may hold several roles in the incident.
+            for organisation in {
+                role.organisation: None for role in incident.organisation_roles.all()
+            }
         ],
         "keywords": [tag.name for tag in incident.tags.all()],
         "citation": [source.url for source in incident.sources.all()],
