@@ -102,6 +102,7 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", applicati
     deadline=None,
     suppress_health_check=list(HealthCheck),
     derandomize=True,
+    database=None,
 )
 def test_the_api_keeps_its_contract(case, records):
     case.call_and_validate(checks=CHECKS)
