@@ -243,3 +243,20 @@ def test_public_incidents_count_matches_the_web_list(api):
     IncidentFactory(draft=True)
 
     assert len(numbers(api.get("/api/v1/incidents/"))) == Incident.objects.published().count()
+
+
+def test_the_detail_costs_the_same_queries_for_many_rows(api, django_assert_max_num_queries):
+    incident = IncidentFactory(
+        organisations=[OrganisationFactory() for _ in range(4)],
+        tags=[TagFactory() for _ in range(4)],
+    )
+    for _ in range(5):
+        TimelineEventFactory(incident=incident)
+        ActionItemFactory(incident=incident)
+        SourceFactory(incident=incident)
+        PolicyChangeIncidentFactory(incident=incident)
+
+    with django_assert_max_num_queries(12):
+        data = api.get(f"/api/v1/incidents/{incident.number}/").json()
+
+    assert len(data["timeline"]) == len(data["sources"]) == len(data["policy_changes"]) == 5
