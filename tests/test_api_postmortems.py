@@ -292,3 +292,22 @@ def test_reporters_read_imported_records_as_revision_zero(bot):
     assert data["revision"] == 0
     assert data["title"] == "Imported record"
     assert bot.get(url(999999)).status_code == 404
+
+
+def test_an_edit_keeps_parts_of_the_postmortem_the_api_does_not_show(bot, ada):
+    created = bot.post(url(), DRAFT).json()
+    incident = Incident.objects.get(number=created["number"])
+    latest = review_service.latest_revision(incident)
+    # A part recorded by another screen, which this API version does not know.
+    review_service.incident_save(
+        incident=incident,
+        snapshot={**latest.data, "recorded_elsewhere": [{"note": "kept"}]},
+        by=ada,
+        base_revision_number=latest.number,
+    )
+
+    bot.patch(url(incident.number), {"base_revision": 2, "summary": "Edited by the bot."})
+
+    newest = review_service.latest_revision(incident)
+    assert newest.number == 3
+    assert newest.data["recorded_elsewhere"] == [{"note": "kept"}]

@@ -480,15 +480,21 @@ class PostmortemSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(errors)
         return data
 
-    def snapshot(self):
+    def snapshot(self, base=None):
         """The validated postmortem as a revision snapshot; absent fields take the defaults
-        a new form starts with."""
+        a new form starts with. Parts of `base` (the snapshot being edited) that the API does
+        not expose are kept as they are."""
         data = self.validated_data
         blank = Incident()
         fields = {name: data.get(name, getattr(blank, name)) for name in revisions.EDITABLE_FIELDS}
         children = {key: data.get(name, []) for name, key in DRAFT_CHILDREN.items()}
         many = {"tags": data.get("tags", []), "ai_systems": data.get("ai_systems", [])}
-        return revisions.from_values(fields, children, many)
+        snapshot = revisions.from_values(fields, children, many)
+        exposed = {"fields", *DRAFT_CHILDREN.values(), *many}
+        for key, value in (base or {}).items():
+            if key not in exposed:
+                snapshot[key] = value
+        return snapshot
 
 
 def working_copy(incident):

@@ -294,7 +294,7 @@ class PostmortemViewSet(
             with transaction.atomic():
                 incident, _ = review_service.incident_save(
                     incident=incident,
-                    snapshot=serializer.snapshot(),
+                    snapshot=serializer.snapshot(base=review_service.working_snapshot(incident)),
                     by=request.user,
                     base_revision_number=base,
                 )
