@@ -260,3 +260,10 @@ def test_the_detail_costs_the_same_queries_for_many_rows(api, django_assert_max_
         data = api.get(f"/api/v1/incidents/{incident.number}/").json()
 
     assert len(data["timeline"]) == len(data["sources"]) == len(data["policy_changes"]) == 5
+
+
+def test_numbers_beyond_any_incident_are_404(api):
+    huge = "9" * 30
+
+    assert api.get(f"/api/v1/incidents/{huge}/").status_code == 404
+    assert api.get(f"/api/v1/incidents/{huge}/similar/").status_code == 404
