@@ -7,7 +7,7 @@ from .test_browser import browser  # noqa: F401 (the shared Chromium fixture)
 
 
 @pytest.mark.browser
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_api_documentation_renders_every_endpoint_without_a_cdn(live_server, browser):  # noqa: F811
     page = browser.new_page()
     hosts = set()
