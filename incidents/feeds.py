@@ -64,6 +64,7 @@ class IncidentFeed(Feed):
             .select_related("severity", "published_revision")
             .defer("published_revision__data")
             .prefetch_related("tags")
+            .filter(published_at__isnull=False)  # as the feed index
             .order_by("-published_at", "-number")[:ITEMS]
         )
 
