@@ -44,6 +44,10 @@ INSTALLED_APPS = [
     "django_filters",
     "rest_framework",
     "incidents",
+    "django.contrib.sitemaps",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
@@ -199,3 +203,46 @@ LOGGING = {
         "celery": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }
+
+# Open data: the REST API under /api/v1/, feeds, sitemap and cached public pages.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "incidents.api.throttles.AnonymousThrottle",
+        "incidents.api.throttles.TokenThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anonymous": os.environ.get("API_THROTTLE_ANONYMOUS", "120/minute"),
+        "token": os.environ.get("API_THROTTLE_TOKEN", "600/minute"),
+    },
+    "DEFAULT_SCHEMA_CLASS": "incidents.api.schema.ApiSchema",
+    "EXCEPTION_HANDLER": "incidents.api.errors.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Blast Radius API",
+    "DESCRIPTION": (
+        "Published AI-related incidents, policy changes, organisations and tags, read by anyone;"
+        " drafts filed and submitted for review by reporters with a token."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "IncidentStatusEnum": "incidents.models.incident.Incident.Status",
+        "ActionItemStatusEnum": "incidents.models.incident.ActionItem.Status",
+        "PolicyChangeStatusEnum": "incidents.models.policy.PolicyChange.Status",
+        "TristateEnum": "incidents.models.incident.Tristate",
+    },
+}
+# Anonymous readers get whole public pages from the cache until the data changes, or at most
+# this long (taxonomy renames do not change the data version).
+PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "600"))

@@ -5,3 +5,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("incidents.urls")),
 ]
+
+urlpatterns += [path("api/", include("incidents.api.urls"))]

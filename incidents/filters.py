@@ -5,7 +5,7 @@ subquery rather than a join, so a filtered queryset never repeats an incident an
 can group it without DISTINCT.
 """
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import reduce
 from operator import or_
 
@@ -89,6 +89,8 @@ def _start_of(day):
 
 
 MATCHES_LISTED = 10_000
+# A century; larger numbers would overflow a timedelta.
+MAX_OUTAGE_MINUTES = 100 * 366 * 24 * 60
 
 
 class IncidentFilter(django_filters.FilterSet):
@@ -132,10 +134,16 @@ class IncidentFilter(django_filters.FilterSet):
         label="Prompted a policy change", choices=YES_NO, method="filter_has_policy"
     )
     outage_min = django_filters.NumberFilter(
-        label="Outage at least (minutes)", method="filter_outage_min", min_value=0
+        label="Outage at least (minutes)",
+        method="filter_outage_min",
+        min_value=0,
+        max_value=MAX_OUTAGE_MINUTES,
     )
     outage_max = django_filters.NumberFilter(
-        label="Outage at most (minutes)", method="filter_outage_max", min_value=0
+        label="Outage at most (minutes)",
+        method="filter_outage_max",
+        min_value=0,
+        max_value=MAX_OUTAGE_MINUTES,
     )
     dataset = django_filters.MultipleChoiceFilter(
         label="Imported from", choices=Dataset.choices, method="filter_dataset"
@@ -159,7 +167,7 @@ class IncidentFilter(django_filters.FilterSet):
         super().__init__(data, queryset, request=request, **kwargs)
         if not self.internal:
             # The public may not even ask about drafts: the parameter is dropped, not refused.
-            del self.filters["status"]
+            self.filters.pop("status", None)
 
     # Filters
 
@@ -197,6 +205,8 @@ class IncidentFilter(django_filters.FilterSet):
         return queryset.filter(occurred_at__gte=_start_of(day))
 
     def filter_occurred_before(self, queryset, name, day):
+        if day == date.max:
+            return queryset  # nothing occurred after the last representable day
         return queryset.filter(occurred_at__lt=_start_of(day + timedelta(days=1)))
 
     def filter_has_policy(self, queryset, name, value):

@@ -1,16 +1,20 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from incidents.caching import public_page_cache
+from incidents.feeds import feed_urls
 from incidents.views import (
     accounts,
     controls,
     dashboards,
     data,
+    discovery,
     filing,
     patterns,
     public,
     reporting,
     review,
+    tokens,
     traces,
 )
 
@@ -75,4 +79,15 @@ urlpatterns = [
     path("patterns/<int:pk>/merge/", patterns.pattern_merge, name="pattern_merge"),
     path("patterns/<int:pk>/split/", patterns.pattern_split, name="pattern_split"),
     path("my/digest/", accounts.digest_subscription, name="digest_subscription"),
+    path("my/api-token/", tokens.api_token, name="api_token"),
+]
+
+# Open data: feeds, sitemap and robots.txt.
+urlpatterns += [
+    path(route, public_page_cache(feed), name=name) for route, feed, name in feed_urls()
+]
+urlpatterns += [
+    path("robots.txt", discovery.robots_txt, name="robots_txt"),
+    path("sitemap.xml", discovery.sitemap_index, name="sitemap_index"),
+    path("sitemap-<slug:section>.xml", discovery.sitemap_section, name="sitemap_section"),
 ]

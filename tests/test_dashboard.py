@@ -159,3 +159,25 @@ def test_what_summaries_do_not_hold_is_counted_once_until_the_data_changes(reade
         tags=[incidents["destructive"]],
     )
     assert severity_table(reader.get(url)) == [("Jan 2025", 1), ("Feb 2025", 1)]
+
+
+def test_near_misses_are_counted_beside_incidents_with_their_ratio(reader):
+    january = datetime(2025, 1, 10, tzinfo=UTC)
+    IncidentFactory(occurred_at=january)
+    IncidentFactory(occurred_at=january)
+    IncidentFactory(occurred_at=january, kind="near_miss")
+    IncidentFactory(occurred_at=datetime(2025, 2, 3, tzinfo=UTC), kind="near_miss")
+    IncidentFactory(occurred_at=datetime(2025, 2, 4, tzinfo=UTC), kind="near_miss", draft=True)
+    summaries_rebuild()
+
+    html = reader.get("/dashboard/").content.decode()
+
+    section = html.split('id="incidents-by-kind"', 1)[1].split("</section>", 1)[0]
+    head = re.findall(r'<th scope="col">([^<]+)</th>', section)
+    rows = re.findall(r'<tr><th scope="row">([^<]+)</th>(.*?)</tr>', section)
+    assert head == ["Month", "Incident", "Near miss"]
+    assert [(month, re.findall(r"<td>(\d+)</td>", cells)) for month, cells in rows] == [
+        ("Jan 2025", ["2", "1"]),
+        ("Feb 2025", ["0", "1"]),
+    ]
+    assert "Near misses per incident: 1.00 (2 near misses, 2 incidents)." in section

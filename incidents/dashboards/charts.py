@@ -53,6 +53,7 @@ SERIES_READ = [
     "severity",
     "perpetrator",
     "autonomy",
+    "kind",
     "organisation_role",
     "outage_hours",
     "users_affected",
@@ -239,6 +240,7 @@ def build(query, source):
             "How many incidents occurred each month, stacked by how autonomously the AI acted.",
             autonomy,
         ),
+        kinds_per_month(query, rows["kind"]),
         policy_timeline(query, rows["total"]),
         time_to_detect_and_resolve(query, rows["time_to_detect"], rows["time_to_resolve"]),
         blast_radius(query, rows["outage_hours"], rows["users_affected"]),
@@ -251,6 +253,36 @@ def build(query, source):
         action_items(source),
     ]
     return charts
+
+
+KIND_COLOURS = {"incident": "#dc2626", "near_miss": "#f59e0b", "hazard": "#6b7280"}
+
+
+def kinds_per_month(query, rows):
+    """Incidents beside near misses and hazards, with the near-miss to incident ratio: many
+    near misses per incident means controls are catching what would have been incidents."""
+    kinds = [(value, label, KIND_COLOURS[value]) for value, label in Incident.Kind.choices]
+    chart = monthly_stacked(
+        query,
+        rows,
+        "incidents-by-kind",
+        "Incidents, near misses and hazards per month",
+        "How many incidents, near misses (caught before harm) and hazards (credible risk, no "
+        "event) occurred each month.",
+        kinds,
+    )
+    totals = defaultdict(int)
+    for _, key, count, _ in rows:
+        totals[key] += count
+    incidents, near_misses = totals[Incident.Kind.INCIDENT], totals[Incident.Kind.NEAR_MISS]
+    if incidents and near_misses:
+        ratio = f"{near_misses / incidents:.2f}"
+        chart.notes.append(
+            f"Near misses per incident: {ratio} ({near_misses} near "
+            f"miss{'es' if near_misses != 1 else ''}, {incidents} "
+            f"incident{'s' if incidents != 1 else ''})."
+        )
+    return chart
 
 
 def policy_timeline(query, total_rows):

@@ -273,6 +273,7 @@ SERIES = [
     Series("severity", key=Coalesce(F("severity__name"), Value(""))),
     Series("perpetrator", key=Coalesce(F("perpetrator__slug"), Value(""))),
     Series("autonomy", key=F("autonomy")),
+    Series("kind", key=F("kind")),
     # Contributing factors and failure modes; by the tag dimension, which of them co-occur.
     Series(
         "factor",

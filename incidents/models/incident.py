@@ -274,6 +274,13 @@ class Incident(models.Model):
             ),
             # The newest change names the data's version (incidents.caching).
             models.Index(fields=["updated_at"], name="incident_updated_at"),
+            # Feeds of newly published incidents; imports publish many at the same moment.
+            models.Index(
+                F("published_at").desc(),
+                F("number").desc(),
+                name="incident_published_feed",
+                condition=Q(status="published", visibility="public", published_at__isnull=False),
+            ),
             # PostgreSQL only: the migration skips these elsewhere.
             GinIndex(fields=["search_vector"], name="incident_search_vector"),
             GinIndex(OpClass("title", name="gin_trgm_ops"), name="incident_title_trigram"),

@@ -210,7 +210,8 @@ def retraction_confirm(*, incident, by):
     if incident.retraction_requested_by_id == by.pk:
         raise NotAllowed("A second editor must confirm the retraction you asked for.")
     incident.status = Incident.Status.RETRACTED
-    incident.save(update_fields=["status"])
+    # updated_at too: it names the data's version, which cached public pages depend on.
+    incident.save(update_fields=["status", "updated_at"])
     _audit(incident, AuditEvent.Action.RETRACTED, by, incident.retraction_reason)
 
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from incidents import search
 from incidents.agent_actions import missing_gates
-from incidents.caching import cached_for_this_data
+from incidents.caching import cached_for_this_data, public_page_cache
 from incidents.dashboards.impact import policy_impact
 from incidents.dashboards.summaries import reader_scope, scope_incidents
 from incidents.filters import KEYSET_SORTS, IncidentFilter
@@ -30,6 +30,7 @@ def _page(request, queryset):
     return Paginator(queryset, settings.PAGE_SIZE).get_page(request.GET.get("page"))
 
 
+@public_page_cache
 def home(request):
     incidents = Incident.objects.published().for_list()
     return render(
@@ -43,6 +44,7 @@ def home(request):
     )
 
 
+@public_page_cache
 def incident_list(request):
     filterset = IncidentFilter(request.GET, request=request)
     facets = cached_for_this_data(
@@ -86,10 +88,15 @@ def incident_redirect(request, number):
     return redirect(incident, permanent=True)
 
 
+@public_page_cache
 def incident_detail(request, number, slug):
     visible = Incident.objects.visible_to(request.user)
     incident = get_object_or_404(
-        visible.for_detail().with_disputed().prefetch_related(controls.incident_assessments()),
+        visible.for_detail()
+        .with_disputed()
+        .prefetch_related(controls.incident_assessments())
+        .select_related("published_revision")  # its date is cited
+        .defer("published_revision__data"),
         number=number,
     )
     if slug != incident.slug:
@@ -114,11 +121,13 @@ def incident_detail(request, number, slug):
     return render(request, "incidents/incident_detail.html", context)
 
 
+@public_page_cache
 def policy_list(request):
     page = _page(request, PolicyChange.objects.for_list())
     return render(request, "incidents/policy_list.html", {"page": page})
 
 
+@public_page_cache
 def policy_detail(request, slug):
     policy = get_object_or_404(
         PolicyChange.objects.select_related("organisation").prefetch_related("sources"), slug=slug
@@ -141,6 +150,7 @@ def policy_detail(request, slug):
     )
 
 
+@public_page_cache
 def organisation_list(request):
     published = Incident.objects.published()
     organisations = (
@@ -160,6 +170,7 @@ def organisation_list(request):
     )
 
 
+@public_page_cache
 def organisation_detail(request, slug):
     organisation = get_object_or_404(Organisation, slug=slug)
     roles = (
@@ -182,6 +193,7 @@ def organisation_detail(request, slug):
     )
 
 
+@public_page_cache
 def tag_list(request):
     tags = Tag.objects.annotate(
         incident_count=Count("incidents", filter=Q(incidents__in=Incident.objects.published()))
@@ -189,6 +201,7 @@ def tag_list(request):
     return render(request, "incidents/tag_list.html", {"tags": tags})
 
 
+@public_page_cache
 def tag_detail(request, facet, slug):
     tag = get_object_or_404(Tag, facet=facet, slug=slug)
     page = _page(request, Incident.objects.published().filter(tags=tag).for_list())

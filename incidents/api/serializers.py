@@ -1,0 +1,590 @@
+"""The API's field names are part of its contract (documented in the OpenAPI schema): rename
+nothing, only add. Public serializers show what the public pages show, never who wrote, reviewed
+or is assigned what, nor anything of unpublished or internal records.
+
+Related data is nested through small serializers, so a new kind of related record is one more
+nested serializer on the detail serializer plus its prefetch in `views.IncidentViewSet`.
+"""
+
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from incidents import revisions
+from incidents.citation import absolute_url, permanent_url, revision_of
+from incidents.forms import CONSTRAINT_FIELDS, DATE_ORDER_FIELDS
+from incidents.models import (
+    ActionItem,
+    AgentAction,
+    AISystem,
+    Control,
+    ControlAssessment,
+    Incident,
+    IncidentOrganisation,
+    Organisation,
+    PerpetratorKind,
+    PolicyChange,
+    PolicyChangeIncident,
+    PolicySource,
+    RelatedIncident,
+    Severity,
+    Source,
+    Tag,
+    TimelineEvent,
+)
+
+MAX_OUTAGE = timedelta(days=36500)
+
+
+def api_address(name, *args):
+    return absolute_url(reverse(f"api:{name}", args=args))
+
+
+# Vocabularies
+
+
+class SeveritySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Severity
+        fields = ["name", "label", "rank", "description"]
+
+
+class PerpetratorSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PerpetratorKind
+        fields = ["slug", "name", "description"]
+
+
+class OrganisationSummarySerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField(help_text="The organisation's public page.")
+
+    class Meta:
+        model = Organisation
+        fields = ["slug", "name", "url"]
+
+    def get_url(self, organisation) -> str:
+        return absolute_url(organisation.get_absolute_url())
+
+
+class OrganisationSerializer(OrganisationSummarySerializer):
+    api_url = serializers.SerializerMethodField()
+    incidents_api_url = serializers.SerializerMethodField(
+        help_text="Published incidents involving this organisation, in any role."
+    )
+
+    class Meta(OrganisationSummarySerializer.Meta):
+        fields = [*OrganisationSummarySerializer.Meta.fields, "website", "description"] + [
+            "api_url",
+            "incidents_api_url",
+        ]
+
+    def get_api_url(self, organisation) -> str:
+        return api_address("organisation-detail", organisation.slug)
+
+    def get_incidents_api_url(self, organisation) -> str:
+        return api_address("incident-list") + f"?organisation={organisation.slug}"
+
+
+class TagSerializer(serializers.ModelSerializer):
+    id = serializers.SerializerMethodField(help_text="`facet:slug`, as the `tag` filter takes it.")
+    url = serializers.SerializerMethodField()
+    incidents_api_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Tag
+        fields = ["id", "facet", "slug", "name", "description", "url", "incidents_api_url"]
+
+    def get_id(self, tag) -> str:
+        return f"{tag.facet}:{tag.slug}"
+
+    def get_url(self, tag) -> str:
+        return absolute_url(tag.get_absolute_url())
+
+    def get_incidents_api_url(self, tag) -> str:
+        return api_address("incident-list") + f"?tag={tag.facet}:{tag.slug}"
+
+
+class TagSummarySerializer(TagSerializer):
+    class Meta(TagSerializer.Meta):
+        fields = ["id", "facet", "slug", "name"]
+
+
+class AISystemSerializer(serializers.ModelSerializer):
+    vendor = OrganisationSummarySerializer(allow_null=True)
+
+    class Meta:
+        model = AISystem
+        fields = ["slug", "name", "vendor"]
+
+
+# Incidents (public)
+
+
+class OrganisationRoleSerializer(serializers.ModelSerializer):
+    organisation = OrganisationSummarySerializer()
+
+    class Meta:
+        model = IncidentOrganisation
+        fields = ["organisation", "role"]
+
+
+class TimelineEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TimelineEvent
+        fields = ["at", "description"]
+
+
+class PublicActionItemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ActionItem
+        fields = ["title", "owner", "due_on", "status"]
+
+
+class SourceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Source
+        fields = ["url", "publisher", "title", "published_on", "stance"]
+
+
+class AgentActionSerializer(serializers.ModelSerializer):
+    ai_system = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+
+    class Meta:
+        model = AgentAction
+        fields = [
+            "position",
+            "at",
+            "ai_system",
+            "tool",
+            "command",
+            "target",
+            "action_class",
+            "reversible",
+            "approval_gate",
+            "outcome",
+            "harmful",
+        ]
+
+
+class ControlSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Control
+        fields = ["slug", "name", "type"]
+
+
+class ControlAssessmentSerializer(serializers.ModelSerializer):
+    control = ControlSummarySerializer()
+
+    class Meta:
+        model = ControlAssessment
+        fields = ["control", "verdict", "rationale"]
+
+
+class IncidentSummarySerializer(serializers.ModelSerializer):
+    """What every list shows of an incident."""
+
+    severity = SeveritySerializer(allow_null=True)
+    perpetrator = PerpetratorSerializer(allow_null=True)
+    tags = TagSummarySerializer(many=True)
+    is_disputed = serializers.BooleanField(
+        read_only=True, help_text="At least one source disputes the account."
+    )
+    url = serializers.SerializerMethodField(help_text="The incident's page.")
+    permanent_url = serializers.SerializerMethodField(
+        help_text="The address to cite: it never changes and redirects to the page."
+    )
+    api_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Incident
+        fields = [
+            "number",
+            "slug",
+            "title",
+            "summary",
+            "status",
+            "kind",
+            "severity",
+            "perpetrator",
+            "autonomy",
+            "occurred_at",
+            "occurred_precision",
+            "published_at",
+            "is_disputed",
+            "tags",
+            "url",
+            "permanent_url",
+            "api_url",
+        ]
+
+    def get_url(self, incident) -> str:
+        return absolute_url(incident.get_absolute_url())
+
+    def get_permanent_url(self, incident) -> str:
+        return permanent_url(incident)
+
+    def get_api_url(self, incident) -> str:
+        return api_address("incident-detail", incident.number)
+
+
+class PolicyLinkSerializer(serializers.ModelSerializer):
+    slug = serializers.CharField(source="policy_change.slug")
+    title = serializers.CharField(source="policy_change.title")
+    api_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PolicyChangeIncident
+        fields = ["slug", "title", "relation", "api_url"]
+
+    def get_api_url(self, link) -> str:
+        return api_address("policy-change-detail", link.policy_change.slug)
+
+
+class RevisionSerializer(serializers.Serializer):
+    number = serializers.IntegerField(
+        allow_null=True, help_text="The approved revision; null for imported records."
+    )
+    date = serializers.DateTimeField(help_text="When the content the public reads was written.")
+
+
+class IncidentDetailSerializer(IncidentSummarySerializer):
+    worst_credible_severity = SeveritySerializer(
+        allow_null=True, help_text="What would have happened had nothing caught it."
+    )
+    agent_actions = AgentActionSerializer(
+        many=True, help_text="What the AI systems did, step by step (secrets redacted)."
+    )
+    control_assessments = ControlAssessmentSerializer(many=True)
+    ai_systems = AISystemSerializer(many=True)
+    organisations = OrganisationRoleSerializer(many=True, source="organisation_roles")
+    timeline = TimelineEventSerializer(many=True, source="timeline_events")
+    action_items = PublicActionItemSerializer(many=True)
+    sources = SourceSerializer(many=True)
+    policy_changes = PolicyLinkSerializer(many=True, source="policy_links")
+    revision = serializers.SerializerMethodField()
+    merged_into = serializers.SlugRelatedField(
+        slug_field="number",
+        read_only=True,
+        allow_null=True,
+        help_text="The number of the surviving record.",
+    )
+    similar_api_url = serializers.SerializerMethodField()
+
+    class Meta(IncidentSummarySerializer.Meta):
+        fields = [
+            *IncidentSummarySerializer.Meta.fields,
+            "retraction_reason",
+            "merged_into",
+            "worst_credible_severity",
+            "narrative",
+            "narrative_html",
+            "ai_systems",
+            "access_held",
+            "broader_permissions",
+            "organisations",
+            "detected_at",
+            "mitigated_at",
+            "resolved_at",
+            "disclosed_on",
+            "affected_services",
+            "affected_regions",
+            "users_affected",
+            "outage_duration",
+            "data_lost",
+            "estimated_cost_usd",
+            "blast_radius_notes",
+            "remediation",
+            "remediation_html",
+            "timeline",
+            "agent_actions",
+            "control_assessments",
+            "action_items",
+            "sources",
+            "policy_changes",
+            "revision",
+            "similar_api_url",
+        ]
+
+    @extend_schema_field(RevisionSerializer)
+    def get_revision(self, incident):
+        number, date = revision_of(incident)
+        return RevisionSerializer({"number": number, "date": date}).data
+
+    def get_similar_api_url(self, incident) -> str:
+        return api_address("incident-similar", incident.number)
+
+
+class SimilarIncidentSerializer(serializers.ModelSerializer):
+    incident = IncidentSummarySerializer(source="related")
+
+    class Meta:
+        model = RelatedIncident
+        fields = ["incident", "score", "shared_tags", "shared_organisations"]
+
+
+# Policy changes
+
+
+class PolicySourceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PolicySource
+        fields = ["url", "publisher", "title", "published_on"]
+
+
+class IncidentLinkSerializer(serializers.ModelSerializer):
+    number = serializers.IntegerField(source="incident.number")
+    title = serializers.CharField(source="incident.title")
+    api_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PolicyChangeIncident
+        fields = ["number", "title", "relation", "api_url"]
+
+    def get_api_url(self, link) -> str:
+        return api_address("incident-detail", link.incident.number)
+
+
+class PolicyChangeSerializer(serializers.ModelSerializer):
+    organisation = OrganisationSummarySerializer()
+    sources = PolicySourceSerializer(many=True)
+    incidents = IncidentLinkSerializer(
+        many=True, source="public_incident_links", help_text="Published incidents only."
+    )
+    url = serializers.SerializerMethodField()
+    api_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PolicyChange
+        fields = [
+            "slug",
+            "title",
+            "organisation",
+            "kind",
+            "status",
+            "announced_on",
+            "effective_on",
+            "description",
+            "description_html",
+            "sources",
+            "incidents",
+            "url",
+            "api_url",
+        ]
+
+    def get_url(self, policy) -> str:
+        return absolute_url(policy.get_absolute_url())
+
+    def get_api_url(self, policy) -> str:
+        return api_address("policy-change-detail", policy.slug)
+
+
+# Drafts (reporters)
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class TagReferenceField(serializers.RelatedField):
+    """A tag named `facet:slug`."""
+
+    default_error_messages = {
+        "invalid": "Name a tag as facet:slug, e.g. failure-mode:data-deletion.",
+        "does_not_exist": "No such tag: {value}.",
+    }
+
+    def to_representation(self, tag):
+        return f"{tag.facet}:{tag.slug}"
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or ":" not in data:
+            self.fail("invalid")
+        facet, slug = data.split(":", 1)
+        tag = self.get_queryset().filter(facet=facet, slug=slug).first()
+        if tag is None:
+            self.fail("does_not_exist", value=data[:120])
+        return tag
+
+
+class DraftOrganisationSerializer(serializers.Serializer):
+    organisation = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Organisation.objects.all()
+    )
+    role = serializers.ChoiceField(choices=IncidentOrganisation.Role.choices)
+
+
+class DraftTimelineEventSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    description = serializers.CharField()
+
+
+class DraftActionItemSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=300)
+    owner = serializers.CharField(max_length=200, allow_blank=True, default="")
+    assignee = serializers.SlugRelatedField(
+        slug_field="username",
+        queryset=get_user_model().objects.filter(is_active=True),
+        allow_null=True,
+        default=None,
+        help_text="The username of who tracks it here.",
+    )
+    due_on = serializers.DateField(allow_null=True, default=None)
+    status = serializers.ChoiceField(choices=ActionItem.Status.choices, default="open")
+
+
+class DraftSourceSerializer(serializers.Serializer):
+    url = serializers.URLField(max_length=1000)
+    publisher = serializers.CharField(max_length=200, allow_blank=True, default="")
+    title = serializers.CharField(max_length=400, allow_blank=True, default="")
+    published_on = serializers.DateField(allow_null=True, default=None)
+    stance = serializers.ChoiceField(choices=Source.Stance.choices, default="reports")
+
+
+# API name -> snapshot key of the related rows (see incidents.revisions.CHILDREN).
+DRAFT_CHILDREN = {
+    "organisations": "organisation_roles",
+    "timeline": "timeline_events",
+    "action_items": "action_items",
+    "sources": "sources",
+}
+
+
+class PostmortemSerializer(serializers.ModelSerializer):
+    """A postmortem as its authors edit it: the newest revision, which for a published incident
+    may be ahead of what the public reads. Lists replace the whole list."""
+
+    number = serializers.IntegerField(read_only=True)
+    slug = serializers.CharField(read_only=True)
+    status = serializers.CharField(read_only=True)
+    revision = serializers.IntegerField(
+        read_only=True, help_text="The newest revision: send it back as base_revision."
+    )
+    review_requested = serializers.BooleanField(read_only=True)
+    url = serializers.CharField(read_only=True, help_text="The incident's page.")
+    base_revision = serializers.IntegerField(
+        write_only=True,
+        required=False,
+        min_value=0,
+        max_value=2**31 - 1,
+        help_text="Required to update: the revision your change starts from. If someone saved "
+        "a newer one since, the update is refused with 409 and nothing is overwritten.",
+    )
+    severity = serializers.SlugRelatedField(
+        slug_field="name", queryset=Severity.objects.all(), allow_null=True, required=False
+    )
+    perpetrator = serializers.SlugRelatedField(
+        slug_field="slug", queryset=PerpetratorKind.objects.all(), allow_null=True, required=False
+    )
+    worst_credible_severity = serializers.SlugRelatedField(
+        slug_field="name", queryset=Severity.objects.all(), allow_null=True, required=False
+    )
+    outage_duration = serializers.DurationField(
+        allow_null=True, required=False, min_value=timedelta(0), max_value=MAX_OUTAGE
+    )
+    tags = TagReferenceField(many=True, queryset=Tag.objects.all(), required=False)
+    ai_systems = serializers.SlugRelatedField(
+        slug_field="slug", queryset=AISystem.objects.all(), many=True, required=False
+    )
+    organisations = DraftOrganisationSerializer(many=True, required=False)
+    timeline = DraftTimelineEventSerializer(many=True, required=False)
+    action_items = DraftActionItemSerializer(many=True, required=False)
+    sources = DraftSourceSerializer(many=True, required=False)
+
+    class Meta:
+        model = Incident
+        fields = [
+            "number",
+            "slug",
+            "status",
+            "revision",
+            "review_requested",
+            "url",
+            "base_revision",
+            *revisions.EDITABLE_FIELDS,
+            "tags",
+            "ai_systems",
+            *DRAFT_CHILDREN,
+        ]
+
+    def validate(self, data):
+        errors = {}
+        dates = Incident(**{name: data.get(name) for name in DATE_ORDER_FIELDS})
+        for constraint in Incident._meta.constraints:
+            field = CONSTRAINT_FIELDS.get(constraint.name)
+            if field is None:
+                continue
+            try:
+                constraint.validate(Incident, dates)
+            except DjangoValidationError as error:
+                errors.setdefault(field, []).extend(error.messages)
+        unique_rows = [
+            ("organisations", ("organisation", "role"), "An organisation is listed twice."),
+            ("sources", ("url",), "A source URL is listed twice."),
+        ]
+        for name, key, message in unique_rows:
+            rows = [tuple(row[part] for part in key) for row in data.get(name, [])]
+            if len(rows) != len(set(rows)):
+                errors[name] = [message]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return data
+
+    def snapshot(self, base=None):
+        """The validated postmortem as a revision snapshot; absent fields take the defaults
+        a new form starts with. Parts of `base` (the snapshot being edited) that the API does
+        not expose are kept as they are."""
+        data = self.validated_data
+        blank = Incident()
+        fields = {name: data.get(name, getattr(blank, name)) for name in revisions.EDITABLE_FIELDS}
+        children = {key: data.get(name, []) for name, key in DRAFT_CHILDREN.items()}
+        many = {"tags": data.get("tags", []), "ai_systems": data.get("ai_systems", [])}
+        snapshot = revisions.from_values(fields, children, many)
+        exposed = {"fields", *DRAFT_CHILDREN.values(), *many}
+        for key, value in (base or {}).items():
+            if key not in exposed:
+                snapshot[key] = value
+        return snapshot
+
+
+def working_copy(incident):
+    """The newest revision of a postmortem as PostmortemSerializer reads it."""
+    from incidents.services.review import latest_revision
+
+    latest = latest_revision(incident)
+    snapshot = latest.data if latest else revisions.from_incident(incident)
+    values = revisions.field_values(snapshot)
+    severities = Severity.objects.in_bulk([values.get("severity_id")])
+    perpetrators = PerpetratorKind.objects.in_bulk([values.get("perpetrator_id")])
+    copy = {
+        name: values.get(Incident._meta.get_field(name).attname)
+        for name in revisions.EDITABLE_FIELDS
+    }
+    copy["severity"] = severities.get(values.get("severity_id"))
+    copy["perpetrator"] = perpetrators.get(values.get("perpetrator_id"))
+    copy["tags"] = list(Tag.objects.filter(pk__in=snapshot.get("tags", [])))
+    copy["ai_systems"] = list(AISystem.objects.filter(pk__in=snapshot.get("ai_systems", [])))
+    organisations = Organisation.objects.in_bulk(
+        [row["organisation_id"] for row in revisions.child_values(snapshot, "organisation_roles")]
+    )
+    users = get_user_model().objects.in_bulk(
+        [row["assignee_id"] for row in revisions.child_values(snapshot, "action_items")]
+    )
+    for name, key in DRAFT_CHILDREN.items():
+        rows = revisions.child_values(snapshot, key)
+        for row in rows:
+            if "organisation_id" in row:
+                row["organisation"] = organisations.get(row.pop("organisation_id"))
+            if "assignee_id" in row:
+                row["assignee"] = users.get(row.pop("assignee_id"))
+        copy[name] = rows
+    copy.update(
+        number=incident.number,
+        slug=incident.slug,
+        status=incident.status,
+        revision=latest.number if latest else 0,
+        review_requested=incident.review_requested_at is not None,
+        url=absolute_url(incident.get_absolute_url()),
+    )
+    return copy

@@ -1,0 +1,88 @@
+"""sitemap.xml: every public page, at its public address (`SITE_URL`)."""
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.sitemaps import Sitemap
+from django.db.models import Exists, OuterRef
+from django.urls import reverse
+
+from incidents.models import Incident, IncidentOrganisation, Organisation, PolicyChange, Tag
+
+
+class PublicSitemap(Sitemap):
+    limit = 10_000
+
+    def get_domain(self, site=None):
+        return urlsplit(settings.SITE_URL).netloc
+
+    def get_protocol(self, protocol=None):
+        return urlsplit(settings.SITE_URL).scheme or "https"
+
+
+class IncidentSitemap(PublicSitemap):
+    changefreq = "monthly"
+
+    def items(self):
+        # Retracted incidents keep their page (it says why); citations point there.
+        return (
+            Incident.objects.public()
+            .only("number", "slug", "updated_at", "status")
+            .order_by("number")
+        )
+
+    def lastmod(self, incident):
+        return incident.updated_at
+
+    def priority(self, incident):
+        return 0.8 if incident.status == Incident.Status.PUBLISHED else 0.3
+
+
+class PolicyChangeSitemap(PublicSitemap):
+    changefreq = "monthly"
+
+    def items(self):
+        return PolicyChange.objects.only("slug", "updated_at").order_by("pk")
+
+    def lastmod(self, policy):
+        return policy.updated_at
+
+
+class OrganisationSitemap(PublicSitemap):
+    changefreq = "weekly"
+
+    def items(self):
+        roles = IncidentOrganisation.objects.filter(
+            organisation=OuterRef("pk"), incident__in=Incident.objects.public()
+        )
+        policies = PolicyChange.objects.filter(organisation=OuterRef("pk"))
+        return Organisation.objects.filter(Exists(roles) | Exists(policies)).order_by("pk")
+
+
+class TagSitemap(PublicSitemap):
+    changefreq = "weekly"
+
+    def items(self):
+        tagged = Incident.tags.through.objects.filter(
+            tag=OuterRef("pk"), incident__in=Incident.objects.published()
+        )
+        return Tag.objects.filter(Exists(tagged)).order_by("pk")
+
+
+class PageSitemap(PublicSitemap):
+    changefreq = "daily"
+
+    def items(self):
+        return ["home", "incident_list", "policy_list", "organisation_list", "tag_list", "data"]
+
+    def location(self, name):
+        return reverse(name)
+
+
+SITEMAPS = {
+    "pages": PageSitemap,
+    "incidents": IncidentSitemap,
+    "policies": PolicyChangeSitemap,
+    "organisations": OrganisationSitemap,
+    "tags": TagSitemap,
+}

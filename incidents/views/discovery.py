@@ -1,0 +1,42 @@
+"""What crawlers and feed readers ask for: robots.txt, the sitemap and the feeds."""
+
+from django.contrib.sitemaps import views as sitemap_views
+from django.http import HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from incidents.caching import public_page_cache
+from incidents.citation import absolute_url
+from incidents.sitemaps import SITEMAPS
+
+# Signed-in work and accounts are no use to a search engine.
+PRIVATE_PREFIXES = ["/admin/", "/accounts/", "/my/", "/postmortems/", "/audit/"]
+
+
+@require_GET
+def robots_txt(request):
+    lines = ["User-agent: *", *(f"Disallow: {prefix}" for prefix in PRIVATE_PREFIXES)]
+    lines += ["", f"Sitemap: {absolute_url(reverse('sitemap_index'))}", ""]
+    return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")
+
+
+@public_page_cache
+def sitemap_index(request):
+    """Django's index view names the host the request came through; this one the public."""
+    items = []
+    for section, sitemap_class in SITEMAPS.items():
+        location = absolute_url(reverse("sitemap_section", kwargs={"section": section}))
+        pages = sitemap_class().paginator.num_pages
+        items += [
+            sitemap_views.SitemapIndexItem(location + (f"?p={page}" if page > 1 else ""), None)
+            for page in range(1, pages + 1)
+        ]
+    return TemplateResponse(
+        request, "sitemap_index.xml", {"sitemaps": items}, content_type="application/xml"
+    )
+
+
+@public_page_cache
+def sitemap_section(request, section):
+    return sitemap_views.sitemap(request, SITEMAPS, section=section)
