@@ -106,3 +106,19 @@ def table(rows, headers):
     for row in rows:
         lines.append(" | ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)))
     return "\n".join(lines)
+
+
+def timing_row(name, times, queries, statuses):
+    """One row of a timing table: p50, p95 and max in ms, the query range, the statuses."""
+    import statistics
+
+    times = sorted(times)
+    p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+    return (
+        name,
+        f"{statistics.median(times):.1f}",
+        f"{p95:.1f}",
+        f"{times[-1]:.1f}",
+        f"{min(queries)}-{max(queries)}",
+        ",".join(str(s) for s in sorted(statuses, key=str)),
+    )

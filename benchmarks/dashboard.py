@@ -145,7 +145,7 @@ def measure():
                 if i >= 3:
                     times.append(elapsed)
                     queries.append(len(captured))
-            rows.append(row(f"{reader} {name}", times, queries, statuses))
+            rows.append(_scratch.timing_row(f"{reader} {name}", times, queries, statuses))
 
     # The reference: the same figures aggregated straight from the incidents, not rendered.
     factory = RequestFactory()
@@ -161,7 +161,7 @@ def measure():
                 charts.build(query, DirectSource(query))
                 times.append(1000 * (time.perf_counter() - started))
             queries.append(len(captured))
-        rows.append(row(f"direct GROUP BY {name}", times, queries, {"-"}))
+        rows.append(_scratch.timing_row(f"direct GROUP BY {name}", times, queries, {"-"}))
     from incidents.models import Incident
 
     print()
@@ -170,21 +170,6 @@ def measure():
         "(10 for the direct reference)"
     )
     print(_scratch.table(rows, ["view", "p50 ms", "p95 ms", "max ms", "queries", "status"]))
-
-
-def row(name, times, queries, statuses):
-    import statistics
-
-    times = sorted(times)
-    p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
-    return (
-        name,
-        f"{statistics.median(times):.1f}",
-        f"{p95:.1f}",
-        f"{times[-1]:.1f}",
-        f"{min(queries)}-{max(queries)}",
-        ",".join(str(s) for s in sorted(statuses, key=str)),
-    )
 
 
 if __name__ == "__main__":

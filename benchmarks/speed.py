@@ -16,7 +16,6 @@ rebuilding (migrations still run, so new indexes are measured).
 
 import os
 import random
-import statistics
 import sys
 import time
 from datetime import timedelta
@@ -195,7 +194,11 @@ def measure():
                 if i >= 3:  # the first requests warm templates (and, when warm, the cache)
                     times.append(elapsed)
                     queries.append(len(captured))
-            rows.append(row(f"{name} ({'cold' if cold else 'cached'})", times, queries, statuses))
+            rows.append(
+                _scratch.timing_row(
+                    f"{name} ({'cold' if cold else 'cached'})", times, queries, statuses
+                )
+            )
 
     # search.search itself, as the list view calls it, without rendering.
     times = []
@@ -205,23 +208,10 @@ def measure():
         list(results[:20])
         results.count()
         times.append(1000 * (time.perf_counter() - started))
-    rows.append(row("search.search + count (no page)", times, [0], {"-"}))
+    rows.append(_scratch.timing_row("search.search + count (no page)", times, [0], {"-"}))
     print()
     print(f"{Incident.objects.count()} incidents, PostgreSQL, {REQUESTS} requests per row")
     print(_scratch.table(rows, ["page", "p50 ms", "p95 ms", "max ms", "queries", "status"]))
-
-
-def row(name, times, queries, statuses):
-    times = sorted(times)
-    p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
-    return (
-        name,
-        f"{statistics.median(times):.1f}",
-        f"{p95:.1f}",
-        f"{times[-1]:.1f}",
-        f"{min(queries)}-{max(queries)}",
-        ",".join(str(s) for s in sorted(statuses, key=str)),
-    )
 
 
 if __name__ == "__main__":

@@ -241,6 +241,8 @@ SPECTACULAR_SETTINGS = {
         "ActionItemStatusEnum": "incidents.models.incident.ActionItem.Status",
         "PolicyChangeStatusEnum": "incidents.models.policy.PolicyChange.Status",
         "TristateEnum": "incidents.models.incident.Tristate",
+        "IncidentKindEnum": "incidents.models.incident.Incident.Kind",
+        "PolicyChangeKindEnum": "incidents.models.policy.PolicyChange.Kind",
     },
 }
 # Anonymous readers get whole public pages from the cache until the data changes, or at most
