@@ -268,7 +268,7 @@ class Incident(models.Model):
             # (PostgreSQL; other databases skip covering indexes).
             models.Index(
                 fields=["id"],
-                include=["autonomy", "severity", "perpetrator"],
+                include=["autonomy", "kind", "severity", "perpetrator"],
                 name="incident_public_facets",
                 condition=Q(status="published", visibility="public"),
             ),
