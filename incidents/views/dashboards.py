@@ -2,13 +2,17 @@
 and over published public incidents for the public."""
 
 import csv
+import hashlib
+from datetime import date
 from html import escape
 
+from django.db.models import Max
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
+from incidents.caching import cached_for_this_data
 from incidents.dashboards import charts as dashboard_charts
 from incidents.dashboards.figures import DashboardQuery, source_for
 from incidents.dashboards.summaries import Scope
@@ -18,12 +22,12 @@ from incidents.models.incident import can_read_internal
 CHOICES_LISTED = 300
 
 
-def _choices(query):
+def _busiest(scope):
     """Organisations and tags to narrow by, the busiest first, from the summaries."""
 
     def busiest(dimension):
         return (
-            SummaryCount.objects.filter(scope=query.scope, series="incidents", dimension=dimension)
+            SummaryCount.objects.filter(scope=scope, series="incidents", dimension=dimension)
             .order_by("-count")
             .values_list("dimension_id", flat=True)[:CHOICES_LISTED]
         )
@@ -41,6 +45,14 @@ def _choices(query):
         .order_by("facet", "name")
         .values_list("facet", "slug", "name")
     ]
+    return organisations, tags
+
+
+def _choices(query, summaries):
+    organisations, tags = cached_for_this_data(
+        f"dashboard-choices:{query.scope}:{summaries}", lambda: _busiest(query.scope)
+    )
+    organisations, tags = list(organisations), list(tags)
     chosen_organisation = query.organisation.slug if query.organisation else None
     chosen_tag = f"{query.tag.facet}:{query.tag.slug}" if query.tag else None
     # The chosen one stays selectable even when it is not among the busiest.
@@ -73,11 +85,25 @@ def _scope_toggle_url(request, query):
     return "?" + params.urlencode()
 
 
+def _summaries_version():
+    return SummaryCount.objects.aggregate(newest=Max("pk"))["newest"]
+
+
+def _charts(request, query, summaries):
+    """The charts of this view, built once per version of the data and of the summaries (each
+    rebuild writes new rows), and per day, since action items age."""
+    params = sorted((name, sorted(values)) for name, values in request.GET.lists())
+    digest = hashlib.sha256(repr(params).encode()).hexdigest()[:20]
+    key = f"dashboard:{query.scope}:{date.today()}:{summaries}:{digest}"
+    return cached_for_this_data(key, lambda: dashboard_charts.build(query, source_for(query)))
+
+
 @require_GET
 def dashboard(request):
     query = DashboardQuery.from_request(request)
-    charts = dashboard_charts.build(query, source_for(query))
-    organisation_options, tag_options = _choices(query)
+    summaries = _summaries_version()
+    charts = _charts(request, query, summaries)
+    organisation_options, tag_options = _choices(query, summaries)
     return render(
         request,
         "incidents/dashboards/dashboard.html",
@@ -96,7 +122,7 @@ def dashboard(request):
 @require_GET
 def dashboard_csv(request, slug):
     query = DashboardQuery.from_request(request)
-    charts = {chart.slug: chart for chart in dashboard_charts.build(query, source_for(query))}
+    charts = {chart.slug: chart for chart in _charts(request, query, _summaries_version())}
     chart = charts.get(slug)
     if chart is None:
         raise Http404("No such chart.")
