@@ -123,7 +123,7 @@ def measure():
                 if i >= 2:  # warm templates and connections first
                     times.append(elapsed)
                     queries.append(count)
-            rows.append(speed.row(f"{name} [{mode}]", times, queries, statuses))
+            rows.append(_scratch.timing_row(f"{name} [{mode}]", times, queries, statuses))
     print()
     print(f"{Incident.objects.count()} incidents, {REQUESTS} requests per address")
     width = max(len(r[0]) for r in rows)
