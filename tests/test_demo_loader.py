@@ -11,11 +11,13 @@ from incidents.models import (
     Incident,
     IncidentOrganisation,
     Organisation,
+    PatternCluster,
     PolicyChange,
     PolicyChangeIncident,
     PolicySource,
     RelatedIncident,
     Source,
+    SummaryCount,
     Tag,
     TimelineEvent,
 )
@@ -113,3 +115,19 @@ def test_reloading_keeps_numbers_even_after_newer_incidents():
 
     assert dict(Incident.objects.exclude(pk=newer.pk).values_list("slug", "number")) == numbers
     assert Incident.objects.get(pk=newer.pk).number == max(numbers.values()) + 1
+
+
+def test_the_dashboard_and_patterns_are_built_from_the_demo(
+    django_capture_on_commit_callbacks, client
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        load_demo()
+
+    assert SummaryCount.objects.exists()
+    html = client.get("/dashboard/").content.decode()
+    kiro = Incident.objects.get(slug=KIRO)
+    by_severity = html.split('id="incidents-by-severity"', 1)[1].split("</section>", 1)[0]
+    assert "No incidents to chart" not in by_severity
+    # The demo spans more than ten years, so the chart counts per year.
+    assert f'<th scope="row">{kiro.occurred_at:%Y}</th>' in by_severity
+    assert PatternCluster.objects.exists()

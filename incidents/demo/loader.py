@@ -216,4 +216,7 @@ def load_demo(path=DEMO_FILE, progress=None):
         _load_policy(item, incidents_by_key)
     services.related_incidents_recompute_all()
     services.search_index_update()
+    # The dashboards and pattern clusters are built from what was just loaded.
+    services.summaries_queue_rebuild()
+    services.pattern_clusters_queue_recompute()
     return len(incidents_by_key), len(data.get("policy_changes", []))

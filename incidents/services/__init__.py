@@ -243,6 +243,12 @@ def summaries_queue_rebuild():
     summaries_queue_rebuild()
 
 
+def pattern_clusters_queue_recompute():
+    from incidents.tasks import recompute_pattern_clusters
+
+    recompute_pattern_clusters.delay_on_commit()
+
+
 def incident_saved(*, incident):
     """Follow-up work after an incident and its relations were saved. The search vector is
     one cheap UPDATE, done now so search never lags; related lists wait for a worker."""
