@@ -7,7 +7,7 @@ from django.test import Client
 
 from config.celery import app as celery_app
 
-from .factories import UserFactory
+from .factories import UserFactory, person
 
 
 @pytest.fixture(autouse=True)
@@ -50,6 +50,18 @@ def staff_user(db):
     user = UserFactory(username="editor", is_staff=True)
     user.groups.add(Group.objects.get(name="editor"))
     return user
+
+
+@pytest.fixture
+def ada(db):
+    """An author: files and edits postmortems."""
+    return person("ada", "reporter")
+
+
+@pytest.fixture
+def rui(db):
+    """A reviewer: approves or sends back what others wrote."""
+    return person("rui", "reviewer")
 
 
 @pytest.fixture

@@ -15,11 +15,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def ada():
-    return person("ada", "reporter")
-
-
-@pytest.fixture
 def reporter(ada):
     return signed_in(ada)
 

@@ -29,16 +29,6 @@ DELETE_CALL = {"tool": "run_shell", "arguments": {"command": "kubectl delete nam
 
 
 @pytest.fixture
-def ada():
-    return person("ada", "reporter")
-
-
-@pytest.fixture
-def rui():
-    return person("rui", "reviewer")
-
-
-@pytest.fixture
 def draft(ada):
     return review_services.incident_create(
         snapshot=snapshot_of(title="Agent deletes the production namespace"), by=ada

@@ -65,11 +65,6 @@ class TokenClient:
 
 
 @pytest.fixture
-def ada(db):
-    return person("ada", "reporter")
-
-
-@pytest.fixture
 def bot(ada):
     return TokenClient(ada)
 

@@ -9,11 +9,6 @@ from .factories import person, signed_in
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def ada(db):
-    return person("ada", "reporter")
-
-
 def test_my_page_links_to_the_token_page(ada):
     html = signed_in(ada).get("/my/").content.decode()
 

@@ -17,18 +17,8 @@ SUGGEST_URL = "/postmortems/control-suggestions/"
 
 
 @pytest.fixture
-def ada():
-    return person("ada", "reporter")
-
-
-@pytest.fixture
 def reporter(ada):
     return signed_in(ada)
-
-
-@pytest.fixture
-def rui():
-    return person("rui", "reviewer")
 
 
 @pytest.fixture

@@ -12,16 +12,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def ada(db):
-    return person("ada", "reporter")
-
-
-@pytest.fixture
-def rui(db):
-    return person("rui", "reviewer")
-
-
-@pytest.fixture
 def ed(db):
     return person("ed", "editor")
 

@@ -14,7 +14,7 @@ from incidents.redaction import MASK, RULES, redact
 from incidents.services import review as review_services
 from incidents.services.agent_trace import agent_trace_import
 
-from .factories import otlp_trace, person, signed_in, snapshot_of
+from .factories import otlp_trace, signed_in, snapshot_of
 
 PRIVATE_KEY = (
     "-----BEGIN RSA PRIVATE KEY-----\n"
@@ -94,11 +94,6 @@ SECRETS = {
     ),
 }
 KINDS = list(SECRETS)
-
-
-@pytest.fixture
-def ada(db):
-    return person("ada", "reporter")
 
 
 @pytest.fixture

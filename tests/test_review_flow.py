@@ -18,16 +18,6 @@ from .factories import TagFactory, person, signed_in, snapshot_of
 
 
 @pytest.fixture
-def ada(db):
-    return person("ada", "reporter")
-
-
-@pytest.fixture
-def rui(db):
-    return person("rui", "reviewer")
-
-
-@pytest.fixture
 def eve(db):
     return person("eve", "editor")
 
