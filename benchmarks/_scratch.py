@@ -87,6 +87,16 @@ def setup():
     return cleanup
 
 
+def require_postgresql():
+    """These benchmarks measure the production setup; SQLite would say nothing about it."""
+    script = Path(sys.argv[0]).name
+    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+        sys.exit(
+            f"{script} measures the production setup: set DATABASE_URL to a PostgreSQL server, "
+            "e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres"
+        )
+
+
 def require_shared_data():
     if SHARED is None:
         sys.exit("The public datasets were not found: set SHARED_DATA to their folder.")

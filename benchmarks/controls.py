@@ -31,9 +31,7 @@ BATCH = 5000
 
 
 def main():
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit("controls.py measures the production setup: set DATABASE_URL to PostgreSQL.")
+    _scratch.require_postgresql()
     cleanup = _scratch.setup()
     try:
         from incidents.models import Incident

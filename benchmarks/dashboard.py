@@ -28,12 +28,7 @@ REQUESTS = int(os.environ.get("BENCH_REQUESTS", "40"))
 
 
 def main():
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit(
-            "dashboard.py measures the production setup: set DATABASE_URL to a PostgreSQL "
-            "server, e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres"
-        )
+    _scratch.require_postgresql()
     shared = _scratch.require_shared_data()
     cleanup = _scratch.setup()
     try:
