@@ -48,6 +48,7 @@ bench: install
 	$(BIN)/python benchmarks/trace_import.py
 	$(BIN)/python benchmarks/controls.py
 	$(BIN)/python benchmarks/dashboard.py
+	$(BIN)/python benchmarks/open_data.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
