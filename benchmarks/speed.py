@@ -56,8 +56,8 @@ def main():
 def build(shared):
     from django.db import connection, transaction
 
-    from incidents import services
     from incidents.models import Incident, IncidentOrganisation
+    from incidents.search_index import search_index_update
 
     started = time.monotonic()
     _scratch.import_dataset("aiid", shared / "aiid-snapshot-2026-02")
@@ -129,7 +129,7 @@ def build(shared):
         flush=True,
     )
     started = time.monotonic()
-    services.search_index_update()
+    search_index_update()
     print(f"rebuilt every search vector in {time.monotonic() - started:.0f} s", flush=True)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")

@@ -3,7 +3,6 @@ from django.contrib import admin, messages
 from django.db import models
 from django.utils import timezone
 
-from incidents import services
 from incidents.importers import IMPORTERS
 from incidents.importers.jobs import import_job_create, import_job_progress
 from incidents.models import (
@@ -37,6 +36,7 @@ from incidents.models import (
     Tag,
     TimelineEvent,
 )
+from incidents.services.merge import MergeRefused, incident_merge
 
 # Links typed without a scheme are taken as https, not http.
 HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
@@ -332,9 +332,9 @@ class DuplicateFlagAdmin(admin.ModelAdmin):
                 else (flag.candidate, flag.incident)
             )
             try:
-                services.incident_merge(primary=primary, duplicate=duplicate, by=request.user)
+                incident_merge(primary=primary, duplicate=duplicate, by=request.user)
                 merged += 1
-            except services.MergeRefused as error:
+            except MergeRefused as error:
                 self.message_user(request, str(error), messages.WARNING)
         self.message_user(
             request, f"Merged {merged} pair(s); both provenances kept.", messages.SUCCESS

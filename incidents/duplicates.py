@@ -1,41 +1,37 @@
-"""Likely duplicates across datasets: the same real-world incident told by two sources.
+"""Likely duplicates: the same real-world incident told twice, by two datasets or by a reporter
+filing what is already recorded.
 
-Scored on title words, shared organisations and how close the dates are; a flag is only a
-suggestion for an editor, who merges or dismisses it.
+One scorer, on title words, shared organisations and how close the dates are; a flag is only
+a suggestion for an editor, who merges or dismisses it.
 """
 
-import re
 from collections import defaultdict
 
 from django.db.models import Q
 
+from incidents import text
 from incidents.models import DuplicateFlag, Incident, Provenance
 
 THRESHOLD = 0.7
 MIN_SHARED_WORDS = 2
-STOPWORDS = {
-    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "into",
-    "is", "it", "its", "of", "on", "or", "over", "the", "to", "was", "were", "with", "after",
-    "ai", "against", "about",
-}  # fmt: skip
-WORD = re.compile(r"[a-z0-9]+")
+# While filing: candidates are fetched by their longest typed words, then scored.
+SUGGESTION_WORDS = 6
+SUGGESTION_CANDIDATES = 50
 
 
-def title_words(text):
-    return {word for word in WORD.findall(text.lower()) if word not in STOPWORDS and len(word) > 2}
+class Profile:
+    """What the scorer compares of an incident: title words, organisation slugs, the year."""
 
-
-class _Profile:
     __slots__ = ("pk", "words", "organisations", "year", "datasets")
 
-    def __init__(self, pk, title, year):
-        self.pk, self.words, self.year = pk, title_words(title), year
-        self.organisations, self.datasets = set(), set()
+    def __init__(self, pk, title, year, organisations=(), datasets=()):
+        self.pk, self.words, self.year = pk, text.words(title), year
+        self.organisations, self.datasets = set(organisations), set(datasets)
 
 
 def _profiles(queryset):
     profiles = {
-        row["pk"]: _Profile(row["pk"], row["title"], row["occurred_at"] and row["occurred_at"].year)
+        row["pk"]: Profile(row["pk"], row["title"], row["occurred_at"] and row["occurred_at"].year)
         for row in queryset.values("pk", "title", "occurred_at")
     }
     for incident_id, slug in queryset.filter(organisation_roles__isnull=False).values_list(
@@ -51,9 +47,10 @@ def _profiles(queryset):
 
 def similarity(a, b):
     """0..1: mostly title overlap, helped by shared organisations and the same year."""
-    if len(a.words & b.words) < MIN_SHARED_WORDS:
+    shared = len(a.words & b.words)
+    if shared < MIN_SHARED_WORDS:
         return 0.0
-    title = len(a.words & b.words) / min(len(a.words), len(b.words))
+    title = shared / min(len(a.words), len(b.words))
     organisations = 1.0 if a.organisations & b.organisations else 0.0
     if a.year and b.year:
         dates = 1.0 if a.year == b.year else 0.5 if abs(a.year - b.year) == 1 else 0.0
@@ -62,12 +59,15 @@ def similarity(a, b):
     return 0.6 * title + 0.25 * organisations + 0.15 * dates
 
 
+def live_incidents():
+    return Incident.objects.filter(merged_into=None).exclude(status=Incident.Status.RETRACTED)
+
+
 def flag_cross_source_duplicates(incident_ids) -> int:
     """Flag likely duplicates of these incidents among incidents from other datasets."""
     if not incident_ids:
         return 0
-    live = Incident.objects.filter(merged_into=None).exclude(status=Incident.Status.RETRACTED)
-    everyone = _profiles(live)
+    everyone = _profiles(live_incidents())
     by_year = defaultdict(list)
     for profile in everyone.values():
         by_year[profile.year].append(profile)
@@ -100,18 +100,31 @@ def flag_cross_source_duplicates(incident_ids) -> int:
     return len(flags)
 
 
+def suggestions(typed, candidates, limit):
+    """[(score, incident)] of the `candidates` most like the `typed` profile (an incident being
+    filed), best first; only those sharing title words with it."""
+    longest = sorted(typed.words, key=len, reverse=True)[:SUGGESTION_WORDS]
+    if not longest:
+        return []
+    matches = Q()
+    for word in longest:
+        matches |= Q(title__icontains=word)
+    found = candidates.filter(matches).only("pk", "number", "slug", "title", "occurred_at")
+    found = list(found[:SUGGESTION_CANDIDATES])
+    profiles = _profiles(Incident.objects.filter(pk__in=[incident.pk for incident in found]))
+    scored = [
+        (round(score, 3), incident)
+        for incident in found
+        if (score := similarity(typed, profiles[incident.pk])) > 0
+    ]
+    scored.sort(key=lambda item: (-item[0], -item[1].number))
+    return scored[:limit]
+
+
 def _reason(a, b):
     parts = [f"{len(a.words & b.words)} shared title words"]
-    if a.organisations & b.organisations:
-        parts.append(
-            "shared organisation: " + ", ".join(sorted(a.organisations & b.organisations)[:3])
-        )
+    if shared := a.organisations & b.organisations:
+        parts.append("shared organisation: " + ", ".join(sorted(shared)[:3]))
     if a.year and a.year == b.year:
         parts.append(f"same year ({a.year})")
     return "; ".join(parts)[:300]
-
-
-def open_flags_for(incident):
-    return DuplicateFlag.objects.filter(
-        Q(incident=incident) | Q(candidate=incident), status=DuplicateFlag.Status.OPEN
-    ).select_related("incident", "candidate")

@@ -2,7 +2,7 @@
 
 On PostgreSQL: a stored, GIN-indexed search vector (title weighted highest, then summary, then
 organisation, AI system and tag names, then narrative; kept current by
-`services.search_index_update`), queried with web-search syntax ("exact phrase", -exclude, OR),
+`search_index.search_index_update`), queried with web-search syntax ("exact phrase", -exclude, OR),
 ranked, with highlighted snippets. When that finds little, any of the words and trigram matching
 of titles and organisation names (for names typed slightly wrong) are added, ranked below.
 On SQLite: a simpler word match that understands the same syntax and never errors.
@@ -22,7 +22,7 @@ from django.db import connection
 from django.db.models import Case, F, FloatField, Q, TextField, Value, When
 from django.db.models.functions import Concat, Replace, Substr
 
-from incidents.duplicates import STOPWORDS
+from incidents import text
 from incidents.models import AISystem, Incident, IncidentOrganisation, Organisation, Tag
 
 # Longer input is cut: no real query needs more, and it bounds the work a request can cause.
@@ -41,7 +41,6 @@ MAX_FALLBACK_TERMS = 8
 MAX_NAMED_INCIDENTS = 500
 SUGGESTION_THRESHOLD = 0.3
 SPECIAL_SYNTAX = re.compile(r'"|(?:^|\s)-\S|\bor\b', re.IGNORECASE)
-PLAIN_WORD = re.compile(r"[^\W_]+")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -81,7 +80,7 @@ def _search_postgres(queryset, query):
     matches = Q(search_vector=exact)
     rank = SearchRank(F("search_vector"), exact, normalization=Value(RANK_NORMALIZATION))
     highlight = exact
-    words = PLAIN_WORD.findall(query.lower())
+    words = text.tokens(query)
     # Phrases, exclusions and OR say exactly what is wanted: nothing looser is added to them.
     plain = bool(words) and not SPECIAL_SYNTAX.search(query)
     if plain and queryset.filter(matches)[:FEW_MATCHES].count() < FEW_MATCHES:
@@ -153,11 +152,13 @@ def _fallback_terms(query):
         if word and word.lower() == "or" and not negated:
             alternatives.append([])
             continue
-        text = (phrase or word).strip().lower()
+        wanted_text = (phrase or word).strip().lower()
         if not phrase:
-            text = text.strip("-")
-        term = (bool(negated), text)
-        wanted = text and (phrase or (text not in STOPWORDS and len(text) > 1))
+            wanted_text = wanted_text.strip("-")
+        term = (bool(negated), wanted_text)
+        wanted = wanted_text and (
+            phrase or (wanted_text not in text.STOPWORDS and len(wanted_text) > 1)
+        )
         if wanted and term not in alternatives[-1] and len(alternatives[-1]) < MAX_FALLBACK_TERMS:
             alternatives[-1].append(term)
     usable = [terms for terms in alternatives if any(not negated for negated, _ in terms)]
@@ -172,20 +173,22 @@ def _search_fallback(queryset, query):
     positive = []
     for terms in alternatives:
         branch = Q()
-        for negated, text in terms:
+        for negated, needle in terms:
             found = (
-                Q(title__icontains=text) | Q(summary__icontains=text) | Q(narrative__icontains=text)
+                Q(title__icontains=needle)
+                | Q(summary__icontains=needle)
+                | Q(narrative__icontains=needle)
             )
             branch &= ~found if negated else found
             if not negated:
-                positive.append(text)
+                positive.append(needle)
         condition |= branch
     # A word in the title counts most, then in the summary, as on PostgreSQL.
     rank = Value(0.0)
-    for text in positive:
+    for needle in positive:
         rank += Case(
-            When(title__icontains=text, then=Value(1.0)),
-            When(summary__icontains=text, then=Value(0.4)),
+            When(title__icontains=needle, then=Value(1.0)),
+            When(summary__icontains=needle, then=Value(0.4)),
             default=Value(0.1),
             output_field=FloatField(),
         )

@@ -114,7 +114,7 @@ def test_the_edit_form_lists_the_steps_in_order_and_saves_changes_as_a_revision(
 
     (step,) = AgentAction.objects.filter(incident=incident)
     assert (step.position, step.tool, step.harmful) == (1, "delete_volume", True)
-    assert review_services.latest_revision(incident).changed_fields == ["Action record"]
+    assert incident.latest_revision().changed_fields == ["Action record"]
 
 
 def test_the_diff_shows_the_action_record_and_an_editor_can_restore_it(ada):

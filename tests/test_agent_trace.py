@@ -40,7 +40,7 @@ def trace_bytes(*calls, **options):
 
 
 def import_(incident, data, by, **options):
-    latest = review_services.latest_revision(incident)
+    latest = incident.latest_revision()
     return agent_trace_import(
         incident=incident,
         data=data,
@@ -155,7 +155,7 @@ def test_it_never_publishes_and_the_public_page_waits_for_review(draft, ada, rui
 
     incident.refresh_from_db()
     assert incident.status == Incident.Status.PUBLISHED
-    assert review_services.has_unpublished_changes(incident)
+    assert incident.has_unpublished_changes()
     assert steps_of(incident) == []  # the public still reads the approved revision
     page = signed_in(person("someone")).get(incident.get_absolute_url()).text
     assert "kubectl delete namespace prod" not in page
@@ -305,7 +305,7 @@ def test_the_command_names_what_it_cannot_find(draft, ada, tmp_path, incident, u
 
 
 def upload(client, incident, data, **fields):
-    latest = review_services.latest_revision(incident)
+    latest = incident.latest_revision()
     return client.post(
         reverse("agent_trace_upload", args=[incident.number]),
         {

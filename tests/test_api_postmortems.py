@@ -293,7 +293,7 @@ def test_reporters_read_imported_records_as_revision_zero(bot):
 def test_an_edit_keeps_parts_of_the_postmortem_the_api_does_not_show(bot, ada):
     created = bot.post(url(), DRAFT).json()
     incident = Incident.objects.get(number=created["number"])
-    latest = review_service.latest_revision(incident)
+    latest = incident.latest_revision()
     # The action record is typed in the web form; this API version does not show it.
     step = {
         "position": 1,
@@ -315,7 +315,7 @@ def test_an_edit_keeps_parts_of_the_postmortem_the_api_does_not_show(bot, ada):
 
     bot.patch(url(incident.number), {"base_revision": 2, "summary": "Edited by the bot."})
 
-    newest = review_service.latest_revision(incident)
+    newest = incident.latest_revision()
     assert newest.number == 3
     assert newest.data["fields"]["summary"] == "Edited by the bot."
     assert [row["command"] for row in newest.data["agent_actions"]] == [step["command"]]

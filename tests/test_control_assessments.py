@@ -186,7 +186,7 @@ def test_an_assessment_change_to_a_published_incident_waits_for_approval(ada, ru
             ("point-in-time-backups", "worked", "Restored within the hour."),
         ),
     )
-    latest = review_service.latest_revision(incident)
+    latest = incident.latest_revision()
     changed = _with_assessments(
         {**latest.data},
         ("point-in-time-backups", "failed", "The restore was a day old."),
@@ -208,7 +208,7 @@ def test_the_diff_names_the_controls_that_changed(ada):
     incident = review_service.incident_create(
         snapshot=snapshot_of(title="Agent spent the budget"), by=ada
     )
-    latest = review_service.latest_revision(incident)
+    latest = incident.latest_revision()
     changed = _with_assessments(
         {**latest.data, "fields": {**latest.data["fields"], "kind": "near_miss"}},
         ("spend-limits", STOPPED, "No cap on the card."),
@@ -233,7 +233,7 @@ def test_restoring_a_revision_brings_back_its_assessments(ada, eve):
         ),
         by=ada,
     )
-    first = review_service.latest_revision(incident)
+    first = incident.latest_revision()
     review_service.incident_save(
         incident=incident,
         snapshot=_with_assessments({**first.data}),

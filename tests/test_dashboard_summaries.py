@@ -6,12 +6,12 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from incidents import services
 from incidents.dashboards import charts
 from incidents.dashboards.figures import DashboardQuery, DirectSource, SummarySource
 from incidents.dashboards.series import SERIES
 from incidents.dashboards.summaries import Scope, summaries_rebuild
 from incidents.models import ActionItem, Incident, IncidentOrganisation, Severity, SummaryCount
+from incidents.services import followups
 
 from .factories import (
     ActionItemFactory,
@@ -237,7 +237,7 @@ def test_saving_an_incident_rebuilds_the_summaries_after_commit(
         occurred_at=at(date(2025, 3, 20)), severity=Severity.objects.get(name="SEV1")
     )
     with django_capture_on_commit_callbacks(execute=True):
-        services.incident_saved(incident=late)
+        followups.incident_saved(incident=late)
     severity = chart("incidents-by-severity", DashboardQuery(scope=Scope.PUBLIC))
     assert severity.rows[-1] == ["Mar 2025", 1, 1]
 
@@ -247,8 +247,8 @@ def test_an_import_rebuilds_the_summaries_once_after_commit(
 ):
     IncidentFactory(occurred_at=at(date(2025, 4, 2)))
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        services.related_incidents_queue_bulk()
-        services.related_incidents_queue_bulk()
+        followups.incidents_imported()
+        followups.incidents_imported()
     assert len(callbacks) >= 2
     total = SummaryCount.objects.get(
         scope=Scope.PUBLIC, dimension="all", series="total", period=date(2025, 4, 1)

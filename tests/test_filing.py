@@ -343,7 +343,7 @@ def test_editing_a_published_incident_waits_for_review(reporter, client):
     response = reporter.post(edit_url(incident), data)
 
     assert response.status_code == 302
-    latest = review_services.latest_revision(incident)
+    latest = incident.latest_revision()
     assert latest.number == 2
     assert latest.data["fields"]["title"] == "New title"
     public = client.get(incident.get_absolute_url()).content.decode()
@@ -379,7 +379,7 @@ def test_a_stale_save_gets_409_with_both_versions_and_keeps_what_was_typed(
 
     assert response.status_code == 409
     html = response.content.decode()
-    latest = review_services.latest_revision(incident)
+    latest = incident.latest_revision()
     assert f"Revision {latest.number} was saved by ada" in html
     assert "Kiro outage: Cost Explorer down for 13 hours" in html
     assert "https://example.com/second-source" in html

@@ -115,7 +115,7 @@ def test_the_same_incident_in_both_datasets_is_flagged_then_merged_keeping_both(
     flag = DuplicateFlag.objects.get(incident=uber_aiid, candidate=uber_aiaaic)
     assert "uber" in flag.reason
 
-    from incidents.services import incident_merge
+    from incidents.services.merge import incident_merge
 
     incident_merge(primary=uber_aiid, duplicate=uber_aiaaic)
 

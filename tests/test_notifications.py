@@ -84,7 +84,7 @@ def test_approval_emails_every_author_since_the_last_publication(
     team, django_capture_on_commit_callbacks
 ):
     incident = draft_by(team["ada"])
-    latest = review_service.latest_revision(incident)
+    latest = incident.latest_revision()
     review_service.incident_save(
         incident=incident,
         snapshot={**latest.data, "fields": {**latest.data["fields"], "summary": "More detail."}},
@@ -111,7 +111,8 @@ def test_queuing_the_same_notification_again_sends_it_once(team):
     sent = len(mail.outbox)
 
     notifications.notify_review_requested(incident=incident)
-    review_service.review_submit(incident=incident, by=team["ada"])  # same revision again
+    with pytest.raises(review_service.NotAllowed, match="already waiting for review"):
+        review_service.review_submit(incident=incident, by=team["ada"])  # same revision again
     notifications.send_pending()
 
     assert sent == 3  # rui, eve, sam

@@ -25,7 +25,7 @@ def published(author, reviewer, title):
 
 
 def edit(incident, by, **fields):
-    latest = review_service.latest_revision(incident)
+    latest = incident.latest_revision()
     snapshot = {**latest.data, "fields": {**latest.data["fields"], **fields}}
     review_service.incident_save(
         incident=incident, snapshot=snapshot, by=by, base_revision_number=latest.number

@@ -3,9 +3,9 @@ editors on the pattern page, and the gaps no policy change addresses."""
 
 import pytest
 
-from incidents import services
 from incidents.dashboards.summaries import summaries_rebuild
 from incidents.models import PatternCluster, PatternClusterMember
+from incidents.services import related
 from incidents.services.patterns import clusters_recompute
 
 from .factories import (
@@ -41,7 +41,7 @@ def similar(tags, organisation, **fields):
 def pattern(tags):
     organisations = [OrganisationFactory() for _ in range(3)]
     incidents = [similar(tags, organisations[n % 3]) for n in range(4)]
-    services.related_incidents_recompute_all()
+    related.related_incidents_recompute_all()
     clusters_recompute()
     return {"incidents": incidents, "organisations": organisations}
 
@@ -66,7 +66,7 @@ def test_similar_incidents_at_one_organisation_are_not_a_pattern(tags):
     acme = OrganisationFactory()
     for _ in range(4):
         similar(tags, acme)
-    services.related_incidents_recompute_all()
+    related.related_incidents_recompute_all()
     clusters_recompute()
     assert not PatternCluster.objects.exists()
 
@@ -86,7 +86,7 @@ def test_the_patterns_page_shows_count_dates_organisations_and_policies(reader, 
 
 def test_internal_members_are_counted_only_for_internal_readers(tags, pattern):
     hidden = similar(tags, pattern["organisations"][0], internal=True)
-    services.related_incidents_recompute_all()
+    related.related_incidents_recompute_all()
     clusters_recompute()
     cluster = only_cluster()
     assert hidden.pk in members(cluster)
@@ -102,7 +102,7 @@ def test_an_editors_name_survives_recomputation(tags, pattern):
     response = editor.post(f"/patterns/{cluster.pk}/rename/", {"name": "Agents wiping data"})
     assert response.status_code == 302
     newcomer = similar(tags, pattern["organisations"][1])
-    services.related_incidents_recompute_all()
+    related.related_incidents_recompute_all()
     clusters_recompute()
     cluster = only_cluster()
     assert cluster.name == "Agents wiping data"

@@ -210,7 +210,7 @@ def test_a_secret_typed_into_the_filing_form_is_stored_redacted(draft, ada):
     assert response.status_code == 302
     (step,) = AgentAction.objects.filter(incident=draft)
     assert step.command == "export PAYMENTS_WEBHOOK_SECRET=[REDACTED] && ./deploy.sh"
-    assert secret not in json.dumps(review_services.latest_revision(draft).data)
+    assert secret not in json.dumps(draft.latest_revision().data)
 
 
 def test_a_secret_at_the_end_of_a_long_target_is_redacted_before_it_is_shortened(draft, ada):

@@ -3,8 +3,8 @@
 import pytest
 from django.core.management import call_command
 
-from incidents import services
 from incidents.models import Incident, IncidentOrganisation, PerpetratorKind, RelatedIncident
+from incidents.services import followups, related
 from incidents.tasks import recompute_related_incidents
 
 from .factories import IncidentFactory, IncidentOrganisationFactory, OrganisationFactory, TagFactory
@@ -18,7 +18,7 @@ def chatbot():
 
 
 def scores(incident):
-    return {row["pk"]: score for score, row in services.related_candidates(incident)}
+    return {row["pk"]: score for score, row in related.related_candidates(incident)}
 
 
 def links(incident):
@@ -33,7 +33,7 @@ def test_a_shared_organisation_weighs_more_than_a_shared_tag(chatbot):
     IncidentFactory(tags=[TagFactory()], organisations=[OrganisationFactory()])
 
     assert scores(incident) == {same_organisation.pk: 2.0, same_tag.pk: 1.0}
-    assert [row["pk"] for _, row in services.related_candidates(incident)] == [
+    assert [row["pk"] for _, row in related.related_candidates(incident)] == [
         same_organisation.pk,
         same_tag.pk,
     ]
@@ -57,7 +57,7 @@ def test_several_roles_of_one_organisation_count_once():
         for role in (IncidentOrganisation.Role.DEVELOPER, IncidentOrganisation.Role.DEPLOYER):
             IncidentOrganisationFactory(incident=each, organisation=organisation, role=role)
 
-    [(_, row)] = services.related_candidates(incident)
+    [(_, row)] = related.related_candidates(incident)
 
     assert (row["shared_tags"], row["shared_organisations"]) == (1, 1)
 
@@ -65,7 +65,7 @@ def test_several_roles_of_one_organisation_count_once():
 def test_an_incident_sharing_nothing_has_no_candidates():
     IncidentFactory(tags=[TagFactory()])
 
-    assert services.related_candidates(IncidentFactory()) == []
+    assert related.related_candidates(IncidentFactory()) == []
 
 
 def test_saving_queues_the_recompute_until_the_transaction_commits(
@@ -76,7 +76,7 @@ def test_saving_queues_the_recompute_until_the_transaction_commits(
     incident = IncidentFactory(tags=[tag])
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        services.incident_saved(incident=incident)
+        followups.incident_saved(incident=incident)
 
     assert len(callbacks) == 2  # the related lists, then the dashboard summaries
     assert not RelatedIncident.objects.exists()
@@ -95,7 +95,7 @@ def test_saving_an_incident_relates_it_and_its_neighbours_both_ways(
     incident = IncidentFactory(tags=[tag], organisations=[organisation])
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.incident_saved(incident=incident)
+        followups.incident_saved(incident=incident)
 
     assert links(incident) == {other_neighbour.pk: 3.0, neighbour.pk: 2.0}
     assert links(neighbour) == {incident.pk: 2.0}
@@ -111,12 +111,12 @@ def test_neighbours_drop_an_incident_that_no_longer_shares_anything(
     neighbour = IncidentFactory(tags=[tag])
     incident = IncidentFactory(tags=[tag])
     with django_capture_on_commit_callbacks(execute=True):
-        services.incident_saved(incident=incident)
+        followups.incident_saved(incident=incident)
     assert links(neighbour) == {incident.pk: 2.0}
 
     incident.tags.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        services.incident_saved(incident=incident)
+        followups.incident_saved(incident=incident)
 
     assert links(incident) == {}
     assert links(neighbour) == {}
@@ -126,12 +126,12 @@ def test_it_keeps_only_the_best_related_incidents():
     tag, organisation = TagFactory(), OrganisationFactory()
     incident = IncidentFactory(tags=[tag], organisations=[organisation])
     best = IncidentFactory.create_batch(3, tags=[tag], organisations=[organisation])
-    IncidentFactory.create_batch(services.RELATED_LIMIT, tags=[tag])
+    IncidentFactory.create_batch(related.RELATED_LIMIT, tags=[tag])
 
-    services.related_incidents_recompute(incident=incident)
+    related.related_incidents_recompute(incident=incident)
 
     stored = list(RelatedIncident.objects.filter(incident=incident))
-    assert len(stored) == services.RELATED_LIMIT
+    assert len(stored) == related.RELATED_LIMIT
     assert {link.related_id for link in stored[:3]} == {each.pk for each in best}
 
 
@@ -158,10 +158,10 @@ def test_the_bulk_recompute_after_an_import_matches_one_by_one():
         )
 
     for incident in Incident.objects.all():
-        services.related_incidents_recompute(incident=incident, cascade=False)
+        related.related_incidents_recompute(incident=incident, cascade=False)
     one_by_one = snapshot()
     RelatedIncident.objects.all().delete()
 
-    services.related_incidents_recompute_all()
+    related.related_incidents_recompute_all()
 
     assert one_by_one and snapshot() == one_by_one

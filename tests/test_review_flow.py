@@ -53,7 +53,7 @@ def published(author, reviewer, **fields):
 
 def edit(incident, by, **fields):
     incident.refresh_from_db()
-    latest = review_service.latest_revision(incident)
+    latest = incident.latest_revision()
     snapshot = {**latest.data, "fields": {**latest.data["fields"], **fields}}
     return review_service.incident_save(
         incident=incident, snapshot=snapshot, by=by, base_revision_number=latest.number
@@ -100,7 +100,7 @@ def test_requesting_changes_keeps_the_comment_with_that_revision(ada, rui):
     assert incident.status == Incident.Status.CHANGES_REQUESTED
     assert incident.review_requested_at is None
     review = Review.objects.get()
-    assert review.revision == review_service.latest_revision(incident)
+    assert review.revision == incident.latest_revision()
     assert (review.reviewer, review.comment) == (rui, "Cite the vendor's statement.")
     # The author finds it on their own page and in the history.
     author = signed_in(ada)
@@ -155,7 +155,7 @@ def test_approval_by_a_second_person_publishes_it(ada, rui):
     assert response.status_code == 302
     assert response["Location"] == incident.get_absolute_url()
     assert incident.status == Incident.Status.PUBLISHED
-    assert incident.published_revision == review_service.latest_revision(incident)
+    assert incident.published_revision == incident.latest_revision()
     public = Client().get(incident.get_absolute_url())
     assert public.status_code == 200
     assert "Support bot invented a refund policy" in public.text
@@ -166,7 +166,7 @@ def test_the_review_page_shows_the_revision_and_its_changes_with_names(ada, rui)
     tag = TagFactory(name="Destructive action")
     incident = published(ada, rui, narrative="## Root cause\n\nNo **guard rails**.")
     edit(incident, ada, title="A clearer title")
-    latest = review_service.latest_revision(incident)
+    latest = incident.latest_revision()
     review_service.incident_save(
         incident=incident,
         snapshot={**latest.data, "tags": [tag.pk]},
@@ -260,7 +260,7 @@ def test_restoring_makes_a_new_revision_equal_to_the_old_one(ada, eve):
     assert response.status_code == 302
     first, newest = (
         IncidentRevision.objects.get(incident=incident, number=1),
-        (review_service.latest_revision(incident)),
+        (incident.latest_revision()),
     )
     assert newest.number == 3
     assert newest.data == first.data
@@ -295,7 +295,7 @@ def test_editing_a_retracted_incident_does_not_change_what_the_public_reads(ada,
     edit(incident, ada, title="Quietly rewritten")
 
     assert "As published" in Client().get(incident.get_absolute_url()).text
-    assert review_service.latest_revision(incident).data["fields"]["title"] == "Quietly rewritten"
+    assert incident.latest_revision().data["fields"]["title"] == "Quietly rewritten"
 
 
 def test_history_shows_who_changed_what_and_when(ada, rui):
@@ -308,19 +308,14 @@ def test_history_shows_who_changed_what_and_when(ada, rui):
     assert "by <strong>ada</strong>" in page
     assert "Changed: Title, Summary" in page
     assert "Filed" in page
-    assert (
-        timezone.localtime(review_service.latest_revision(incident).created_at).strftime(
-            "%-d %b %Y"
-        )
-        in page
-    )
+    assert timezone.localtime(incident.latest_revision().created_at).strftime("%-d %b %Y") in page
 
 
 def test_the_diff_compares_any_two_revisions_field_by_field(ada, rui):
     tag = TagFactory(name="Prompt injection")
     incident = file(ada, title="First wording")
     edit(incident, ada, title="Second wording")
-    latest = review_service.latest_revision(incident)
+    latest = incident.latest_revision()
     review_service.incident_save(
         incident=incident,
         snapshot={**latest.data, "tags": [tag.pk]},

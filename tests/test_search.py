@@ -5,9 +5,11 @@ import re
 import pytest
 from django.db import connection
 
-from incidents import search, services
+from incidents import search
 from incidents.importers import IMPORTERS, run_import
 from incidents.models import Incident, Provenance
+from incidents.search_index import search_index_update
+from incidents.services import followups
 
 from .factories import AISystemFactory, IncidentFactory, OrganisationFactory, TagFactory
 from .test_import_datasets import AIAAIC, AIID_NEW, AIID_OLD
@@ -42,7 +44,7 @@ HOSTILE = [
 def found(query, *, refresh=True):
     if refresh:
         # Factories write rows directly; bring the index up to date as a save would.
-        services.search_index_update()
+        search_index_update()
     return list(search.search(Incident.objects.published(), query))
 
 
@@ -123,7 +125,7 @@ def test_a_title_match_ranks_above_a_narrative_only_match():
         narrative="Much later the kubernetes cluster was mentioned in passing.",
     )
     title_match = IncidentFactory(title="Agent scaled the kubernetes cluster to zero")
-    services.search_index_update()
+    search_index_update()
 
     assert numbers("kubernetes") == [title_match.number, narrative_only.number]
     ranks = [incident.rank for incident in found("kubernetes")]
@@ -135,7 +137,7 @@ def test_websearch_syntax_phrase_exclude_and_or():
     refund = IncidentFactory(title="Chatbot invented a refund policy")
     wipe = IncidentFactory(title="Coding agent deleted the production database")
     reversed_words = IncidentFactory(title="Policy on refund requests ignored by chatbot")
-    services.search_index_update()
+    search_index_update()
 
     assert numbers('"refund policy"') == [refund.number]
     assert set(numbers("refund -invented")) == {reversed_words.number}
@@ -148,7 +150,7 @@ def test_snippets_mark_the_matching_words():
         title="Agent deleted the production database",
         summary="The coding agent ran a destructive migration during a freeze.",
     )
-    services.search_index_update()
+    search_index_update()
 
     [result] = found("destructive migration")
 
@@ -164,7 +166,7 @@ def test_organisation_ai_system_and_tag_names_are_searchable():
         tags=[TagFactory(name="Prompt injection")],
     )
     incident.ai_systems.add(AISystemFactory(name="Kiro"))
-    services.search_index_update([incident.pk])
+    search_index_update([incident.pk])
 
     for query in ("Initech", "prompt injection", "kiro"):
         assert numbers(query) == [incident.number], query
@@ -177,7 +179,7 @@ def test_a_typo_in_an_organisation_name_still_finds_its_incidents():
         organisations=[OrganisationFactory(name="Clearview AI")],
     )
     IncidentFactory(title="Chatbot invented a refund policy")
-    services.search_index_update()
+    search_index_update()
 
     assert numbers("Clearveiw") == [incident.number]
     assert incident.number in numbers("Clearveiw AI")
@@ -186,7 +188,7 @@ def test_a_typo_in_an_organisation_name_still_finds_its_incidents():
 @postgres_only
 def test_a_typo_in_a_title_word_still_finds_it():
     incident = IncidentFactory(title="Tesla Autopilot crash on the highway")
-    services.search_index_update()
+    search_index_update()
 
     assert incident.number in numbers("autopliot")
 
@@ -194,13 +196,13 @@ def test_a_typo_in_a_title_word_still_finds_it():
 @postgres_only
 def test_the_vector_is_updated_when_an_incident_is_saved(django_capture_on_commit_callbacks):
     incident = IncidentFactory(title="Chatbot invented a refund policy")
-    services.search_index_update()
+    search_index_update()
     assert numbers("hallucinated", refresh=False) == []
 
     incident.title = "Chatbot hallucinated a refund policy"
     incident.save()
     with django_capture_on_commit_callbacks(execute=True):
-        services.incident_saved(incident=incident)
+        followups.incident_saved(incident=incident)
 
     assert numbers("hallucinated", refresh=False) == [incident.number]
 

@@ -2,9 +2,13 @@
 
 import pytest
 
-from incidents import services
 from incidents.importers import IMPORTERS, run_import
 from incidents.models import Provenance, RelatedIncident, Tag
+from incidents.services.related import (
+    TEXT_MIN_SIMILARITY,
+    related_candidates,
+    related_incidents_recompute,
+)
 
 from .factories import IncidentFactory, OrganisationFactory, TagFactory
 from .test_import_datasets import AIAAIC, AIID_OLD
@@ -46,7 +50,7 @@ def test_incidents_of_different_organisations_sharing_failure_tags_are_related()
     )
     IncidentFactory(title="Robot vacuum mapped the house", organisations=[OrganisationFactory()])
 
-    services.related_incidents_recompute(incident=incident)
+    related_incidents_recompute(incident=incident)
 
     assert related(incident) == [elsewhere.pk]
     assert related(elsewhere) == [incident.pk]
@@ -61,10 +65,10 @@ def test_shared_wording_alone_relates_incidents_and_ranks_above_a_shared_tag():
     same_tag = IncidentFactory(title="Chatbot invented a refund policy", tags=[tag])
     IncidentFactory(title="Spreadsheet macro emailed the wrong list")
 
-    [(best, row), (second, other)] = services.related_candidates(incident)
+    [(best, row), (second, other)] = related_candidates(incident)
 
     assert (row["pk"], other["pk"]) == (retold.pk, same_tag.pk)
-    assert row["text_similarity"] > services.TEXT_MIN_SIMILARITY
+    assert row["text_similarity"] > TEXT_MIN_SIMILARITY
     assert best > second
 
 
@@ -72,4 +76,4 @@ def test_words_every_incident_shares_do_not_make_them_similar():
     incident = IncidentFactory(title="Agent incident one")
     IncidentFactory(title="Agent incident two")
 
-    assert services.related_candidates(incident) == []
+    assert related_candidates(incident) == []

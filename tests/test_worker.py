@@ -16,8 +16,8 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from config.celery import app as celery_app
-from incidents import services
 from incidents.models import RelatedIncident
+from incidents.services import followups
 
 from .factories import IncidentFactory, TagFactory
 
@@ -93,7 +93,7 @@ def test_a_worker_recomputes_related_incidents_after_an_incident_is_saved(worker
     assert not RelatedIncident.objects.exists()
 
     with transaction.atomic():
-        services.incident_saved(incident=first)
+        followups.incident_saved(incident=first)
         # Queued on commit, never before: the worker must not see half-written data.
         assert not RelatedIncident.objects.exists()
 

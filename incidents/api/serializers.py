@@ -550,9 +550,7 @@ class PostmortemSerializer(serializers.ModelSerializer):
 
 def working_copy(incident):
     """The newest revision of a postmortem as PostmortemSerializer reads it."""
-    from incidents.services.review import latest_revision
-
-    latest = latest_revision(incident)
+    latest = incident.latest_revision()
     snapshot = latest.data if latest else revisions.from_incident(incident)
     values = revisions.field_values(snapshot)
     severities = Severity.objects.in_bulk([values.get("severity_id")])

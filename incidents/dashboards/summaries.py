@@ -1,11 +1,10 @@
 """The summary tables behind the dashboards: rebuilt whole by a Celery task after saves and
-imports (and by Celery beat), so a dashboard request reads a few hundred summary rows instead
-of aggregating every incident."""
+imports (queued by `incidents.queueing`, and by Celery beat), so a dashboard request reads a few
+hundred summary rows instead of aggregating every incident."""
 
 import logging
 import time
 
-from django.core.cache import cache
 from django.db import connection, transaction
 
 from incidents.dashboards.series import SERIES, Series, TopOrganisationSeries
@@ -14,7 +13,8 @@ from incidents.models.incident import can_read_internal
 
 log = logging.getLogger(__name__)
 
-QUEUED_KEY = "dashboard-summaries-queued"
+# Set while a rebuild is queued, so a burst of saves queues one (see incidents.queueing).
+REBUILD_QUEUED_KEY = "dashboard-summaries-queued"
 Scope = SummaryCount.Scope
 
 
@@ -114,19 +114,3 @@ def summaries_rebuild(progress=None):
                     progress(f"{scope} {series.name} by {dimension}: {written} rows")
     log.info("Rebuilt %d summary rows in %.1f s", written, time.monotonic() - started)
     return written
-
-
-def summaries_queue_rebuild():
-    """After a save or an import: rebuild once the transaction commits. Many saves in a row
-    queue one rebuild, not one each (the task clears the mark when it starts)."""
-    from incidents.tasks import rebuild_dashboard_summaries
-
-    def queue():
-        if cache.add(QUEUED_KEY, True, timeout=600):
-            try:
-                rebuild_dashboard_summaries.delay()
-            except Exception:  # noqa: BLE001 - the beat schedule rebuilds later anyway
-                cache.delete(QUEUED_KEY)
-                log.warning("Could not queue the summary rebuild", exc_info=True)
-
-    transaction.on_commit(queue)

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from incidents import services
+from incidents import queueing
 from incidents.models import (
     AgentAction,
     AISystem,
@@ -27,6 +27,8 @@ from incidents.models import (
     Severity,
     Tag,
 )
+from incidents.search_index import search_index_update
+from incidents.services.related import related_incidents_recompute_all
 
 DEMO_FILE = Path(__file__).with_name("incidents.json")
 
@@ -214,9 +216,9 @@ def load_demo(path=DEMO_FILE, progress=None):
             progress(f"[{position}/{len(data['incidents'])}] {item['title']}")
     for item in data.get("policy_changes", []):
         _load_policy(item, incidents_by_key)
-    services.related_incidents_recompute_all()
-    services.search_index_update()
+    related_incidents_recompute_all()
+    search_index_update()
     # The dashboards and pattern clusters are built from what was just loaded.
-    services.summaries_queue_rebuild()
-    services.pattern_clusters_queue_recompute()
+    queueing.summaries_rebuild()
+    queueing.pattern_clusters()
     return len(incidents_by_key), len(data.get("policy_changes", []))

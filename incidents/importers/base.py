@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from incidents import duplicates
 from incidents.models import (
     AISystem,
     Dataset,
@@ -29,6 +30,8 @@ from incidents.models import (
     Source,
     Tag,
 )
+from incidents.search_index import search_index_update
+from incidents.services import followups
 
 # Large enough for real narratives, small enough that a runaway field is reported, not loaded.
 MAX_FIELD_CHARS = 100_000
@@ -308,8 +311,6 @@ def run_import(
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportSummary:
     """Read, validate, then write every record in one transaction (rolled back on a dry run)."""
-    from incidents import duplicates, services
-
     started = time.monotonic()
     records = read_all(importer)
     summary = ImportSummary(
@@ -326,12 +327,12 @@ def run_import(
             if progress:
                 progress(position, len(records))
         writer.finish()
-        services.search_index_update(touched)  # one UPDATE; a no-op except on PostgreSQL
+        search_index_update(touched)  # one UPDATE; a no-op except on PostgreSQL
         summary.flagged = duplicates.flag_cross_source_duplicates(touched)
         if dry_run:
             transaction.set_rollback(True)
         elif touched:
-            services.related_incidents_queue_bulk()
+            followups.incidents_imported()
     summary.seconds = time.monotonic() - started
     return summary
 

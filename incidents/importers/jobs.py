@@ -7,9 +7,9 @@ from dataclasses import asdict
 from pathlib import Path
 
 from django.core.cache import cache
-from django.db import transaction
 from django.utils import timezone
 
+from incidents import queueing
 from incidents.models import ImportJob
 
 from . import IMPORTERS, ImportFailed, run_import
@@ -19,8 +19,6 @@ PROGRESS_EVERY = 25
 
 def import_job_create(*, source, upload, dry_run, by):
     """Store the upload and queue the import once the job row is committed."""
-    from incidents.tasks import run_import_job
-
     if source not in IMPORTERS:
         raise ValueError(f"Unknown source {source!r}")
     job = ImportJob.objects.create(
@@ -30,7 +28,7 @@ def import_job_create(*, source, upload, dry_run, by):
         dry_run=dry_run,
         created_by=by,
     )
-    transaction.on_commit(lambda: run_import_job.delay(job.pk))
+    queueing.import_job(job.pk)
     return job
 
 

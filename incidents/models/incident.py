@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.contrib.postgres.search import SearchVectorField
 from django.db import IntegrityError, models, transaction
-from django.db.models import Exists, F, Max, OuterRef, Q
+from django.db.models import Exists, F, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.text import slugify
@@ -50,6 +50,20 @@ class IncidentQuerySet(models.QuerySet):
         if can_read_internal(user):
             return self.all()
         return self.public()
+
+    def with_newest_revision(self):
+        """Annotate `newest_revision_id`, so `has_unpublished_changes` on a list costs no query
+        per incident."""
+        revisions = apps.get_model("incidents", "IncidentRevision").objects
+        newest = revisions.filter(incident=OuterRef("pk")).order_by("-number").values("pk")[:1]
+        return self.annotate(newest_revision_id=Subquery(newest))
+
+    def awaiting_review_by(self, user):
+        """Waiting for review, and not written by `user` since the last publication: a second
+        person must review what someone wrote."""
+        revisions = apps.get_model("incidents", "IncidentRevision").objects
+        mine = revisions.unpublished().filter(incident=OuterRef("pk"), author=user)
+        return self.filter(review_requested_at__isnull=False).exclude(Exists(mine))
 
     def with_disputed(self):
         disputing = Source.objects.filter(incident=OuterRef("pk"), stance=Source.Stance.DISPUTES)
@@ -352,6 +366,36 @@ class Incident(models.Model):
         candidates += (f"{base}-{self.number}-{n}" for n in range(2, 100))
         taken = set(Incident.objects.filter(slug__startswith=base).values_list("slug", flat=True))
         return next(slug for slug in candidates if slug not in taken)
+
+    def latest_revision(self):
+        """The newest revision; None for a record that arrived by import or demo load and was
+        never edited here."""
+        return self.revisions.order_by("-number").first()
+
+    def authors_since_publication(self):
+        """Ids of everyone who wrote a revision that the public has not seen yet."""
+        return set(
+            self.revisions.unpublished().exclude(author=None).values_list("author_id", flat=True)
+        )
+
+    def has_unpublished_changes(self):
+        """Whether the newest revision is not the one the public reads."""
+        if hasattr(self, "newest_revision_id"):  # see IncidentQuerySet.with_newest_revision
+            newest_id = self.newest_revision_id
+        else:
+            newest = self.latest_revision()
+            newest_id = newest and newest.pk
+        return newest_id is not None and newest_id != self.published_revision_id
+
+    def may_be_submitted(self):
+        """Whether there is something new for a reviewer: a draft, a postmortem sent back with
+        changes requested, or unpublished edits of a published one; not while a review is
+        already asked for."""
+        if self.review_requested_at is not None:
+            return False
+        if self.status in (self.Status.DRAFT, self.Status.CHANGES_REQUESTED):
+            return True
+        return self.status == self.Status.PUBLISHED and self.has_unpublished_changes()
 
     @property
     def public_number(self):

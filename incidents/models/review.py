@@ -2,8 +2,19 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F, Q
 
 from .incident import Incident
+
+
+class IncidentRevisionQuerySet(models.QuerySet):
+    def unpublished(self):
+        """Revisions the public has not seen: all of them before the first publication, and
+        those after the published one since."""
+        return self.filter(
+            Q(incident__published_revision=None)
+            | Q(number__gt=F("incident__published_revision__number"))
+        )
 
 
 class IncidentRevision(models.Model):
@@ -18,6 +29,8 @@ class IncidentRevision(models.Model):
     data = models.JSONField()
     changed_fields = models.JSONField(default=list)
     note = models.CharField(max_length=300, blank=True)
+
+    objects = IncidentRevisionQuerySet.as_manager()
 
     class Meta:
         ordering = ["incident", "-number"]

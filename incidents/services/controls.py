@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, Sum, Value
 from django.db.models.functions import Coalesce, Least
 
+from incidents.caching import cached_for_this_data
 from incidents.models import (
     AgentAction,
     Control,
@@ -253,7 +254,6 @@ def overview(incidents, scope):
     """What the controls page shows over the given incidents. The aggregates read every
     assessment, so they are remembered until the data changes (`scope` names the set of
     incidents); the catalogue's names and the failed assessments are read fresh by id."""
-    from incidents.caching import cached_for_this_data
 
     def compute():
         responsible = IncidentOrganisation.objects.filter(

@@ -1,7 +1,5 @@
 """Emails about the review flow, through an outbox table drained by a Celery task."""
 
-import logging
-
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
@@ -10,9 +8,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from incidents import queueing
 from incidents.models import ActionItem, Notification
-
-log = logging.getLogger(__name__)
 
 
 def _site_url(path):
@@ -27,16 +24,7 @@ def _queue(key, user, subject, body):
             Notification.objects.create(key=key, recipient=user.email, subject=subject, body=body)
     except IntegrityError:
         pass  # already queued: notifications are idempotent by key
-    transaction.on_commit(_kick_sender)
-
-
-def _kick_sender():
-    from incidents.tasks import send_notifications
-
-    try:
-        send_notifications.delay()
-    except Exception:  # noqa: BLE001 - any broker failure: the beat schedule retries later
-        log.warning("Could not queue sending notifications; they will be retried", exc_info=True)
+    queueing.notifications_send()
 
 
 def reviewers():
@@ -48,10 +36,8 @@ def reviewers():
 
 
 def notify_review_requested(*, incident):
-    from incidents.services.review import authors_since_publication, latest_revision
-
-    revision = latest_revision(incident)
-    authors = authors_since_publication(incident)
+    revision = incident.latest_revision()
+    authors = incident.authors_since_publication()
     link = _site_url(reverse("incident_review", args=[incident.number]))
     for user in reviewers().exclude(pk__in=authors):
         _queue(
@@ -63,8 +49,6 @@ def notify_review_requested(*, incident):
 
 
 def notify_review_outcome(*, review):
-    from incidents.services.review import authors_since_publication
-
     incident = review.revision.incident
     User = get_user_model()
     verb = (
@@ -77,7 +61,6 @@ def notify_review_outcome(*, review):
     if review.comment:
         body += f"\nComment:\n{review.comment}\n"
     authors = set(incident.revisions.exclude(author=None).values_list("author_id", flat=True))
-    authors |= authors_since_publication(incident)
     for user in User.objects.filter(pk__in=authors, is_active=True):
         _queue(
             f"review-outcome:{review.pk}:{user.pk}",

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from incidents import revisions
 from incidents.models import AuditEvent, Incident, IncidentRevision, Review
+from incidents.services import followups, notifications
 
 FILE = "incidents.file_incident"
 REVIEW = "incidents.review_incident"
@@ -38,26 +39,14 @@ def _audit(incident, action, actor, detail=""):
     AuditEvent.objects.create(incident=incident, action=action, actor=actor, detail=detail[:500])
 
 
-def latest_revision(incident):
-    return incident.revisions.order_by("-number").first()
-
-
 def working_snapshot(incident):
     """What an editor starts from: the latest revision, or the record itself."""
-    latest = latest_revision(incident)
+    latest = incident.latest_revision()
     return latest.data if latest else revisions.from_incident(incident)
 
 
-def authors_since_publication(incident):
-    """Everyone who wrote a revision that the public has not seen yet."""
-    pending = incident.revisions.all()
-    if incident.published_revision_id:
-        pending = pending.filter(number__gt=incident.published_revision.number)
-    return set(pending.exclude(author=None).values_list("author_id", flat=True))
-
-
 def _new_revision(incident, snapshot, by, note=""):
-    latest = latest_revision(incident)
+    latest = incident.latest_revision()
     previous = latest.data if latest else revisions.from_incident(incident)
     return IncidentRevision.objects.create(
         incident=incident,
@@ -76,9 +65,7 @@ def incident_create(*, snapshot, by):
     revisions.apply(incident, snapshot)
     _new_revision(incident, snapshot, by, note="Filed")
     _audit(incident, AuditEvent.Action.CREATED, by)
-    from incidents.services import incident_saved
-
-    incident_saved(incident=incident)
+    followups.incident_saved(incident=incident)
     return incident
 
 
@@ -88,7 +75,7 @@ def incident_save(*, incident, snapshot, by, base_revision_number):
     so a second editor can never silently overwrite the first."""
     _require(by, FILE, "Only reporters can edit postmortems.")
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
-    latest = latest_revision(incident)
+    latest = incident.latest_revision()
     if (latest.number if latest else 0) != (base_revision_number or 0):
         raise Conflict(latest)
     if latest is None:
@@ -107,48 +94,39 @@ def incident_save(*, incident, snapshot, by, base_revision_number):
             incident.status = Incident.Status.DRAFT
             incident.save(update_fields=["status"])
     _audit(incident, AuditEvent.Action.SAVED, by, f"Revision {revision.number}")
-    from incidents.services import incident_saved
-
-    incident_saved(incident=incident)
+    followups.incident_saved(incident=incident)
     return incident, revision
-
-
-def has_unpublished_changes(incident):
-    latest = latest_revision(incident)
-    return latest is not None and latest.pk != incident.published_revision_id
 
 
 @transaction.atomic
 def review_submit(*, incident, by):
     _require(by, FILE, "Only reporters can submit postmortems for review.")
-    if not has_unpublished_changes(incident) and incident.status == Incident.Status.PUBLISHED:
-        raise NotAllowed("There is nothing new to review.")
     if incident.status == Incident.Status.RETRACTED:
         raise NotAllowed("A retracted incident cannot be submitted.")
-    if latest_revision(incident) is None:
-        _new_revision(incident, revisions.from_incident(incident), by, "Existing record")
+    if incident.review_requested_at is not None:
+        raise NotAllowed(f"{incident.public_number} is already waiting for review.")
+    if not incident.may_be_submitted():
+        raise NotAllowed("There is nothing new to review.")
+    latest = incident.latest_revision()
+    if latest is None:
+        latest = _new_revision(incident, revisions.from_incident(incident), by, "Existing record")
     if incident.status != Incident.Status.PUBLISHED:
         incident.status = Incident.Status.IN_REVIEW
-        incident.save(update_fields=["status"])
     incident.review_requested_at = timezone.now()
-    incident.save(update_fields=["review_requested_at"])
-    _audit(
-        incident, AuditEvent.Action.SUBMITTED, by, f"Revision {latest_revision(incident).number}"
-    )
-    from incidents.services.notifications import notify_review_requested
-
-    notify_review_requested(incident=incident)
+    incident.save(update_fields=["status", "review_requested_at"])
+    _audit(incident, AuditEvent.Action.SUBMITTED, by, f"Revision {latest.number}")
+    notifications.notify_review_requested(incident=incident)
 
 
 def _review(incident, by, decision, comment, revision_number=None):
     _require(by, REVIEW, "Only reviewers can review postmortems.")
     if incident.review_requested_at is None:
         raise NotAllowed("This postmortem has not been submitted for review.")
-    revision = latest_revision(incident)
+    revision = incident.latest_revision()
     if revision_number is not None and revision.number != revision_number:
         # Saved while the reviewer was reading: they must see what they approve.
         raise Conflict(revision)
-    if by.pk in authors_since_publication(incident):
+    if by.pk in incident.authors_since_publication():
         raise NotAllowed("You wrote part of this version; a second person must review it.")
     return Review.objects.create(revision=revision, reviewer=by, decision=decision, comment=comment)
 
@@ -163,9 +141,7 @@ def review_request_changes(*, incident, by, comment, revision_number=None):
         incident.status = Incident.Status.CHANGES_REQUESTED
     incident.save(update_fields=["status", "review_requested_at"])
     _audit(incident, AuditEvent.Action.CHANGES_REQUESTED, by, comment)
-    from incidents.services.notifications import notify_review_outcome
-
-    notify_review_outcome(review=review)
+    notifications.notify_review_outcome(review=review)
     return review
 
 
@@ -183,11 +159,8 @@ def review_approve_and_publish(*, incident, by, comment="", revision_number=None
     incident.save()
     _audit(incident, AuditEvent.Action.APPROVED, by, f"Revision {revision.number}")
     _audit(incident, AuditEvent.Action.PUBLISHED, by, f"Revision {revision.number}")
-    from incidents.services import incident_saved
-    from incidents.services.notifications import notify_review_outcome
-
-    incident_saved(incident=incident)
-    notify_review_outcome(review=review)
+    followups.incident_saved(incident=incident)
+    notifications.notify_review_outcome(review=review)
     return review
 
 
@@ -213,13 +186,14 @@ def retraction_confirm(*, incident, by):
     # updated_at too: it names the data's version, which cached public pages depend on.
     incident.save(update_fields=["status", "updated_at"])
     _audit(incident, AuditEvent.Action.RETRACTED, by, incident.retraction_reason)
+    followups.incident_retracted()
 
 
 @transaction.atomic
 def revision_restore(*, incident, revision, by):
     """An earlier revision becomes the newest one; history is never rewritten."""
     _require(by, RETRACT, "Only editors can restore revisions.")
-    latest = latest_revision(incident)
+    latest = incident.latest_revision()
     incident, restored = incident_save(
         incident=incident,
         snapshot=revision.data,

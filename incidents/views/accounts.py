@@ -25,40 +25,18 @@ def my_postmortems(request):
         Incident.objects.filter(
             Exists(IncidentRevision.objects.filter(incident=OuterRef("pk"), author=user))
         )
+        .with_newest_revision()
         .annotate(
-            latest_revision_id=_latest(
-                IncidentRevision.objects.filter(incident=OuterRef("pk")), "pk"
-            ),
             last_decision=_latest(reviews, "decision"),
             last_comment=_latest(reviews, "comment"),
             last_reviewer=_latest(reviews, "reviewer__username"),
         )
         .order_by("-updated_at")
     )
-    drafted = list(drafted)
-    for incident in drafted:
-        incident.can_submit = incident.review_requested_at is None and (
-            incident.status in (Incident.Status.DRAFT, Incident.Status.CHANGES_REQUESTED)
-            or (
-                incident.status == Incident.Status.PUBLISHED
-                and incident.latest_revision_id != incident.published_revision_id
-            )
-        )
 
     to_review = Incident.objects.none()
     if user.has_perm(review_service.REVIEW):
-        # Not what I wrote since the last publication: a second person must review it.
-        mine_unpublished = IncidentRevision.objects.filter(
-            Q(incident__published_revision=None)
-            | Q(number__gt=OuterRef("published_revision__number")),
-            incident=OuterRef("pk"),
-            author=user,
-        )
-        to_review = (
-            Incident.objects.filter(review_requested_at__isnull=False)
-            .exclude(Exists(mine_unpublished))
-            .order_by("review_requested_at")
-        )
+        to_review = Incident.objects.awaiting_review_by(user).order_by("review_requested_at")
 
     today = timezone.localdate()
     action_items = (

@@ -3,26 +3,22 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.db import transaction
-from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.utils.dateparse import parse_date
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
-from incidents import revisions
-from incidents.duplicates import title_words
+from incidents import duplicates, revisions
 from incidents.forms import IncidentForm, build_formsets, error_links
 from incidents.markdown import render_markdown
-from incidents.models import Incident, Review, Tag
+from incidents.models import Incident, Organisation, Review, Tag
 from incidents.services import controls as control_services
 from incidents.services import review as review_services
 
 # The review screens already present snapshots to people; the conflict page names ids the same way.
 
 SUGGESTION_LIMIT = 5
-SUGGESTION_CANDIDATES = 50
-SUGGESTION_WORDS = 6
 
 
 def _reporter_only(view):
@@ -83,8 +79,8 @@ def incident_new(request):
 
 @_reporter_only
 def incident_edit(request, number):
-    incident = get_object_or_404(Incident, number=number)
-    latest = review_services.latest_revision(incident)
+    incident = get_object_or_404(Incident.objects.with_newest_revision(), number=number)
+    latest = incident.latest_revision()
     if request.method == "POST":
         form, formsets = IncidentForm(request.POST), build_formsets(request.POST)
         if _forms_valid(form, formsets):
@@ -143,10 +139,6 @@ def _review_state(incident, latest):
             status = "Published"
     else:
         status = incident.get_status_display()
-    can_submit = incident.review_requested_at is None and (
-        incident.status in (Incident.Status.DRAFT, Incident.Status.CHANGES_REQUESTED)
-        or (incident.status == Incident.Status.PUBLISHED and status != "Published")
-    )
     reviews = (
         Review.objects.filter(revision__incident=incident)
         .select_related("reviewer", "revision")
@@ -156,7 +148,7 @@ def _review_state(incident, latest):
         "incident": incident,
         "latest": latest,
         "status_text": status,
-        "can_submit": can_submit,
+        "can_submit": incident.may_be_submitted(),
         "reviews": reviews,
     }
 
@@ -185,42 +177,33 @@ def markdown_preview(request):
 @require_GET
 @_reporter_only
 def duplicate_suggestions(request):
-    """Existing incidents whose titles share words with the one being typed."""
-    words = title_words(request.GET.get("title", ""))
-    summary_words = title_words(request.GET.get("summary", ""))
-    if not words:
-        return JsonResponse([], safe=False)
-    longest = sorted(words, key=len, reverse=True)[:SUGGESTION_WORDS]
-    matches = Q()
-    for word in longest:
-        matches |= Q(title__icontains=word)
-    candidates = Incident.objects.visible_to(request.user).filter(matches, merged_into=None)
+    """Existing incidents that look like the one being typed, scored as duplicate flags are:
+    title words, with the organisations and the year when the form has them."""
+    organisation_ids = [pk for pk in request.GET.getlist("organisation") if pk.isdigit()]
+    try:
+        occurred = parse_date((request.GET.get("occurred_at") or "")[:10])
+    except ValueError:  # well formed but no such day
+        occurred = None
+    typed = duplicates.Profile(
+        None,
+        request.GET.get("title", ""),
+        occurred.year if occurred else None,
+        organisations=Organisation.objects.filter(pk__in=organisation_ids).values_list(
+            "slug", flat=True
+        ),
+    )
+    candidates = Incident.objects.visible_to(request.user).filter(merged_into=None)
     if (editing := request.GET.get("exclude", "")).isdigit():
         candidates = candidates.exclude(number=int(editing))
-    candidates = candidates.values("number", "slug", "title", "summary")[:SUGGESTION_CANDIDATES]
-    needed = min(2, len(words))
-    scored = []
-    for row in candidates:
-        theirs = title_words(row["title"])
-        shared = len(words & theirs)
-        if shared < needed:
-            continue
-        score = shared / min(len(words), len(theirs))
-        if summary_words:
-            theirs_summary = title_words(row["summary"])
-            overlap = len(summary_words & theirs_summary) / max(len(summary_words), 1)
-            score = 0.8 * score + 0.2 * overlap
-        scored.append((round(score, 3), row))
-    scored.sort(key=lambda item: (-item[0], -item[1]["number"]))
     return JsonResponse(
         [
             {
-                "number": row["number"],
-                "title": row["title"],
-                "url": reverse("incident_detail", args=[row["number"], row["slug"]]),
+                "number": incident.number,
+                "title": incident.title,
+                "url": incident.get_absolute_url(),
                 "score": score,
             }
-            for score, row in scored[:SUGGESTION_LIMIT]
+            for score, incident in duplicates.suggestions(typed, candidates, SUGGESTION_LIMIT)
         ],
         safe=False,
     )

@@ -22,7 +22,6 @@ from incidents.models import (
 )
 from incidents.models.incident import can_read_internal
 from incidents.services import controls, reporting
-from incidents.services.review import has_unpublished_changes
 from incidents.views import listing
 
 
@@ -115,7 +114,7 @@ def incident_detail(request, number, slug):
     }
     if can_read_internal(request.user):
         # Staff read the public page too; tell them whether it is what the public reads.
-        context["staff_bar"] = {"unpublished_changes": has_unpublished_changes(incident)}
+        context["staff_bar"] = {"unpublished_changes": incident.has_unpublished_changes()}
         context["reporting_clocks"] = reporting.clocks_for(incident)
         context["reader_tz"] = reporting.reader_timezone(request)
     return render(request, "incidents/incident_detail.html", context)

@@ -154,7 +154,7 @@ def incident_review(request, number):
                 messages.success(request, "Changes requested; the authors have been told.")
                 return redirect("my_postmortems")
             incident.refresh_from_db()
-    latest = review_service.latest_revision(incident)
+    latest = incident.latest_revision()
     published = incident.published_revision
     snapshots = [latest and latest.data, published and published.data]
     names = revisions.Names(snapshots)
@@ -168,7 +168,7 @@ def incident_review(request, number):
             "reviewer", "revision"
         ),
         "awaiting": incident.review_requested_at is not None,
-        "is_author": request.user.pk in review_service.authors_since_publication(incident),
+        "is_author": request.user.pk in incident.authors_since_publication(),
         "error": error,
     }
     return render(request, "incidents/staff/review.html", context, status=status)
@@ -205,7 +205,7 @@ def _revision_number(value, default):
 @require_GET
 def incident_diff(request, number):
     incident = _incident(number)
-    latest = review_service.latest_revision(incident)
+    latest = incident.latest_revision()
     if latest is None:
         raise Http404("This incident has no revisions yet.")
     to_number = _revision_number(request.GET.get("to"), latest.number)
@@ -238,7 +238,7 @@ def incident_diff(request, number):
 def revision_restore(request, number, revision):
     incident = _incident(number)
     old = get_object_or_404(IncidentRevision, incident=incident, number=revision)
-    latest = review_service.latest_revision(incident)
+    latest = incident.latest_revision()
     restored = review_service.revision_restore(incident=incident, revision=old, by=request.user)
     if restored == latest:
         messages.info(request, f"Revision {old.number} has the same content as the latest one.")

@@ -48,11 +48,15 @@
 
   // Likely duplicates under the title, while it is being typed.
   var title = form.querySelector("#id_title");
-  var summary = form.querySelector("#id_summary");
+  var occurred = form.querySelector("#id_occurred_at");
   var box = document.getElementById("duplicate-suggestions");
   var timer = null;
   function suggest() {
-    var params = new URLSearchParams({ title: title.value, summary: summary ? summary.value : "" });
+    // Scored as duplicate flags are: title words, the organisations and the year.
+    var params = new URLSearchParams({ title: title.value, occurred_at: occurred ? occurred.value : "" });
+    form.querySelectorAll("select[name^='organisation_roles-'][name$='-organisation']").forEach(function (select) {
+      if (select.value) params.append("organisation", select.value);
+    });
     if (form.dataset.exclude) params.append("exclude", form.dataset.exclude);
     fetch(form.dataset.suggestUrl + "?" + params, { credentials: "same-origin" })
       .then(function (response) { return response.ok ? response.json() : []; })

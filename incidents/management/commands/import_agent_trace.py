@@ -40,7 +40,7 @@ class Command(BaseCommand):
         path = Path(file)
         if not path.is_file():
             raise CommandError(f"{file}: no such file.")
-        latest = review_services.latest_revision(target)
+        latest = target.latest_revision()
         bar = None
 
         def progress(done, total):

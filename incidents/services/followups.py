@@ -1,0 +1,26 @@
+"""What follows a write: the work every change to an incident sets off, done now when it is
+cheap and queued for the worker when it is not."""
+
+from incidents import queueing
+from incidents.search_index import search_index_update
+
+
+def incident_saved(*, incident):
+    """After an incident and its relations were saved. The search vector is one cheap UPDATE,
+    done now so search never lags; similar incidents and the dashboards wait for a worker."""
+    search_index_update([incident.pk])
+    queueing.related_incidents(incident.pk)
+    queueing.summaries_rebuild()
+
+
+def incident_retracted():
+    """A retracted incident leaves the published counts and the recurring patterns."""
+    queueing.summaries_rebuild()
+    queueing.pattern_clusters()
+
+
+def incidents_imported():
+    """After an import: recompute every incident's similar incidents once, in the background,
+    and the dashboards."""
+    queueing.all_related_incidents()
+    queueing.summaries_rebuild()

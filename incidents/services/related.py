@@ -1,0 +1,185 @@
+"""Similar incidents: for each incident, the others most like it, by shared tags and
+organisations, the same kind of perpetrator and TF-IDF similarity of their wording. Stored as
+RelatedIncident rows by a worker after each save, read by the incident page and the API."""
+
+import heapq
+import math
+from collections import Counter, defaultdict
+
+from django.db import transaction
+
+from incidents import text
+from incidents.models import Incident, IncidentOrganisation, RelatedIncident
+
+RELATED_LIMIT = 10
+# A shared organisation says more about a recurring pattern than one shared tag.
+ORGANISATION_WEIGHT = 2.0
+TAG_WEIGHT = 1.0
+PERPETRATOR_WEIGHT = 1.0
+# Text similarity (TF-IDF cosine of title and summary, 0..1) is what recognises the same
+# incident told by two datasets, whose tags come from different vocabularies.
+TEXT_WEIGHT = 10.0
+TEXT_MIN_SIMILARITY = 0.1
+TITLE_REPEAT = 2
+# Words in more than this share of incidents say little and cost the most to compare.
+COMMON_WORD_SHARE = 0.05
+
+
+class Neighbourhood:
+    """What related scoring needs about every incident, loaded in a few queries, so one
+    incident or all of them are scored in memory by the same code."""
+
+    def __init__(self):
+        self.tags_of = defaultdict(set)
+        self.organisations_of = defaultdict(set)
+        self.holders = defaultdict(set)
+        for incident_id, tag_id in Incident.tags.through.objects.values_list(
+            "incident_id", "tag_id"
+        ):
+            self.tags_of[incident_id].add(tag_id)
+            self.holders[("tag", tag_id)].add(incident_id)
+        for incident_id, organisation_id in IncidentOrganisation.objects.values_list(
+            "incident_id", "organisation_id"
+        ):
+            self.organisations_of[incident_id].add(organisation_id)
+            self.holders[("organisation", organisation_id)].add(incident_id)
+        self.perpetrator_of = {}
+        counts = {}
+        for pk, perpetrator_id, title, summary in Incident.objects.values_list(
+            "pk", "perpetrator_id", "title", "summary"
+        ):
+            self.perpetrator_of[pk] = perpetrator_id
+            counts[pk] = Counter(text.terms(title) * TITLE_REPEAT + text.terms(summary))
+        self._index_text(counts)
+
+    def _index_text(self, counts):
+        """TF-IDF vectors, unit length, and an inverted index of the informative words."""
+        frequency = Counter(term for terms in counts.values() for term in terms)
+        total = len(counts)
+        common = max(20, COMMON_WORD_SHARE * total)
+        self.vectors = {}
+        self.postings = defaultdict(list)
+        for pk, terms in counts.items():
+            weights = {
+                term: (1 + math.log(n)) * math.log(total / frequency[term])
+                for term, n in terms.items()
+                if frequency[term] < total
+            }
+            norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
+            vector = {term: w / norm for term, w in weights.items()}
+            self.vectors[pk] = vector
+            for term, weight in vector.items():
+                if frequency[term] <= common:
+                    self.postings[term].append((pk, weight))
+
+    def text_similarities(self, incident_id):
+        similarity = defaultdict(float)
+        for term, weight in self.vectors.get(incident_id, {}).items():
+            for other, other_weight in self.postings.get(term, ()):
+                similarity[other] += weight * other_weight
+        return similarity
+
+    def _scores(self, incident_id):
+        """[(score, other, shared tags, shared organisations, text similarity)], unsorted."""
+        shared_tags, shared_organisations = Counter(), Counter()
+        for tag_id in self.tags_of[incident_id]:
+            shared_tags.update(self.holders[("tag", tag_id)])
+        for organisation_id in self.organisations_of[incident_id]:
+            shared_organisations.update(self.holders[("organisation", organisation_id)])
+        text = {
+            other: value
+            for other, value in self.text_similarities(incident_id).items()
+            if value >= TEXT_MIN_SIMILARITY
+        }
+        perpetrator_id = self.perpetrator_of.get(incident_id)
+        candidates = shared_tags.keys() | shared_organisations.keys() | text.keys()
+        candidates.discard(incident_id)
+        scores = []
+        for other in candidates:
+            similarity = text.get(other, 0.0)
+            score = (
+                TAG_WEIGHT * shared_tags[other]
+                + ORGANISATION_WEIGHT * shared_organisations[other]
+                + TEXT_WEIGHT * similarity
+            )
+            if perpetrator_id and self.perpetrator_of.get(other) == perpetrator_id:
+                score += PERPETRATOR_WEIGHT
+            scores.append(
+                (
+                    round(score, 4),
+                    other,
+                    shared_tags[other],
+                    shared_organisations[other],
+                    similarity,
+                )
+            )
+        return scores
+
+    def scored(self, incident_id):
+        """[(score, row)] of the incidents related to this one, best first."""
+        return [
+            (
+                score,
+                {
+                    "pk": other,
+                    "perpetrator_id": self.perpetrator_of.get(other),
+                    "shared_tags": tags,
+                    "shared_organisations": organisations,
+                    "text_similarity": round(similarity, 4),
+                },
+            )
+            for score, other, tags, organisations, similarity in sorted(
+                self._scores(incident_id), key=lambda item: (-item[0], item[1])
+            )
+        ]
+
+    def links(self, incident_id):
+        """The RelatedIncident rows to store for this incident: its best few."""
+        best = heapq.nsmallest(
+            RELATED_LIMIT, self._scores(incident_id), key=lambda item: (-item[0], item[1])
+        )
+        return [
+            RelatedIncident(
+                incident_id=incident_id,
+                related_id=other,
+                score=score,
+                shared_tags=tags,
+                shared_organisations=organisations,
+            )
+            for score, other, tags, organisations, _ in best
+        ]
+
+
+def related_candidates(incident):
+    """Other incidents sharing tags, organisations or much of their wording, scored, best
+    first, as [(score, {"pk", "perpetrator_id", "shared_tags", "shared_organisations",
+    "text_similarity"})]."""
+    return Neighbourhood().scored(incident.pk)
+
+
+@transaction.atomic
+def related_incidents_recompute(*, incident, cascade=True):
+    """Store the incidents most related to this one; with cascade, refresh its neighbours too,
+    since their lists may now include or drop this incident."""
+    neighbourhood = Neighbourhood()
+    incident_ids = {incident.pk}
+    if cascade:
+        incident_ids |= {row["pk"] for _, row in neighbourhood.scored(incident.pk)}
+        incident_ids |= set(
+            RelatedIncident.objects.filter(related=incident).values_list("incident_id", flat=True)
+        )
+    RelatedIncident.objects.filter(incident__in=incident_ids).delete()
+    RelatedIncident.objects.bulk_create(
+        (link for pk in sorted(incident_ids) for link in neighbourhood.links(pk)),
+        batch_size=2000,
+    )
+
+
+@transaction.atomic
+def related_incidents_recompute_all():
+    """Every incident's related list, scored as `related_candidates` does, from data loaded
+    once: one pass in memory instead of queries per incident."""
+    neighbourhood = Neighbourhood()
+    links = [link for pk in neighbourhood.perpetrator_of for link in neighbourhood.links(pk)]
+    RelatedIncident.objects.all().delete()
+    RelatedIncident.objects.bulk_create(links, batch_size=2000)
