@@ -3,18 +3,34 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
-STAMP := $(VENV)/.installed-requirements
+# One stamp per lock, so each set is reinstalled when its lock changes.
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+DEV_STAMP := $(VENV)/.installed-dev
+# Locks name packages only: no index URL or local path of the machine that compiled them.
+PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --strip-extras \
+  --allow-unsafe --no-emit-index-url --no-emit-find-links --no-emit-trusted-host $(LOCK_ARGS)
 
-.PHONY: run test lint check bench install browser clean
+.PHONY: run test lint check bench install install-dev lock browser clean
 
-$(STAMP): requirements.txt
+$(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed" if sys.version_info < (3, 11) else 0)'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
-	@touch $(STAMP)
 
-install: $(STAMP)
+$(RUNTIME_STAMP): requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	@touch $@
+
+# Both locks in one pip run, so a pin that disagrees between them is an error, not a downgrade.
+$(DEV_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+	@touch $(RUNTIME_STAMP) $@
+
+## What production needs (requirements.txt)
+install: $(RUNTIME_STAMP)
+
+## That and the test, lint and lock tools (requirements-dev.txt)
+install-dev: $(DEV_STAMP)
 
 ## Set up, load the demo incidents and serve the site at http://localhost:$(PORT)/
 run: install
@@ -23,17 +39,17 @@ run: install
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver $(PORT)
 
 ## Run the whole test suite (browser tests use Debian's chromium, installed if possible)
-test: install browser
+test: install-dev browser
 	$(BIN)/pytest
 
 browser:
 	@scripts/ensure-chromium
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-check: install
+check: install-dev
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
@@ -42,13 +58,19 @@ check: install
 	  $(BIN)/python manage.py check --deploy --fail-level WARNING
 
 ## Relevance and speed benchmarks (speed needs DATABASE_URL to name a PostgreSQL server)
-bench: install
+bench: install-dev
 	$(BIN)/python benchmarks/relevance.py
 	$(BIN)/python benchmarks/speed.py
 	$(BIN)/python benchmarks/trace_import.py
 	$(BIN)/python benchmarks/controls.py
 	$(BIN)/python benchmarks/dashboard.py
 	$(BIN)/python benchmarks/open_data.py
+
+## Recompile both locks from requirements.in and requirements-dev.in after editing either;
+## pins already in the locks are kept (LOCK_ARGS=--upgrade moves every package to its newest)
+lock: install-dev
+	$(PIP_COMPILE) --output-file requirements.txt requirements.in
+	$(PIP_COMPILE) --output-file requirements-dev.txt requirements-dev.in
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

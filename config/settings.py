@@ -1,23 +1,47 @@
 """Blast Radius settings: every value comes from the environment, with safe defaults.
 
 With no environment at all the site runs on SQLite with Celery tasks executed eagerly,
-so a newcomer needs nothing installed but Python.
+so a newcomer needs nothing installed but Python. An unset or empty variable gives the default;
+a value that cannot be understood stops the start with ImproperlyConfigured naming the variable,
+so that `DEBUG=ture`, or `DEBUG=yes ` with a stray space, never quietly means False.
 """
 
+import logging
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def env_bool(name, default=False):
-    value = os.environ.get(name)
-    if value is None:
+    words = {"1": True, "true": True, "yes": True, "on": True}
+    words |= {"0": False, "false": False, "no": False, "off": False}
+    value = os.environ.get(name, "")
+    if value == "":
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    if value.lower() not in words:
+        accepted = ", ".join(words)
+        raise ImproperlyConfigured(f"{name}={value!r} is not one of {accepted} (any case).")
+    return words[value.lower()]
+
+
+def env_int(name, default):
+    """Seconds or a port number: never negative, in plain digits."""
+    return int(env_matching(name, str(default), r"[0-9]+", "a whole number such as 0 or 600"))
+
+
+def env_matching(name, default, pattern, expected):
+    value = os.environ.get(name, "")
+    if value == "":
+        return default
+    if not re.fullmatch(pattern, value):
+        raise ImproperlyConfigured(f"{name}={value!r} is not {expected}.")
+    return value
 
 
 def env_list(name, default=""):
@@ -82,7 +106,7 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")),
+        conn_max_age=env_int("CONN_MAX_AGE", 0),
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -91,7 +115,9 @@ SILENCED_SYSTEM_CHECKS = ["models.W040"]
 
 # Shared between web and worker processes when CACHE_URL names a Redis server (import progress
 # is reported through it); a per-process memory cache otherwise.
-CACHE_URL = os.environ.get("CACHE_URL", "")
+CACHE_URL = env_matching(
+    "CACHE_URL", "", r"(rediss?|unix)://\S+", "a Redis URL such as redis://127.0.0.1:6379/1"
+)
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
@@ -130,7 +156,7 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=False)
-SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -178,13 +204,18 @@ CELERY_BEAT_SCHEDULE = {
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
-EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Blast Radius <noreply@localhost>")
-# Links in emails point here.
-SITE_URL = os.environ.get("SITE_URL", "http://localhost:8000")
+# Links in emails, citations, feeds and the sitemap point here, so it must be absolute.
+SITE_URL = env_matching(
+    "SITE_URL",
+    "http://localhost:8000",
+    r"https?://[^/\s]+(/\S*)?",
+    "an absolute address such as https://blast-radius.example",
+)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "my_postmortems"
@@ -192,11 +223,17 @@ LOGOUT_REDIRECT_URL = "home"
 
 PAGE_SIZE = 20
 
+LOG_LEVEL = env_matching(
+    "LOG_LEVEL",
+    "INFO",
+    "(?i)" + "|".join(logging.getLevelNamesMapping()),
+    "a log level such as DEBUG, INFO or WARNING",
+).upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         # Eager tasks would otherwise log every run; a real worker logs through its own -l.
@@ -205,6 +242,11 @@ LOGGING = {
 }
 
 # Open data: the REST API under /api/v1/, feeds, sitemap and cached public pages.
+# DRF reads only the first letter of the period, so "120/month" would quietly mean per minute.
+throttle_rate = (
+    r"[0-9]+/(s|sec|second|m|min|minute|h|hour|d|day)",
+    "a rate such as 120/minute (per second, minute, hour or day)",
+)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -218,8 +260,8 @@ REST_FRAMEWORK = {
         "incidents.api.throttles.TokenThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
-        "anonymous": os.environ.get("API_THROTTLE_ANONYMOUS", "120/minute"),
-        "token": os.environ.get("API_THROTTLE_TOKEN", "600/minute"),
+        "anonymous": env_matching("API_THROTTLE_ANONYMOUS", "120/minute", *throttle_rate),
+        "token": env_matching("API_THROTTLE_TOKEN", "600/minute", *throttle_rate),
     },
     "DEFAULT_SCHEMA_CLASS": "incidents.api.schema.ApiSchema",
     "EXCEPTION_HANDLER": "incidents.api.errors.exception_handler",
@@ -247,4 +289,4 @@ SPECTACULAR_SETTINGS = {
 }
 # Anonymous readers get whole public pages from the cache until the data changes, or at most
 # this long (taxonomy renames do not change the data version).
-PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "600"))
+PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 600)
