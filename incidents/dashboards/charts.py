@@ -500,6 +500,8 @@ def top_factors(query, source):
             monthly[(int(key), period)] += count
     top = sorted(totals, key=lambda pk: (-totals[pk], pk))[:TOP]
     tags = Tag.objects.in_bulk(top)
+    # A tag deleted since the summaries were rebuilt is left out until the next rebuild.
+    top = [pk for pk in top if pk in tags]
     table = []
     for pk in top:
         recent = earlier = 0
@@ -560,8 +562,9 @@ def _shift(month, months):
 
 
 def cooccurrence(source, tag_ids):
-    pairs = source.cooccurrence(tag_ids) if tag_ids else {}
     tags = Tag.objects.in_bulk(tag_ids)
+    tag_ids = [pk for pk in tag_ids if pk in tags]
+    pairs = source.cooccurrence(tag_ids) if tag_ids else {}
     names = [tags[pk].name for pk in tag_ids]
     highest = max([count for (a, b), count in pairs.items() if a != b] or [0])
     rows = []
@@ -600,6 +603,7 @@ def organisations_by_role(rows):
         totals[organisation_id] += count
     top = sorted(totals, key=lambda pk: (-totals[pk], pk))[:TOP]
     names = dict(Organisation.objects.filter(pk__in=top).values_list("pk", "name"))
+    top = [pk for pk in top if pk in names]  # not one deleted since the rebuild
     roles = list(ROLE_LABELS)
     table = [[names[pk], *(counts.get((pk, role), 0) for role in roles), totals[pk]] for pk in top]
     chart = Chart(
