@@ -7,8 +7,6 @@ suggestion for an editor, who merges or dismisses it.
 import re
 from collections import defaultdict
 
-from django.db.models import Q
-
 from incidents.models import DuplicateFlag, Incident, Provenance
 
 THRESHOLD = 0.7
@@ -109,9 +107,3 @@ def _reason(a, b):
     if a.year and a.year == b.year:
         parts.append(f"same year ({a.year})")
     return "; ".join(parts)[:300]
-
-
-def open_flags_for(incident):
-    return DuplicateFlag.objects.filter(
-        Q(incident=incident) | Q(candidate=incident), status=DuplicateFlag.Status.OPEN
-    ).select_related("incident", "candidate")

@@ -166,6 +166,3 @@ class ReportingDeadline(models.Model):
         if self.due_at < now + DUE_SOON:
             return "due soon"
         return "open"
-
-    def time_left(self, now=None):
-        return self.due_at - (now or timezone.now())

@@ -18,8 +18,6 @@ from incidents.models import Incident, Review, Tag
 from incidents.services import controls as control_services
 from incidents.services import review as review_services
 
-# The review screens already present snapshots to people; the conflict page names ids the same way.
-
 SUGGESTION_LIMIT = 5
 SUGGESTION_CANDIDATES = 50
 SUGGESTION_WORDS = 6
