@@ -8,6 +8,7 @@ from html import escape
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.utils.translation import ngettext
 
 from incidents.dashboards.periods import (
     MONTH,
@@ -162,8 +163,12 @@ def monthly_stacked(query, rows, slug, title, description, keys):
     notes = []
     if undated:
         notes.append(
-            f"{undated} incident{'s' if undated != 1 else ''} without a known date "
-            f"{'are' if undated != 1 else 'is'} not in this chart."
+            ngettext(
+                "%d incident without a known date is not in this chart.",
+                "%d incidents without a known date are not in this chart.",
+                undated,
+            )
+            % undated
         )
     if timeline.unit == "year":
         title = title.replace("per month", "per year")
@@ -261,11 +266,11 @@ def kinds_per_month(query, rows):
     incidents, near_misses = totals[Incident.Kind.INCIDENT], totals[Incident.Kind.NEAR_MISS]
     if incidents and near_misses:
         ratio = f"{near_misses / incidents:.2f}"
-        chart.notes.append(
-            f"Near misses per incident: {ratio} ({near_misses} near "
-            f"miss{'es' if near_misses != 1 else ''}, {incidents} "
-            f"incident{'s' if incidents != 1 else ''})."
+        counted = (
+            ngettext("%d near miss", "%d near misses", near_misses) % near_misses,
+            ngettext("%d incident", "%d incidents", incidents) % incidents,
         )
+        chart.notes.append(f"Near misses per incident: {ratio} ({', '.join(counted)}).")
     return chart
 
 
