@@ -198,3 +198,28 @@ def test_near_misses_are_counted_beside_incidents_with_their_ratio(reader):
         ("Feb 2025", ["0", "1"]),
     ]
     assert "Near misses per incident: 1.00 (2 near misses, 2 incidents)." in section
+
+
+def test_a_tag_or_organisation_deleted_since_the_rebuild_is_left_out(reader, incidents):
+    kept = TagFactory(facet="contributing-factor", name="No review step")
+    gone = TagFactory(facet="contributing-factor", name="Broad credentials")
+    globex = OrganisationFactory(name="Globex", slug="globex")
+    IncidentFactory(occurred_at=datetime(2025, 2, 1, tzinfo=UTC), tags=[kept, gone])
+    IncidentFactory(occurred_at=datetime(2025, 2, 2, tzinfo=UTC), organisations=[globex])
+    summaries_rebuild()
+    # The editor untangles and deletes them; the summaries still name both until rebuilt.
+    gone.delete()
+    globex.incident_roles.all().delete()
+    globex.delete()
+
+    response = reader.get("/dashboard/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "No review step" in html and "Acme" in html
+    assert "Broad credentials" not in html and "Globex" not in html
+    for slug in ("top-factors", "factor-co-occurrence", "organisations-by-role"):
+        csv_response = reader.get(f"/dashboard/{slug}.csv")
+        assert csv_response.status_code == 200, slug
+        assert "Broad credentials" not in csv_response.content.decode()
+        assert "Globex" not in csv_response.content.decode()

@@ -1,10 +1,14 @@
 """What a reader sees on the public pages, and that each page costs a fixed number of queries."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from django.core.management import call_command
 from django.utils.html import escape
 
 from incidents.models import Incident, PolicyChange
+
+from .factories import IncidentFactory
 
 KIRO = "kiro-aws-cost-explorer-outage"
 
@@ -55,6 +59,20 @@ def test_the_kiro_page_shows_the_structured_postmortem(reader, demo):
     policy = PolicyChange.objects.get(slug="aws-peer-review-ai-production-changes")
     assert policy.get_absolute_url() in html
     assert "<h3>What happened</h3>" in html
+
+
+def test_an_incident_page_gives_its_durations_in_words(reader):
+    occurred = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+    incident = IncidentFactory(
+        occurred_at=occurred,
+        detected_at=occurred + timedelta(hours=1, minutes=5),
+        resolved_at=occurred + timedelta(days=1, minutes=30),
+        outage_duration=timedelta(days=2, hours=4, minutes=3),
+    )
+    html = reader.get(incident.get_absolute_url()).text
+    assert "<dt>Time to detect</dt><dd>1 hour 5 minutes</dd>" in html
+    assert "<dt>Time to resolve</dt><dd>1 day 30 minutes</dd>" in html
+    assert "<dt>Outage duration</dt><dd>2 days 4 hours</dd>" in html
 
 
 def test_the_bare_number_redirects_to_the_canonical_address(reader, demo):

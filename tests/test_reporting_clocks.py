@@ -9,10 +9,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from incidents.models import Notification, ReportingDeadline, ReportingTrigger
+from incidents.models import Notification, ReportingDeadline, ReportingStage, ReportingTrigger
 from incidents.services import reporting as reporting_service
 from incidents.services import review as review_service
 from incidents.tasks import remind_reporting_deadlines
+from incidents.templatetags.reporting_format import countdown
 
 from .factories import IncidentFactory, person, signed_in, snapshot_of
 
@@ -64,6 +65,20 @@ def test_gdpr_and_nis2_deadlines_are_shipped():
         ("Incident notification", timedelta(hours=72), 0, False),
         ("Final report", timedelta(0), 1, False),
     ]
+
+
+def test_each_stage_says_how_long_it_allows():
+    nis2 = trigger("nis2-art-23", "significant-incident").stages.order_by("position")
+    assert [stage.period_display for stage in nis2] == [
+        "24 hours after awareness",
+        "72 hours after awareness",
+        "1 month after the previous report",
+    ]
+    ai_act = trigger("eu-ai-act-art-73", "serious-incident").stages.get()
+    assert ai_act.period_display == "15 days after awareness"
+    assert ReportingStage(within=timedelta(hours=1)).period_display == "1 hour after awareness"
+    assert ReportingStage(within_months=2).period_display == "2 months after awareness"
+    assert ReportingStage().period_display == "immediately after awareness"
 
 
 # Deadlines
@@ -211,7 +226,7 @@ def test_the_page_shows_time_left_and_the_report_filed(reporter, ada):
     page = reporter.get(reporting_url(incident)).content.decode()
     assert "CSIRT-EW-7" in page
     assert "filed on time" in page
-    assert re.search(r"11 hours (\d+ minutes )?left", page)  # the 72-hour notification
+    assert re.search(r"11\xa0hours(, \d+\xa0minutes)? left", page)  # the 72-hour notification
     # The internal incident page shows the same deadlines.
     detail = reporter.get(incident.get_absolute_url()).content.decode()
     assert "Reporting obligations" in detail
@@ -300,10 +315,30 @@ def test_the_due_list_shows_overdue_and_due_soon_deadlines(ada):
     assert response.context["counts"] == {"overdue": 1, "due_soon": 1, "later": 1}
     assert [d.clock.incident for d in response.context["page"]] == [overdue, soon]
     html = response.content.decode()
-    assert "overdue by 1 day" in html
-    assert re.search(r"11 hours (\d+ minutes )?left", html)
+    assert "overdue by 1\xa0day" in html
+    assert re.search(r"11\xa0hours(, \d+\xa0minutes)? left", html)
     everything = client.get("/reporting/", {"all": "1"})
     assert [d.clock.incident for d in everything.context["page"]] == [overdue, soon, later]
+
+
+NOW = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("due_at", "filed_at", "reads"),
+    [
+        (NOW + timedelta(hours=2, minutes=30), None, "2\xa0hours, 30\xa0minutes left"),
+        (NOW + timedelta(days=2, hours=3, minutes=10), None, "2\xa0days, 3\xa0hours left"),
+        (NOW + timedelta(days=10, hours=5), None, "1\xa0week, 3\xa0days left"),
+        (NOW + timedelta(seconds=20), None, "0\xa0minutes left"),
+        (NOW - timedelta(hours=5), None, "overdue by 5\xa0hours"),
+        (NOW + timedelta(hours=1), NOW, "filed on time"),
+        (NOW - timedelta(days=1, hours=2), NOW, "filed 1\xa0day, 2\xa0hours late"),
+    ],
+)
+def test_a_deadline_reads_as_time_left_or_how_late_it_is(due_at, filed_at, reads):
+    deadline = ReportingDeadline(due_at=due_at, filed_at=filed_at)
+    assert countdown(deadline, NOW) == reads
 
 
 def test_the_due_list_is_paginated(ada, monkeypatch):

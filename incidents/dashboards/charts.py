@@ -3,14 +3,25 @@ as CSV) and the configuration Chart.js draws it from."""
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
 from html import escape
 
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.utils.translation import ngettext
 
-from incidents.dashboards.series import quarter_of
+from incidents.dashboards.periods import (
+    MONTH,
+    QUARTER,
+    Timeline,
+    month_label,
+    month_range,
+    month_start,
+    quarter_label,
+    quarter_range,
+    quarter_start,
+    shift_months,
+)
 from incidents.models import (
     Incident,
     IncidentOrganisation,
@@ -102,45 +113,19 @@ def _cell(value):
     return escape(str(value))
 
 
-def month_label(day):
-    return day.strftime("%b %Y")
-
-
-def quarter_label(day):
-    return f"Q{(day.month - 1) // 3 + 1} {day.year}"
-
-
-def _months(first, last):
-    start, end = first.year * 12 + first.month - 1, last.year * 12 + last.month - 1
-    return [date(index // 12, index % 12 + 1, 1) for index in range(start, end + 1)]
-
-
-def _quarters(first, last):
-    return [month for month in _months(first, last) if month.month in (1, 4, 7, 10)]
-
-
 def _span(query, periods, granularity):
     """Every month (or quarter) from the range's start, or the first with data, to its end."""
     if not periods and not (query.start and query.end):
         return []
     first = query.start or min(periods)
     last = query.end or max(periods)
-    if granularity == "quarter":
-        return _quarters(quarter_of(first), quarter_of(last))
-    return _months(first, last)
-
-
-# Past ten years, monthly bars are unreadable (and the tables long): count per year instead.
-YEARLY_AFTER_MONTHS = 120
+    if granularity == QUARTER:
+        return quarter_range(first, last)
+    return month_range(first, last)
 
 
 def _timeline(query, periods):
-    """(bucket starts, bucket of a month, label of a bucket, unit name) for monthly figures."""
-    months = _span(query, periods, "month")
-    if len(months) <= YEARLY_AFTER_MONTHS:
-        return months, (lambda month: month), month_label, "month"
-    years = sorted({date(month.year, 1, 1) for month in months})
-    return years, (lambda month: date(month.year, 1, 1)), (lambda year: str(year.year)), "year"
+    return Timeline.of_months(_span(query, periods, MONTH))
 
 
 def _stacked_bars(labels, datasets, horizontal=False, stacked=True):
@@ -157,11 +142,11 @@ def _stacked_bars(labels, datasets, horizontal=False, stacked=True):
 def monthly_stacked(query, rows, slug, title, description, keys):
     """`keys`: [(key, label, colour)] in order; keys not listed are shown as "Unknown"."""
     periods = {period for period, _, _, _ in rows if period is not None}
-    buckets, bucket_of, label_of, unit = _timeline(query, periods)
+    timeline = _timeline(query, periods)
     counts = defaultdict(int)
     for period, key, count, _ in rows:
         if period is not None:
-            counts[(bucket_of(period), key)] += count
+            counts[(timeline.bucket(period), key)] += count
     known = {key for key, _, _ in keys}
     present = {key for _, key in counts}
     keys = [k for k in keys if k[0] in present]
@@ -171,17 +156,21 @@ def monthly_stacked(query, rows, slug, title, description, keys):
             if key not in known:
                 counts[(period, "\0other")] += count
     table = [
-        [label_of(bucket), *(counts.get((bucket, key), 0) for key, _, _ in keys)]
-        for bucket in buckets
+        [timeline.label(bucket), *(counts.get((bucket, key), 0) for key, _, _ in keys)]
+        for bucket in timeline.buckets
     ]
     undated = sum(count for period, _, count, _ in rows if period is None)
     notes = []
     if undated:
         notes.append(
-            f"{undated} incident{'s' if undated != 1 else ''} without a known date "
-            f"{'are' if undated != 1 else 'is'} not in this chart."
+            ngettext(
+                "%d incident without a known date is not in this chart.",
+                "%d incidents without a known date are not in this chart.",
+                undated,
+            )
+            % undated
         )
-    if unit == "year":
+    if timeline.unit == "year":
         title = title.replace("per month", "per year")
         description = description.replace("each month", "each year")
         notes.append("Over more than ten years the figures are counted per year.")
@@ -189,7 +178,7 @@ def monthly_stacked(query, rows, slug, title, description, keys):
         slug=slug,
         title=title,
         description=description,
-        columns=[unit.capitalize(), *(label for _, label, _ in keys)],
+        columns=[timeline.unit.capitalize(), *(label for _, label, _ in keys)],
         rows=table if any(sum(row[1:]) for row in table) else [],
         notes=notes,
     )
@@ -277,11 +266,11 @@ def kinds_per_month(query, rows):
     incidents, near_misses = totals[Incident.Kind.INCIDENT], totals[Incident.Kind.NEAR_MISS]
     if incidents and near_misses:
         ratio = f"{near_misses / incidents:.2f}"
-        chart.notes.append(
-            f"Near misses per incident: {ratio} ({near_misses} near "
-            f"miss{'es' if near_misses != 1 else ''}, {incidents} "
-            f"incident{'s' if incidents != 1 else ''})."
+        counted = (
+            ngettext("%d near miss", "%d near misses", near_misses) % near_misses,
+            ngettext("%d incident", "%d incidents", incidents) % incidents,
         )
+        chart.notes.append(f"Near misses per incident: {ratio} ({', '.join(counted)}).")
     return chart
 
 
@@ -305,22 +294,21 @@ def policy_timeline(query, total_rows):
         policies = policies.filter(Exists(links))
     in_range = []
     for policy in policies.only("title", "effective_on", "announced_on", "slug"):
-        month = (policy.effective_on or policy.announced_on).replace(day=1)
+        month = month_start(policy.effective_on or policy.announced_on)
         if (query.start is None or month >= query.start) and (
             query.end is None or month <= query.end
         ):
             in_range.append((month, policy.title))
-    buckets, bucket_of, label_of, unit = _timeline(
-        query, set(counts) | {month for month, _ in in_range}
-    )
+    timeline = _timeline(query, set(counts) | {month for month, _ in in_range})
+    unit = timeline.unit
     per_bucket, titles = defaultdict(int), defaultdict(list)
     for month, count in counts.items():
-        per_bucket[bucket_of(month)] += count
+        per_bucket[timeline.bucket(month)] += count
     for month, title in in_range:
-        titles[bucket_of(month)].append(title)
+        titles[timeline.bucket(month)].append(title)
     table = [
-        [label_of(bucket), per_bucket.get(bucket, 0), "; ".join(titles.get(bucket, []))]
-        for bucket in buckets
+        [timeline.label(bucket), per_bucket.get(bucket, 0), "; ".join(titles.get(bucket, []))]
+        for bucket in timeline.buckets
     ]
     chart = Chart(
         slug="policy-timeline",
@@ -368,7 +356,7 @@ def _by_quarter(rows):
 
 def time_to_detect_and_resolve(query, detect_rows, resolve_rows):
     detect, resolve = _by_quarter(detect_rows), _by_quarter(resolve_rows)
-    quarters = _span(query, set(detect) | set(resolve), "quarter")
+    quarters = _span(query, set(detect) | set(resolve), QUARTER)
 
     def hours(found, quarter):
         count, value = found.get(quarter, (0, None))
@@ -426,13 +414,13 @@ def _quarter_sums(rows):
     sums = defaultdict(float)
     for period, _, _, value in rows:
         if period is not None and value is not None:
-            sums[quarter_of(period)] += value
+            sums[quarter_start(period)] += value
     return sums
 
 
 def blast_radius(query, outage_rows, user_rows):
     outages, users = _quarter_sums(outage_rows), _quarter_sums(user_rows)
-    quarters = _span(query, set(outages) | set(users), "quarter")
+    quarters = _span(query, set(outages) | set(users), QUARTER)
     table = [
         [quarter_label(q), round(outages.get(q, 0.0), 1), int(users.get(q, 0))] for q in quarters
     ]
@@ -495,17 +483,19 @@ def top_factors(query, source):
     latest = query.end or source.latest_period("factor")
     monthly = defaultdict(int)
     if latest:
-        window = source.rows(["factor"], first=_shift(latest, -(2 * TREND_MONTHS - 1)), last=latest)
+        recent_from = shift_months(latest, -(TREND_MONTHS - 1))
+        earlier_from = shift_months(latest, -(2 * TREND_MONTHS - 1))
+        window = source.rows(["factor"], first=earlier_from, last=latest)
         for period, key, count, _ in window["factor"]:
             monthly[(int(key), period)] += count
     top = sorted(totals, key=lambda pk: (-totals[pk], pk))[:TOP]
     tags = Tag.objects.in_bulk(top)
+    # A tag deleted since the summaries were rebuilt is left out until the next rebuild.
+    top = [pk for pk in top if pk in tags]
     table = []
     for pk in top:
         recent = earlier = 0
         if latest:
-            recent_from = _shift(latest, -(TREND_MONTHS - 1))
-            earlier_from = _shift(latest, -(2 * TREND_MONTHS - 1))
             for (tag_id, period), count in monthly.items():
                 if tag_id != pk:
                     continue
@@ -554,14 +544,10 @@ def top_factors(query, source):
     return chart, top
 
 
-def _shift(month, months):
-    index = month.year * 12 + month.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
 def cooccurrence(source, tag_ids):
-    pairs = source.cooccurrence(tag_ids) if tag_ids else {}
     tags = Tag.objects.in_bulk(tag_ids)
+    tag_ids = [pk for pk in tag_ids if pk in tags]
+    pairs = source.cooccurrence(tag_ids) if tag_ids else {}
     names = [tags[pk].name for pk in tag_ids]
     highest = max([count for (a, b), count in pairs.items() if a != b] or [0])
     rows = []
@@ -600,6 +586,7 @@ def organisations_by_role(rows):
         totals[organisation_id] += count
     top = sorted(totals, key=lambda pk: (-totals[pk], pk))[:TOP]
     names = dict(Organisation.objects.filter(pk__in=top).values_list("pk", "name"))
+    top = [pk for pk in top if pk in names]  # not one deleted since the rebuild
     roles = list(ROLE_LABELS)
     table = [[names[pk], *(counts.get((pk, role), 0) for role in roles), totals[pk]] for pk in top]
     chart = Chart(
@@ -622,21 +609,6 @@ def organisations_by_role(rows):
         horizontal=True,
     )
     return chart
-
-
-def age_bucket(due_on, today):
-    if due_on is None:
-        return "undated"
-    late = (today - due_on).days
-    if late <= 0:
-        return "due"
-    if late <= 7:
-        return "overdue"
-    if late <= 30:
-        return "overdue_7"
-    if late <= 90:
-        return "overdue_30"
-    return "overdue_90"
 
 
 def action_items(source, today=None):

@@ -11,7 +11,8 @@ from django.core.cache import cache
 from django.db.models import Max, Q, Sum
 
 from incidents.caching import data_version
-from incidents.dashboards.series import MONTH, QUARTER, SERIES_BY_NAME, quarter_of
+from incidents.dashboards.periods import MONTH, QUARTER, last_day, month_start, quarter_start
+from incidents.dashboards.series import SERIES_BY_NAME
 from incidents.dashboards.summaries import Scope, reader_scope, scope_incidents
 from incidents.filters import IncidentFilter
 from incidents.models import Organisation, SummaryCount, Tag
@@ -56,8 +57,8 @@ class DashboardQuery:
             scope=scope,
             organisation=cleaned.get("organisation"),
             tag=tags[0] if tags else None,
-            start=start.replace(day=1) if start else None,
-            end=end.replace(day=1) if end else None,
+            start=month_start(start) if start else None,
+            end=month_start(end) if end else None,
             problems=problems,
         )
 
@@ -79,8 +80,8 @@ class DashboardQuery:
             return self.start, self.end
         if granularity == QUARTER:
             return (
-                quarter_of(self.start) if self.start else None,
-                quarter_of(self.end) if self.end else None,
+                quarter_start(self.start) if self.start else None,
+                quarter_start(self.end) if self.end else None,
             )
         return None, None
 
@@ -96,16 +97,26 @@ class DashboardQuery:
         if first:
             data["occurred_after"] = first.isoformat()
         if last:
-            data["occurred_before"] = _last_day(last, granularity).isoformat()
+            data["occurred_before"] = last_day(last, granularity).isoformat()
         filterset = IncidentFilter(data, queryset=scope_incidents(self.scope).newest_first())
         return filterset.qs.order_by()
 
 
-def _last_day(period, granularity):
-    months = 3 if granularity == QUARTER else 1
-    month = period.month - 1 + months
-    following = date(period.year + month // 12, month % 12 + 1, 1)
-    return date.fromordinal(following.toordinal() - 1)
+def age_bucket(due_on, today):
+    """How late an action item due on `due_on` is (a key of charts.AGE_BUCKETS); the summaries
+    bucket them the same way in SummarySource.action_item_ages."""
+    if due_on is None:
+        return "undated"
+    late = (today - due_on).days
+    if late <= 0:
+        return "due"
+    if late <= 7:
+        return "overdue"
+    if late <= 30:
+        return "overdue_7"
+    if late <= 90:
+        return "overdue_30"
+    return "overdue_90"
 
 
 def source_for(query):
@@ -160,8 +171,6 @@ class DirectSource:
 
     def action_item_ages(self, today):
         """{(owner, age bucket): open action items}"""
-        from incidents.dashboards.charts import age_bucket
-
         ages = defaultdict(int)
         for due_on, owner, count, _ in self.rows(["open_action_items"])["open_action_items"]:
             ages[(owner, age_bucket(due_on, today))] += count

@@ -7,11 +7,11 @@ from datetime import datetime, time, timedelta
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from incidents.dashboards.periods import DAYS_PER_MONTH
 from incidents.dashboards.series import FACTOR_FACETS
 from incidents.models import Incident, IncidentOrganisation, PolicyChangeIncident, Tag
 
 WINDOW_DAYS = 365
-DAYS_PER_MONTH = 365.25 / 12
 # Below these, a difference in rates says nothing: the caveat is shown instead of a verdict.
 MIN_INCIDENTS = 10
 MIN_MONTHS_AFTER = 3

@@ -12,11 +12,11 @@ pick it up without further change.
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
 
 from django.db.models import CharField, Count, F, Q, Value
 from django.db.models.functions import Cast, Coalesce, Concat, NullIf, TruncMonth
 
+from incidents.dashboards.periods import MONTH, QUARTER, UNDATED, month_start, quarter_start
 from incidents.models import (
     ActionItem,
     Incident,
@@ -27,8 +27,6 @@ from incidents.models import (
 
 FACTOR_FACETS = [Tag.Facet.CONTRIBUTING_FACTOR, Tag.Facet.FAILURE_MODE]
 Dimension = SummaryCount.Dimension
-
-MONTH, QUARTER, UNDATED = "month", "quarter", "undated"
 
 
 @dataclass(frozen=True)
@@ -100,10 +98,6 @@ def _as_number(value):
     return float(value)
 
 
-def quarter_of(day):
-    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
-
-
 def _memberships(incident_ids, incidents, dimension):
     """(incident id, dimension id) pairs for these incidents, each pair once."""
     if dimension == Dimension.ALL:
@@ -128,7 +122,7 @@ class SumSeries:
     def rows(self, incidents, dimension):
         measured = incidents.filter(**{f"{self.field}__isnull": False})
         values = {
-            pk: (occurred.date().replace(day=1) if occurred else None, _as_number(value))
+            pk: (month_start(occurred.date()) if occurred else None, _as_number(value))
             for pk, occurred, value in measured.values_list("pk", "occurred_at", self.field)
         }
         groups = defaultdict(lambda: [0, 0.0])
@@ -159,7 +153,7 @@ class MedianSeries:
             **{f"{self.until}__isnull": False},
         )
         hours = {
-            pk: (quarter_of(occurred.date()), (until - occurred).total_seconds() / 3600)
+            pk: (quarter_start(occurred.date()), (until - occurred).total_seconds() / 3600)
             for pk, occurred, until in measured.values_list("pk", "occurred_at", self.until)
         }
         groups = defaultdict(list)

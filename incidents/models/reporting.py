@@ -9,6 +9,7 @@ from dateutil.relativedelta import relativedelta
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from .incident import Incident
 
@@ -82,13 +83,14 @@ class ReportingStage(models.Model):
     @property
     def period_display(self):
         parts = []
-        if self.within_months:
-            parts.append(f"{self.within_months} month{'s' if self.within_months != 1 else ''}")
+        months = self.within_months
+        if months:
+            parts.append(ngettext("%d month", "%d months", months) % months)
         hours = int(self.within.total_seconds() // 3600)
         if hours and hours % 24 == 0 and hours > 72:
-            parts.append(f"{hours // 24} days")
+            parts.append(ngettext("%d day", "%d days", hours // 24) % (hours // 24))
         elif hours:
-            parts.append(f"{hours} hours")
+            parts.append(ngettext("%d hour", "%d hours", hours) % hours)
         base = "the previous report" if self.after_previous_stage else "awareness"
         return f"{' and '.join(parts) or 'immediately'} after {base}"
 
@@ -166,6 +168,3 @@ class ReportingDeadline(models.Model):
         if self.due_at < now + DUE_SOON:
             return "due soon"
         return "open"
-
-    def time_left(self, now=None):
-        return self.due_at - (now or timezone.now())

@@ -16,7 +16,6 @@ from incidents.models import (
     AgentAction,
     Control,
     ControlAssessment,
-    Incident,
     IncidentOrganisation,
     Organisation,
     PolicyChange,
@@ -403,9 +402,3 @@ def incident_assessments():
         "control_assessments",
         queryset=ControlAssessment.objects.select_related("control").order_by("control__name"),
     )
-
-
-def kind_counts(incidents=None):
-    """Incidents, near misses and hazards counted side by side with the near-miss to incident
-    ratio, for home pages and dashboards: `Incident.objects.published().kind_counts()`."""
-    return (incidents if incidents is not None else Incident.objects.published()).kind_counts()

@@ -9,6 +9,7 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from incidents.dashboards.periods import week_label
 from incidents.dashboards.series import FACTOR_FACETS
 from incidents.dashboards.summaries import reader_scope, scope_incidents
 from incidents.models import ActionItem, DigestSubscription, Notification, Tag
@@ -26,11 +27,6 @@ def digest_subscribe(*, user, subscribed):
         DigestSubscription.objects.get_or_create(user=user)
     else:
         DigestSubscription.objects.filter(user=user).delete()
-
-
-def week_key(day):
-    year, week, _ = day.isocalendar()
-    return f"{year}-W{week:02d}"
 
 
 def rising_patterns(incidents, today):
@@ -60,7 +56,7 @@ def digest_body(*, user, today):
     incidents = scope_incidents(reader_scope(user))
     since = timezone.now() - timedelta(days=7)
     new = list(incidents.filter(published_at__gte=since).order_by("-published_at")[: LISTED + 1])
-    lines = [f"Blast Radius, week {week_key(today)}", ""]
+    lines = [f"Blast Radius, week {week_label(today)}", ""]
     lines.append("New incidents this week:")
     if new:
         lines += [
@@ -99,7 +95,7 @@ def send_weekly_digests(*, today=None):
     """Queue this week's digest for every subscriber who has not had it. Returns how many
     subscribers were considered."""
     today = today or timezone.localdate()
-    week = week_key(today)
+    week = week_label(today)
     subscriptions = DigestSubscription.objects.select_related("user").filter(user__is_active=True)
     for subscription in subscriptions:
         user = subscription.user

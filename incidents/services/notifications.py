@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from incidents import queueing
 from incidents.models import ActionItem, Notification
@@ -90,7 +91,7 @@ def notify_overdue_action_items(*, today=None):
         _queue(
             f"overdue:{today.isoformat()}:{person.pk}",
             person,
-            f"{len(items)} overdue action item{'s' if len(items) != 1 else ''}",
+            ngettext("%d overdue action item", "%d overdue action items", len(items)) % len(items),
             "These action items are past their due date:\n\n" + "\n".join(lines) + "\n",
         )
     return len(by_person)

@@ -3,22 +3,31 @@
 from django import template
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import ngettext
 
 register = template.Library()
 
 
 @register.filter
 def duration(value):
-    """A timedelta in words: '13 hours', '2 days 4 hours', '45 minutes'."""
+    """A timedelta in words: '13 hours', '2 days 4 hours', '45 minutes'.
+
+    Not Django's timesince: a duration has no start date, and timesince counts months (and
+    weeks) from one."""
     if value is None:
         return ""
     minutes = int(value.total_seconds() // 60)
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
-    parts = []
-    for amount, unit in ((days, "day"), (hours, "hour"), (minutes, "minute")):
-        if amount:
-            parts.append(f"{amount} {unit}{'' if amount == 1 else 's'}")
+    parts = [
+        ngettext(singular, plural, amount) % amount
+        for amount, singular, plural in (
+            (days, "%d day", "%d days"),
+            (hours, "%d hour", "%d hours"),
+            (minutes, "%d minute", "%d minutes"),
+        )
+        if amount
+    ]
     return " ".join(parts[:2]) or "under a minute"
 
 

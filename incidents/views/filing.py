@@ -16,8 +16,6 @@ from incidents.models import Incident, Organisation, Review, Tag
 from incidents.services import controls as control_services
 from incidents.services import review as review_services
 
-# The review screens already present snapshots to people; the conflict page names ids the same way.
-
 SUGGESTION_LIMIT = 5
 
 

@@ -23,7 +23,6 @@ from incidents.services import patterns as pattern_service
 from incidents.services.review import RETRACT
 
 GAP_MIN_ORGANISATIONS = 3
-CLUSTER = "incident__pattern_membership__cluster"
 
 
 def _describe(clusters, incidents):

@@ -6,7 +6,7 @@ from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
-from incidents import search
+from incidents import listing, search
 from incidents.agent_actions import missing_gates
 from incidents.caching import cached_for_this_data, public_page_cache
 from incidents.dashboards.impact import policy_impact
@@ -22,7 +22,6 @@ from incidents.models import (
 )
 from incidents.models.incident import can_read_internal
 from incidents.services import controls, reporting
-from incidents.views import listing
 
 
 def _page(request, queryset):
