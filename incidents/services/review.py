@@ -11,10 +11,7 @@ from django.utils import timezone
 
 from incidents import revisions
 from incidents.models import AuditEvent, Incident, IncidentRevision, Review
-
-FILE = "incidents.file_incident"
-REVIEW = "incidents.review_incident"
-RETRACT = "incidents.retract_incident"
+from incidents.permissions import can_curate, can_file, can_review
 
 
 class Conflict(Exception):
@@ -29,8 +26,8 @@ class NotAllowed(PermissionDenied):
     pass
 
 
-def _require(user, permission, message):
-    if not user.has_perm(permission):
+def _require(user, capability, message):
+    if not capability(user):
         raise NotAllowed(message)
 
 
@@ -71,7 +68,7 @@ def _new_revision(incident, snapshot, by, note=""):
 
 @transaction.atomic
 def incident_create(*, snapshot, by):
-    _require(by, FILE, "Only reporters can file postmortems.")
+    _require(by, can_file, "Only reporters can file postmortems.")
     incident = Incident(status=Incident.Status.DRAFT)
     revisions.apply(incident, snapshot)
     _new_revision(incident, snapshot, by, note="Filed")
@@ -86,7 +83,7 @@ def incident_create(*, snapshot, by):
 def incident_save(*, incident, snapshot, by, base_revision_number):
     """Save a new revision. Refused with Conflict when the editor's starting point is stale,
     so a second editor can never silently overwrite the first."""
-    _require(by, FILE, "Only reporters can edit postmortems.")
+    _require(by, can_file, "Only reporters can edit postmortems.")
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
     latest = latest_revision(incident)
     if (latest.number if latest else 0) != (base_revision_number or 0):
@@ -120,7 +117,7 @@ def has_unpublished_changes(incident):
 
 @transaction.atomic
 def review_submit(*, incident, by):
-    _require(by, FILE, "Only reporters can submit postmortems for review.")
+    _require(by, can_file, "Only reporters can submit postmortems for review.")
     if not has_unpublished_changes(incident) and incident.status == Incident.Status.PUBLISHED:
         raise NotAllowed("There is nothing new to review.")
     if incident.status == Incident.Status.RETRACTED:
@@ -141,7 +138,7 @@ def review_submit(*, incident, by):
 
 
 def _review(incident, by, decision, comment, revision_number=None):
-    _require(by, REVIEW, "Only reviewers can review postmortems.")
+    _require(by, can_review, "Only reviewers can review postmortems.")
     if incident.review_requested_at is None:
         raise NotAllowed("This postmortem has not been submitted for review.")
     revision = latest_revision(incident)
@@ -193,7 +190,7 @@ def review_approve_and_publish(*, incident, by, comment="", revision_number=None
 
 @transaction.atomic
 def retraction_request(*, incident, by, reason):
-    _require(by, RETRACT, "Only editors can retract incidents.")
+    _require(by, can_curate, "Only editors can retract incidents.")
     if not reason.strip():
         raise NotAllowed("A retraction needs a reason.")
     incident.retraction_requested_by = by
@@ -204,7 +201,7 @@ def retraction_request(*, incident, by, reason):
 
 @transaction.atomic
 def retraction_confirm(*, incident, by):
-    _require(by, RETRACT, "Only editors can retract incidents.")
+    _require(by, can_curate, "Only editors can retract incidents.")
     if incident.retraction_requested_by_id is None:
         raise NotAllowed("Nobody has asked for this incident to be retracted.")
     if incident.retraction_requested_by_id == by.pk:
@@ -218,7 +215,7 @@ def retraction_confirm(*, incident, by):
 @transaction.atomic
 def revision_restore(*, incident, revision, by):
     """An earlier revision becomes the newest one; history is never rewritten."""
-    _require(by, RETRACT, "Only editors can restore revisions.")
+    _require(by, can_curate, "Only editors can restore revisions.")
     latest = latest_revision(incident)
     incident, restored = incident_save(
         incident=incident,

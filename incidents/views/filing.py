@@ -1,7 +1,6 @@
 """Filing and editing postmortems (reporters)."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
 from django.db import transaction
 from django.db.models import Q
 from django.http import JsonResponse
@@ -15,6 +14,7 @@ from incidents.duplicates import title_words
 from incidents.forms import IncidentForm, build_formsets, error_links
 from incidents.markdown import render_markdown
 from incidents.models import Incident, Review, Tag
+from incidents.permissions import can_file, requires
 from incidents.services import controls as control_services
 from incidents.services import review as review_services
 
@@ -23,10 +23,6 @@ from incidents.services import review as review_services
 SUGGESTION_LIMIT = 5
 SUGGESTION_CANDIDATES = 50
 SUGGESTION_WORDS = 6
-
-
-def _reporter_only(view):
-    return login_required(permission_required(review_services.FILE, raise_exception=True)(view))
 
 
 def _forms_valid(form, formsets):
@@ -65,7 +61,7 @@ def _render_form(request, template, context, status=200):
     return render(request, template, context, status=status)
 
 
-@_reporter_only
+@requires(can_file)
 def incident_new(request):
     if request.method == "POST":
         form, formsets = IncidentForm(request.POST), build_formsets(request.POST)
@@ -81,7 +77,7 @@ def incident_new(request):
     return _render_form(request, "incidents/staff/incident_form.html", context)
 
 
-@_reporter_only
+@requires(can_file)
 def incident_edit(request, number):
     incident = get_object_or_404(Incident, number=number)
     latest = review_services.latest_revision(incident)
@@ -177,13 +173,13 @@ def _comparison(saved, typed):
 
 
 @require_POST
-@_reporter_only
+@requires(can_file)
 def markdown_preview(request):
     return JsonResponse({"html": render_markdown(request.POST.get("text", ""))})
 
 
 @require_GET
-@_reporter_only
+@requires(can_file)
 def duplicate_suggestions(request):
     """Existing incidents whose titles share words with the one being typed."""
     words = title_words(request.GET.get("title", ""))
@@ -257,7 +253,7 @@ def _control_suggestions(form, formsets, incident):
 
 
 @require_POST
-@_reporter_only
+@requires(can_file)
 def control_suggestions(request):
     """The controls the action rows in the form call for, for the form to offer as they change."""
     incident = None
