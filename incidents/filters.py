@@ -30,7 +30,7 @@ from incidents.models import (
     Severity,
     Tag,
 )
-from incidents.models.incident import can_read_internal
+from incidents.permissions import can_read_internal
 
 SORTS = {
     "relevance": "Relevance",

@@ -149,7 +149,7 @@ def test_a_split_needs_some_but_not_all_members_and_a_name(pattern):
 def test_only_editors_may_edit_patterns(pattern, groups):
     client = signed_in(person("someone", *groups))
     cluster = only_cluster()
-    assert client.post(f"/patterns/{cluster.pk}/rename/", {"name": "Mine"}).status_code == 404
+    assert client.post(f"/patterns/{cluster.pk}/rename/", {"name": "Mine"}).status_code == 403
     assert "Rename" not in client.get(cluster.get_absolute_url()).content.decode()
     cluster.refresh_from_db()
     assert cluster.name != "Mine"

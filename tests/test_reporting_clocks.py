@@ -441,6 +441,6 @@ def test_nothing_about_reporting_reaches_the_public(reader, ada):
     assert reader.get(reporting_url(incident)).status_code == 302  # to the sign-in page
     assert reader.get("/reporting/").status_code == 302
     outsider = signed_in(person("olga"))
-    assert outsider.get(reporting_url(incident)).status_code == 404
-    assert outsider.get("/reporting/").status_code == 404
+    assert outsider.get(reporting_url(incident)).status_code == 403
+    assert outsider.get("/reporting/").status_code == 403
     assert b"DPA-SECRET-REF" not in outsider.get(incident.get_absolute_url()).content

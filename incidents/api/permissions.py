@@ -1,6 +1,6 @@
 from rest_framework.permissions import BasePermission
 
-from incidents.services import review as review_service
+from incidents.permissions import can_file
 
 
 class IsReporter(BasePermission):
@@ -9,4 +9,4 @@ class IsReporter(BasePermission):
     message = "Only reporters can file or edit postmortems; sign in with a reporter's token."
 
     def has_permission(self, request, view):
-        return request.user.is_authenticated and request.user.has_perm(review_service.FILE)
+        return can_file(request.user)

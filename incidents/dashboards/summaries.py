@@ -9,7 +9,7 @@ from django.db import connection, transaction
 
 from incidents.dashboards.series import SERIES, Series, TopOrganisationSeries
 from incidents.models import Incident, SummaryCount
-from incidents.models.incident import can_read_internal
+from incidents.permissions import can_read_internal
 
 log = logging.getLogger(__name__)
 

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.text import slugify
 
 from incidents.markdown import render_markdown
+from incidents.permissions import can_read_internal
 
 from .taxonomy import AISystem, Organisation, PerpetratorKind, Severity, Tag
 
@@ -19,15 +20,6 @@ class Tristate(models.TextChoices):
     YES = "yes", "Yes"
     NO = "no", "No"
     UNKNOWN = "unknown", "Unknown"
-
-
-def can_read_internal(user):
-    return user.is_authenticated and (
-        user.is_superuser
-        or user.has_perm("incidents.view_internal")
-        or user.has_perm("incidents.file_incident")
-        or user.has_perm("incidents.review_incident")
-    )
 
 
 class IncidentQuerySet(models.QuerySet):

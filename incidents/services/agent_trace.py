@@ -16,6 +16,7 @@ from incidents import revisions
 from incidents.agent_actions import Classifier
 from incidents.importers.agent_trace import parse_trace
 from incidents.models import AgentAction, AISystem, IncidentRevision, Tristate
+from incidents.permissions import can_file
 from incidents.services import review as review_services
 
 
@@ -44,7 +45,7 @@ def agent_trace_import(*, incident, data, by, base_revision_number, append=False
     Raises TraceError for a bad file, Conflict when someone saved since `base_revision_number`,
     NotAllowed for someone who may not edit postmortems; in each case nothing is written.
     """
-    if not by.has_perm(review_services.FILE):
+    if not can_file(by):
         raise review_services.NotAllowed("Only reporters can import agent traces.")
     steps = parse_trace(data, progress=progress)
     classifier = Classifier.from_database()

@@ -13,7 +13,8 @@ from incidents.models import (
     RelatedIncident,
     Tag,
 )
-from incidents.services.review import RETRACT, NotAllowed
+from incidents.permissions import can_curate
+from incidents.services.review import NotAllowed
 
 # Two incidents belong together when each lists the other among its most related, with at
 # least this score (a shared organisation counts 2, a shared tag 1, near-identical text 10).
@@ -120,7 +121,7 @@ def clusters_recompute():
 
 
 def _require_editor(by):
-    if not by.has_perm(RETRACT):
+    if not can_curate(by):
         raise PatternRefused("Only editors can name, merge and split patterns.")
 
 

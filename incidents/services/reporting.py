@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from incidents.models import IncidentRevision, ReportingClock, ReportingDeadline
+from incidents.permissions import can_file
 from incidents.services.notifications import _queue, _site_url
-from incidents.services.review import FILE
 
 TIME_ZONE_COOKIE = "tz"
 
@@ -30,7 +30,7 @@ def reader_timezone(request):
 
 
 def _require_filer(by):
-    if not by.has_perm(FILE):
+    if not can_file(by):
         raise PermissionDenied("Only reporters can mark reporting obligations.")
 
 

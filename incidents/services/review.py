@@ -11,11 +11,8 @@ from django.utils import timezone
 
 from incidents import revisions
 from incidents.models import AuditEvent, Incident, IncidentRevision, Review
+from incidents.permissions import can_curate, can_file, can_review
 from incidents.services import followups, notifications
-
-FILE = "incidents.file_incident"
-REVIEW = "incidents.review_incident"
-RETRACT = "incidents.retract_incident"
 
 
 class Conflict(Exception):
@@ -30,8 +27,8 @@ class NotAllowed(PermissionDenied):
     pass
 
 
-def _require(user, permission, message):
-    if not user.has_perm(permission):
+def _require(user, capability, message):
+    if not capability(user):
         raise NotAllowed(message)
 
 
@@ -60,7 +57,7 @@ def _new_revision(incident, snapshot, by, note=""):
 
 @transaction.atomic
 def incident_create(*, snapshot, by):
-    _require(by, FILE, "Only reporters can file postmortems.")
+    _require(by, can_file, "Only reporters can file postmortems.")
     incident = Incident(status=Incident.Status.DRAFT)
     revisions.apply(incident, snapshot)
     _new_revision(incident, snapshot, by, note="Filed")
@@ -73,7 +70,7 @@ def incident_create(*, snapshot, by):
 def incident_save(*, incident, snapshot, by, base_revision_number):
     """Save a new revision. Refused with Conflict when the editor's starting point is stale,
     so a second editor can never silently overwrite the first."""
-    _require(by, FILE, "Only reporters can edit postmortems.")
+    _require(by, can_file, "Only reporters can edit postmortems.")
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
     latest = incident.latest_revision()
     if (latest.number if latest else 0) != (base_revision_number or 0):
@@ -100,7 +97,7 @@ def incident_save(*, incident, snapshot, by, base_revision_number):
 
 @transaction.atomic
 def review_submit(*, incident, by):
-    _require(by, FILE, "Only reporters can submit postmortems for review.")
+    _require(by, can_file, "Only reporters can submit postmortems for review.")
     if incident.status == Incident.Status.RETRACTED:
         raise NotAllowed("A retracted incident cannot be submitted.")
     if incident.review_requested_at is not None:
@@ -119,7 +116,7 @@ def review_submit(*, incident, by):
 
 
 def _review(incident, by, decision, comment, revision_number=None):
-    _require(by, REVIEW, "Only reviewers can review postmortems.")
+    _require(by, can_review, "Only reviewers can review postmortems.")
     if incident.review_requested_at is None:
         raise NotAllowed("This postmortem has not been submitted for review.")
     revision = incident.latest_revision()
@@ -166,7 +163,7 @@ def review_approve_and_publish(*, incident, by, comment="", revision_number=None
 
 @transaction.atomic
 def retraction_request(*, incident, by, reason):
-    _require(by, RETRACT, "Only editors can retract incidents.")
+    _require(by, can_curate, "Only editors can retract incidents.")
     if not reason.strip():
         raise NotAllowed("A retraction needs a reason.")
     incident.retraction_requested_by = by
@@ -177,7 +174,7 @@ def retraction_request(*, incident, by, reason):
 
 @transaction.atomic
 def retraction_confirm(*, incident, by):
-    _require(by, RETRACT, "Only editors can retract incidents.")
+    _require(by, can_curate, "Only editors can retract incidents.")
     if incident.retraction_requested_by_id is None:
         raise NotAllowed("Nobody has asked for this incident to be retracted.")
     if incident.retraction_requested_by_id == by.pk:
@@ -192,7 +189,7 @@ def retraction_confirm(*, incident, by):
 @transaction.atomic
 def revision_restore(*, incident, revision, by):
     """An earlier revision becomes the newest one; history is never rewritten."""
-    _require(by, RETRACT, "Only editors can restore revisions.")
+    _require(by, can_curate, "Only editors can restore revisions.")
     latest = incident.latest_revision()
     incident, restored = incident_save(
         incident=incident,

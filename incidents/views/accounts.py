@@ -1,14 +1,13 @@
 """Signing in and the personal "my postmortems" page."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q, Subquery
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from incidents.models import ActionItem, DigestSubscription, Incident, IncidentRevision, Review
-from incidents.services import review as review_service
+from incidents.permissions import can_review, is_signed_in, requires
 from incidents.services.digest import digest_subscribe
 
 
@@ -16,7 +15,7 @@ def _latest(queryset, field):
     return Subquery(queryset.order_by("-pk").values(field)[:1])
 
 
-@login_required
+@requires(is_signed_in)
 @require_GET
 def my_postmortems(request):
     user = request.user
@@ -35,7 +34,7 @@ def my_postmortems(request):
     )
 
     to_review = Incident.objects.none()
-    if user.has_perm(review_service.REVIEW):
+    if can_review(user):
         to_review = Incident.objects.awaiting_review_by(user).order_by("review_requested_at")
 
     today = timezone.localdate()
@@ -51,14 +50,13 @@ def my_postmortems(request):
         {
             "drafted": drafted,
             "to_review": to_review,
-            "can_review": user.has_perm(review_service.REVIEW),
             "action_items": action_items,
             "digest_subscribed": DigestSubscription.objects.filter(user=user).exists(),
         },
     )
 
 
-@login_required
+@requires(is_signed_in)
 @require_POST
 def digest_subscription(request):
     subscribed = request.POST.get("subscribed") == "1"

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, render
 
 from incidents.caching import cached_for_this_data
 from incidents.models import Control, ControlAssessment, Incident, Organisation
-from incidents.models.incident import can_read_internal
+from incidents.permissions import can_read_internal
 from incidents.services import controls as control_services
 
 

@@ -17,7 +17,7 @@ from incidents.dashboards import charts as dashboard_charts
 from incidents.dashboards.figures import DashboardQuery, source_for
 from incidents.dashboards.summaries import Scope
 from incidents.models import Organisation, SummaryCount, Tag
-from incidents.models.incident import can_read_internal
+from incidents.permissions import can_read_internal
 
 CHOICES_LISTED = 300
 

@@ -1,7 +1,6 @@
 """Filing and editing postmortems (reporters)."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
 from django.db import transaction
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,14 +12,11 @@ from incidents import duplicates, revisions
 from incidents.forms import IncidentForm, build_formsets, error_links
 from incidents.markdown import render_markdown
 from incidents.models import Incident, Organisation, Review, Tag
+from incidents.permissions import can_file, requires
 from incidents.services import controls as control_services
 from incidents.services import review as review_services
 
 SUGGESTION_LIMIT = 5
-
-
-def _reporter_only(view):
-    return login_required(permission_required(review_services.FILE, raise_exception=True)(view))
 
 
 def _forms_valid(form, formsets):
@@ -59,7 +55,7 @@ def _render_form(request, template, context, status=200):
     return render(request, template, context, status=status)
 
 
-@_reporter_only
+@requires(can_file)
 def incident_new(request):
     if request.method == "POST":
         form, formsets = IncidentForm(request.POST), build_formsets(request.POST)
@@ -75,7 +71,7 @@ def incident_new(request):
     return _render_form(request, "incidents/staff/incident_form.html", context)
 
 
-@_reporter_only
+@requires(can_file)
 def incident_edit(request, number):
     incident = get_object_or_404(Incident.objects.with_newest_revision(), number=number)
     latest = incident.latest_revision()
@@ -167,13 +163,13 @@ def _comparison(saved, typed):
 
 
 @require_POST
-@_reporter_only
+@requires(can_file)
 def markdown_preview(request):
     return JsonResponse({"html": render_markdown(request.POST.get("text", ""))})
 
 
 @require_GET
-@_reporter_only
+@requires(can_file)
 def duplicate_suggestions(request):
     """Existing incidents that look like the one being typed, scored as duplicate flags are:
     title words, with the organisations and the year when the form has them."""
@@ -238,7 +234,7 @@ def _control_suggestions(form, formsets, incident):
 
 
 @require_POST
-@_reporter_only
+@requires(can_file)
 def control_suggestions(request):
     """The controls the action rows in the form call for, for the form to offer as they change."""
     incident = None

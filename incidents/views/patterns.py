@@ -19,8 +19,8 @@ from incidents.models import (
     SummaryCount,
     Tag,
 )
+from incidents.permissions import can_curate, requires
 from incidents.services import patterns as pattern_service
-from incidents.services.review import RETRACT
 
 GAP_MIN_ORGANISATIONS = 3
 
@@ -96,14 +96,12 @@ def pattern_detail(request, pk):
         raise Http404("No such pattern.")
     _describe([cluster], incidents)
     context = {"cluster": cluster, "members": members}
-    if request.user.has_perm(RETRACT):
+    if can_curate(request.user):
         context["others"] = PatternCluster.objects.exclude(pk=cluster.pk).order_by("name")
     return render(request, "incidents/patterns/pattern_detail.html", context)
 
 
 def _edit(request, pk, action):
-    if not request.user.has_perm(RETRACT):
-        raise Http404("No such page.")
     cluster = get_object_or_404(PatternCluster, pk=pk)
     try:
         target = action(cluster)
@@ -114,6 +112,7 @@ def _edit(request, pk, action):
 
 
 @require_POST
+@requires(can_curate)
 def pattern_rename(request, pk):
     def rename(cluster):
         pattern_service.cluster_rename(
@@ -126,6 +125,7 @@ def pattern_rename(request, pk):
 
 
 @require_POST
+@requires(can_curate)
 def pattern_merge(request, pk):
     def merge(cluster):
         others = list(PatternCluster.objects.filter(pk__in=_ids(request.POST.getlist("other"))))
@@ -139,6 +139,7 @@ def pattern_merge(request, pk):
 
 
 @require_POST
+@requires(can_curate)
 def pattern_split(request, pk):
     def split(cluster):
         chosen = cluster.members.filter(incident__in=_ids(request.POST.getlist("incident")))

@@ -20,7 +20,7 @@ from incidents.models import (
     PolicyChangeIncident,
     Tag,
 )
-from incidents.models.incident import can_read_internal
+from incidents.permissions import can_read_internal
 from incidents.services import controls, reporting
 
 

@@ -2,44 +2,34 @@
 reader's time zone, and the due-soon and overdue list. Nothing here is public."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from incidents.forms import ReportFiledForm, ReportingClockForm
 from incidents.models import Incident, ReportingClock, ReportingDeadline
-from incidents.models.incident import can_read_internal
 from incidents.models.reporting import DUE_SOON
+from incidents.permissions import can_file, can_read_internal, requires
 from incidents.services import reporting as reporting_services
-from incidents.services.review import FILE
 
 DEADLINES_PER_PAGE = 50
-
-
-def _staff_only(request):
-    if not can_read_internal(request.user):
-        raise Http404("No such page.")
 
 
 def _error_text(error):
     return " ".join(error.messages)
 
 
-@login_required
+@requires(can_read_internal)
 def incident_reporting(request, number):
-    _staff_only(request)
     incident = get_object_or_404(Incident.objects.visible_to(request.user), number=number)
-    can_edit = request.user.has_perm(FILE)
     reader_tz = reporting_services.reader_timezone(request)
     with timezone.override(reader_tz):
         clock_form = ReportingClockForm()
         filed_forms = {}
         if request.method == "POST":
-            if not can_edit:
+            if not can_file(request.user):
                 raise PermissionDenied("Only reporters can change reporting obligations.")
             response, clock_form, filed_forms = _handle_post(request, incident)
             if response is not None:
@@ -59,7 +49,6 @@ def incident_reporting(request, number):
                 "incident": incident,
                 "clocks": clocks,
                 "clock_form": clock_form,
-                "can_edit": can_edit,
                 "reader_tz": reader_tz,
                 "now": timezone.now(),
             },
@@ -118,11 +107,10 @@ def _handle_post(request, incident):
     return redirect("incident_reporting", number=incident.number), clock_form, {}
 
 
-@login_required
+@requires(can_read_internal)
 def reporting_due(request):
     """Open deadlines, soonest (most overdue) first, with how many are overdue and due within a
     day; `?all=1` also lists those due later."""
-    _staff_only(request)
     reader_tz = reporting_services.reader_timezone(request)
     now = timezone.now()
     incidents = Incident.objects.visible_to(request.user)

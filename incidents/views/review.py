@@ -4,13 +4,9 @@ Every write goes through `incidents.services.review`, which also enforces who ma
 checks here only decide which pages a role can open.
 """
 
-from functools import wraps
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import Http404
@@ -25,31 +21,10 @@ from incidents.models import (
     IncidentRevision,
     Review,
 )
-from incidents.models.incident import can_read_internal
+from incidents.permissions import can_curate, can_file, can_read_internal, can_review, requires
 from incidents.services import review as review_service
 
 User = get_user_model()
-
-
-def _staff_reader(view):
-    """Signed in and allowed to read unpublished postmortems; 403 otherwise."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not can_read_internal(request.user):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return login_required(wrapped)
-
-
-def _permission(codename):
-    """Anonymous visitors are sent to sign in; signed-in people without it get 403."""
-
-    def decorate(view):
-        return login_required(permission_required(codename, raise_exception=True)(view))
-
-    return decorate
 
 
 def _incident(number):
@@ -102,7 +77,7 @@ def _changes(old, new, names):
 # Views
 
 
-@_permission(review_service.FILE)
+@requires(can_file)
 @require_POST
 def incident_submit(request, number):
     incident = _incident(number)
@@ -116,7 +91,7 @@ def incident_submit(request, number):
     return redirect("my_postmortems")
 
 
-@_permission(review_service.REVIEW)
+@requires(can_review)
 @require_http_methods(["GET", "POST"])
 def incident_review(request, number):
     incident = _incident(number)
@@ -174,7 +149,7 @@ def incident_review(request, number):
     return render(request, "incidents/staff/review.html", context, status=status)
 
 
-@_staff_reader
+@requires(can_read_internal)
 @require_GET
 def incident_history(request, number):
     incident = _incident(number)
@@ -184,11 +159,7 @@ def incident_history(request, number):
     return render(
         request,
         "incidents/staff/history.html",
-        {
-            "incident": incident,
-            "history": history,
-            "can_restore": request.user.has_perm(review_service.RETRACT),
-        },
+        {"incident": incident, "history": history},
     )
 
 
@@ -201,7 +172,7 @@ def _revision_number(value, default):
         raise Http404("Not a revision number.") from None
 
 
-@_staff_reader
+@requires(can_read_internal)
 @require_GET
 def incident_diff(request, number):
     incident = _incident(number)
@@ -233,7 +204,7 @@ def incident_diff(request, number):
     )
 
 
-@_permission(review_service.RETRACT)
+@requires(can_curate)
 @require_POST
 def revision_restore(request, number, revision):
     incident = _incident(number)
@@ -247,7 +218,7 @@ def revision_restore(request, number, revision):
     return redirect("incident_history", number=incident.number)
 
 
-@_permission(review_service.RETRACT)
+@requires(can_curate)
 @require_http_methods(["GET", "POST"])
 def incident_retract(request, number):
     incident = _incident(number)
@@ -290,7 +261,7 @@ def incident_retract(request, number):
     )
 
 
-@_permission(review_service.RETRACT)
+@requires(can_curate)
 @require_GET
 def audit_log(request):
     action = request.GET.get("action", "")

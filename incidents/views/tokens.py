@@ -1,16 +1,14 @@
 """A reporter's API token, for filing postmortems from tools (see /api/v1/docs/)."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 from rest_framework.authtoken.models import Token
 
-from incidents.services import review as review_service
+from incidents.permissions import can_file, requires
 
 
-@login_required
-@permission_required(review_service.FILE, raise_exception=True)
+@requires(can_file)
 @require_http_methods(["GET", "POST"])
 def api_token(request):
     """The key is shown once, right after it is made; replacing it stops the old one."""

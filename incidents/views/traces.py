@@ -8,13 +8,13 @@ from django.views.decorators.http import require_POST
 from incidents.forms import AgentTraceUploadForm
 from incidents.importers.agent_trace import TraceError
 from incidents.models import Incident
+from incidents.permissions import can_file, requires
 from incidents.services import review as review_services
 from incidents.services.agent_trace import agent_trace_import
-from incidents.views.filing import _reporter_only
 
 
 @require_POST
-@_reporter_only
+@requires(can_file)
 def agent_trace_upload(request, number):
     incident = get_object_or_404(Incident, number=number)
     back = reverse("incident_edit", args=[incident.number]) + "#trace-import"
