@@ -20,6 +20,7 @@ model permissions.
 
 from functools import partial, wraps
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 
@@ -61,6 +62,15 @@ def can_read_internal(user):
         or can_review(user)
         or can_curate(user)
     )
+
+
+def people_who_can_review():
+    """Active people who may review: through a group, their own permissions, or superusers."""
+    return get_user_model().objects.with_perm(REVIEW)
+
+
+def people_who_can_file():
+    return get_user_model().objects.with_perm(FILE)
 
 
 def requires(capability):

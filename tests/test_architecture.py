@@ -133,3 +133,9 @@ def _local_imports():
 @pytest.mark.parametrize("kind", ["function-local imports"])
 def test_imports_inside_functions_say_why(kind):
     assert _local_imports() == []
+
+
+@pytest.mark.parametrize("module", ["incidents.permissions", "incidents.text"])
+def test_the_bottom_layer_imports_nothing_of_the_app(module):
+    """Models, services, views and templates all ask these; they ask nothing back."""
+    assert import_graph()[module] == set()

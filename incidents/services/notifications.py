@@ -4,13 +4,13 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import ngettext
 
 from incidents import queueing
 from incidents.models import ActionItem, Notification
+from incidents.permissions import people_who_can_review
 
 
 def _site_url(path):
@@ -28,19 +28,11 @@ def _queue(key, user, subject, body):
     queueing.notifications_send()
 
 
-def reviewers():
-    User = get_user_model()
-    return User.objects.filter(
-        Q(groups__permissions__codename="review_incident") | Q(is_superuser=True),
-        is_active=True,
-    ).distinct()
-
-
 def notify_review_requested(*, incident):
     revision = incident.latest_revision()
     authors = incident.authors_since_publication()
     link = _site_url(reverse("incident_review", args=[incident.number]))
-    for user in reviewers().exclude(pk__in=authors):
+    for user in people_who_can_review().exclude(pk__in=authors):
         _queue(
             f"review-requested:{revision.pk}:{user.pk}",
             user,

@@ -8,12 +8,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
 from incidents.models import IncidentRevision, ReportingClock, ReportingDeadline
-from incidents.permissions import can_file
+from incidents.permissions import can_file, people_who_can_file
 from incidents.services.notifications import _queue, _site_url
 
 TIME_ZONE_COOKIE = "tz"
@@ -118,10 +117,7 @@ class _Recipients:
         wanted = set().union(*self.author_ids.values()) if self.author_ids else set()
         self.people = User.objects.filter(is_active=True).in_bulk(wanted)
         self.reporters = list(
-            User.objects.filter(
-                Q(groups__permissions__codename="file_incident") | Q(is_superuser=True),
-                is_active=True,
-            ).distinct()
+            people_who_can_file()
         )
 
     def of(self, incident_id):
