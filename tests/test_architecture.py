@@ -130,8 +130,7 @@ def _local_imports():
     return unexplained
 
 
-@pytest.mark.parametrize("kind", ["function-local imports"])
-def test_imports_inside_functions_say_why(kind):
+def test_imports_inside_functions_say_why():
     assert _local_imports() == []
 
 
