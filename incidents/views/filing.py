@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from incidents import revisions
 from incidents.duplicates import title_words
-from incidents.forms import IncidentForm, build_formsets, error_links
+from incidents.forms.filing import IncidentForm, build_formsets, error_links
 from incidents.markdown import render_markdown
 from incidents.models import Incident, Review, Tag
 from incidents.services import controls as control_services

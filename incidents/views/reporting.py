@@ -10,7 +10,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from incidents.forms import ReportFiledForm, ReportingClockForm
+from incidents.forms.reporting import ReportFiledForm, ReportingClockForm
 from incidents.models import Incident, ReportingClock, ReportingDeadline
 from incidents.models.incident import can_read_internal
 from incidents.models.reporting import DUE_SOON

@@ -15,6 +15,7 @@ from django.utils.text import slugify
 
 from incidents import revisions
 from incidents.agent_actions import Classifier
+from incidents.forms.widgets import DateInput, DateTimeLocalInput
 from incidents.models import (
     ActionItem,
     AgentAction,
@@ -25,7 +26,6 @@ from incidents.models import (
     IncidentOrganisation,
     Organisation,
     PerpetratorKind,
-    ReportingTrigger,
     Severity,
     Source,
     Tag,
@@ -60,20 +60,6 @@ CONSTRAINT_FIELDS = {
     "incident_resolved_after_mitigated": "resolved_at",
 }
 DATE_ORDER_FIELDS = ["occurred_at", "detected_at", "mitigated_at", "resolved_at"]
-
-
-class DateTimeLocalInput(forms.DateTimeInput):
-    input_type = "datetime-local"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs, format="%Y-%m-%dT%H:%M")
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs, format="%Y-%m-%d")
 
 
 class MinutesDurationField(forms.Field):
@@ -533,69 +519,3 @@ def error_links(form, formsets):
                 else:
                     links += [(f"{formset.prefix}-rows", label, m) for m in errors]
     return links
-
-
-class AgentTraceUploadForm(forms.Form):
-    """An OTLP JSON trace to import into the action record; read in memory, never stored."""
-
-    MAX_BYTES = 50 * 1024 * 1024
-
-    based_on = forms.IntegerField(widget=forms.HiddenInput, min_value=0, required=False)
-    trace = forms.FileField(
-        label="OTLP JSON trace file",
-        help_text="Exported by an OpenTelemetry exporter; execute_tool spans become steps.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".json,.jsonl,application/json"}),
-    )
-    append = forms.BooleanField(
-        label="Add after the existing steps instead of replacing them", required=False
-    )
-
-    def clean_trace(self):
-        trace = self.cleaned_data["trace"]
-        if trace.size > self.MAX_BYTES:
-            raise ValidationError("The file is larger than 50 MB.")
-        return trace
-
-
-# Reporting clocks (internal only): times are typed in the reader's time zone.
-
-
-class TriggerField(forms.ModelChoiceField):
-    def label_from_instance(self, trigger):
-        return f"{trigger.regime}: {trigger.name}"
-
-
-class ReportingClockForm(forms.Form):
-    trigger = TriggerField(
-        ReportingTrigger.objects.select_related("regime"),
-        label="Regime and trigger",
-        empty_label="Choose what applies",
-    )
-    aware_at = forms.DateTimeField(
-        label="Became aware at", widget=DateTimeLocalInput, help_text="In your time zone."
-    )
-    notes = forms.CharField(
-        max_length=300, required=False, help_text="E.g. who decided it applies."
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, label_suffix="", **kwargs)
-
-
-class ReportFiledForm(forms.Form):
-    filed_at = forms.DateTimeField(
-        label="Report filed at",
-        widget=DateTimeLocalInput,
-        required=False,
-        help_text="In your time zone; leave empty to mark it not filed.",
-    )
-    reference = forms.CharField(label="Reference", max_length=200, required=False)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, label_suffix="", **kwargs)
-
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("filed_at") and not cleaned.get("reference", "").strip():
-            self.add_error("reference", "Give the authority's reference, or “none given”.")
-        return cleaned
