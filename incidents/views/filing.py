@@ -10,15 +10,13 @@ from django.urls import reverse
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
-from incidents import revisions
+from incidents import revision_display, revisions
 from incidents.duplicates import title_words
 from incidents.forms.filing import IncidentForm, build_formsets, error_links
 from incidents.markdown import render_markdown
 from incidents.models import Incident, Review, Tag
 from incidents.services import controls as control_services
 from incidents.services import review as review_services
-
-# The review screens already present snapshots to people; the conflict page names ids the same way.
 
 SUGGESTION_LIMIT = 5
 SUGGESTION_CANDIDATES = 50
@@ -126,7 +124,7 @@ def _conflict(request, incident, form, formsets, latest):
         "form": form,
         "formsets": formsets,
         "latest": latest,
-        "comparison": _comparison(latest.data, typed),
+        "comparison": revision_display.differences(latest.data, typed),
         **_review_state(incident, latest),
     }
     return _render_form(request, "incidents/staff/conflict.html", context, status=409)
@@ -159,21 +157,6 @@ def _review_state(incident, latest):
         "can_submit": can_submit,
         "reviews": reviews,
     }
-
-
-def _comparison(saved, typed):
-    """[(label, saved text, typed text)] for each part that differs, ids shown as names."""
-    names = revisions.Names([saved, typed])
-    rows = []
-    for label, before, after in revisions.diff(saved, typed):
-        name = revisions.NAME_OF_LABEL[label]
-        if name in revisions.LABELS:
-            rows.append(
-                (label, "\n".join(names.items(name, before)), "\n".join(names.items(name, after)))
-            )
-        else:
-            rows.append((label, names.field(name, before), names.field(name, after)))
-    return rows
 
 
 @require_POST

@@ -1,13 +1,15 @@
 """Postmortems as their authors edit them through the API, with a reporter's token.
 
 The API's field names are part of its contract (documented in the OpenAPI schema): rename
-nothing, only add.
+nothing, only add. Which parts of a postmortem (`incidents/parts.py`) the API exposes, and
+under which names, is declared with each part.
 """
 
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.module_loading import import_string
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -26,9 +28,14 @@ from incidents.models import (
     Source,
     Tag,
 )
+from incidents.parts import LINKS, ROWS
 from incidents.services import review as review_services
 
 MAX_OUTAGE = timedelta(days=36500)
+
+# The parts of a postmortem the API exposes: rows as lists of objects, links by name.
+API_ROWS = tuple(part for part in ROWS if part.api_name)
+API_LINKS = tuple(part for part in LINKS if part.api_name)
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -87,15 +94,6 @@ class DraftSourceSerializer(serializers.Serializer):
     stance = serializers.ChoiceField(choices=Source.Stance.choices, default="reports")
 
 
-# API name -> snapshot key of the related rows (see incidents.revisions.CHILDREN).
-DRAFT_CHILDREN = {
-    "organisations": "organisation_roles",
-    "timeline": "timeline_events",
-    "action_items": "action_items",
-    "sources": "sources",
-}
-
-
 class PostmortemSerializer(serializers.ModelSerializer):
     """A postmortem as its authors edit it: the newest revision, which for a published incident
     may be ahead of what the public reads. Lists replace the whole list."""
@@ -128,14 +126,11 @@ class PostmortemSerializer(serializers.ModelSerializer):
     outage_duration = serializers.DurationField(
         allow_null=True, required=False, min_value=timedelta(0), max_value=MAX_OUTAGE
     )
+    # Links name their records each their own way, so each is declared here.
     tags = TagReferenceField(many=True, queryset=Tag.objects.all(), required=False)
     ai_systems = serializers.SlugRelatedField(
         slug_field="slug", queryset=AISystem.objects.all(), many=True, required=False
     )
-    organisations = DraftOrganisationSerializer(many=True, required=False)
-    timeline = DraftTimelineEventSerializer(many=True, required=False)
-    action_items = DraftActionItemSerializer(many=True, required=False)
-    sources = DraftSourceSerializer(many=True, required=False)
 
     class Meta:
         model = Incident
@@ -148,10 +143,16 @@ class PostmortemSerializer(serializers.ModelSerializer):
             "url",
             "base_revision",
             *revisions.EDITABLE_FIELDS,
-            "tags",
-            "ai_systems",
-            *DRAFT_CHILDREN,
+            *(part.api_name for part in API_LINKS),
         ]
+
+    def get_fields(self):
+        """The declared fields, then each exposed part's rows through its row serializer."""
+        fields = super().get_fields()
+        for part in API_ROWS:
+            rows = import_string(part.api_serializer)
+            fields[part.api_name] = rows(many=True, required=False)
+        return fields
 
     def validate(self, data):
         errors = {}
@@ -164,14 +165,12 @@ class PostmortemSerializer(serializers.ModelSerializer):
                 constraint.validate(Incident, dates)
             except DjangoValidationError as error:
                 errors.setdefault(field, []).extend(error.messages)
-        unique_rows = [
-            ("organisations", ("organisation", "role"), "An organisation is listed twice."),
-            ("sources", ("url",), "A source URL is listed twice."),
-        ]
-        for name, key, message in unique_rows:
-            rows = [tuple(row[part] for part in key) for row in data.get(name, [])]
+        for part in API_ROWS:
+            if not part.unique:
+                continue
+            rows = [tuple(row[name] for name in part.unique) for row in data.get(part.api_name, [])]
             if len(rows) != len(set(rows)):
-                errors[name] = [message]
+                errors[part.api_name] = [part.duplicate_api_message]
         if errors:
             raise serializers.ValidationError(errors)
         return data
@@ -183,10 +182,10 @@ class PostmortemSerializer(serializers.ModelSerializer):
         data = self.validated_data
         blank = Incident()
         fields = {name: data.get(name, getattr(blank, name)) for name in revisions.EDITABLE_FIELDS}
-        children = {key: data.get(name, []) for name, key in DRAFT_CHILDREN.items()}
-        many = {"tags": data.get("tags", []), "ai_systems": data.get("ai_systems", [])}
+        children = {part.key: data.get(part.api_name, []) for part in API_ROWS}
+        many = {part.key: data.get(part.api_name, []) for part in API_LINKS}
         snapshot = revisions.from_values(fields, children, many)
-        exposed = {"fields", *DRAFT_CHILDREN.values(), *many}
+        exposed = {"fields", *children, *many}
         for key, value in (base or {}).items():
             if key not in exposed:
                 snapshot[key] = value
@@ -206,22 +205,10 @@ def working_copy(incident):
     }
     copy["severity"] = severities.get(values.get("severity_id"))
     copy["perpetrator"] = perpetrators.get(values.get("perpetrator_id"))
-    copy["tags"] = list(Tag.objects.filter(pk__in=snapshot.get("tags", [])))
-    copy["ai_systems"] = list(AISystem.objects.filter(pk__in=snapshot.get("ai_systems", [])))
-    organisations = Organisation.objects.in_bulk(
-        [row["organisation_id"] for row in revisions.child_values(snapshot, "organisation_roles")]
-    )
-    users = get_user_model().objects.in_bulk(
-        [row["assignee_id"] for row in revisions.child_values(snapshot, "action_items")]
-    )
-    for name, key in DRAFT_CHILDREN.items():
-        rows = revisions.child_values(snapshot, key)
-        for row in rows:
-            if "organisation_id" in row:
-                row["organisation"] = organisations.get(row.pop("organisation_id"))
-            if "assignee_id" in row:
-                row["assignee"] = users.get(row.pop("assignee_id"))
-        copy[name] = rows
+    for part in API_LINKS:
+        copy[part.api_name] = list(part.model.objects.filter(pk__in=snapshot.get(part.key, [])))
+    for part in API_ROWS:
+        copy[part.api_name] = _with_records(part, revisions.child_values(snapshot, part.key))
     copy.update(
         number=incident.number,
         slug=incident.slug,
@@ -231,3 +218,15 @@ def working_copy(incident):
         url=absolute_url(incident.get_absolute_url()),
     )
     return copy
+
+
+def _with_records(part, rows):
+    """Rows as child_values gives them (`organisation_id`), with the records in their place."""
+    for name in part.fields:
+        field = part.model._meta.get_field(name)
+        if not field.is_relation:
+            continue
+        records = field.related_model.objects.in_bulk([row[field.attname] for row in rows])
+        for row in rows:
+            row[name] = records.get(row.pop(field.attname))
+    return rows

@@ -3,7 +3,10 @@ nothing, only add. Public serializers show what the public pages show, never who
 or is assigned what, nor anything of unpublished or internal records.
 
 Related data is nested through small serializers, so a new kind of related record is one more
-nested serializer on the detail serializer plus its prefetch in `views.IncidentViewSet`.
+nested serializer on the detail serializer plus its prefetch in `views.IncidentViewSet`. Their
+field lists are written out here rather than read from the postmortem's parts
+(`incidents/parts.py`): what the public reads is decided here, so a field added for the authors
+is never published by accident.
 """
 
 from django.urls import reverse
