@@ -1,76 +1,28 @@
 """A postmortem's editable content as plain data: taken from forms or from the record, stored
 in a revision, compared field by field, and written back onto the record when it is approved.
 
-Related rows are kept by natural content (tag ids, organisation id and role, the text of a
-timeline event...), so two snapshots compare equal exactly when a reader would see no change.
+A snapshot holds the record's own fields and each of its parts (`incidents/parts.py`). Related
+rows are kept by natural content (tag ids, organisation id and role, the text of a timeline
+event...), so two snapshots compare equal exactly when a reader would see no change. How people
+read a snapshot is `incidents/revision_display.py`.
 """
 
 from types import SimpleNamespace
+from typing import NamedTuple
 
-from django.contrib.auth import get_user_model
 from django.db import models
 
-from incidents.models import (
-    ActionItem,
-    AgentAction,
-    AISystem,
-    Control,
-    ControlAssessment,
-    Incident,
-    IncidentOrganisation,
-    Organisation,
-    PerpetratorKind,
-    Severity,
-    Source,
-    Tag,
-    TimelineEvent,
-)
+from incidents.models import Incident
+from incidents.parts import BY_KEY, LINKS, PARTS, ROWS
 
+# The record's own fields, in the order the drafts API lists them and the review page shows them.
 EDITABLE_FIELDS = [
     "title", "summary", "narrative", "visibility", "severity", "perpetrator", "autonomy",
     "access_held", "broader_permissions", "occurred_at", "occurred_precision", "detected_at",
     "mitigated_at", "resolved_at", "disclosed_on", "affected_services", "affected_regions",
     "users_affected", "outage_duration", "data_lost", "estimated_cost_usd", "blast_radius_notes",
-    "remediation",
+    "remediation", "kind", "worst_credible_severity",
 ]  # fmt: skip
-CHILDREN = {
-    "organisation_roles": (IncidentOrganisation, ["organisation", "role"]),
-    "timeline_events": (TimelineEvent, ["at", "description"]),
-    "action_items": (ActionItem, ["title", "owner", "assignee", "due_on", "status"]),
-    "sources": (Source, ["url", "publisher", "title", "published_on", "stance"]),
-    "agent_actions": (
-        AgentAction,
-        [
-            "position",
-            "at",
-            "ai_system",
-            "tool",
-            "command",
-            "target",
-            "action_class",
-            "reversible",
-            "approval_gate",
-            "outcome",
-            "harmful",
-        ],
-    ),  # fmt: skip
-}
-# Rows kept in an order of their own rather than by content.
-ROW_ORDER = {"agent_actions": lambda row: int(row["position"])}
-MANY = ["tags", "ai_systems"]
-LABELS = {
-    "organisation_roles": "Organisations",
-    "timeline_events": "Timeline",
-    "action_items": "Action items",
-    "sources": "Sources",
-    "agent_actions": "Action record",
-    "tags": "Tags",
-    "ai_systems": "AI systems",
-}
-# Near misses and counterfactual severity; the controls judged against the incident.
-EDITABLE_FIELDS += ["kind", "worst_credible_severity"]
-CHILDREN["control_assessments"] = (ControlAssessment, ["control", "verdict", "rationale"])
-LABELS["control_assessments"] = "Controls"
 
 
 def _field(model, name):
@@ -104,33 +56,35 @@ def _row(model, names, values):
 
 def from_values(fields, children, many):
     """A snapshot from cleaned form data: `fields` by name, `children` as lists of dicts,
-    `many` as lists of objects or ids."""
+    `many` as lists of objects or ids, each keyed by its part's key."""
     snapshot = {"fields": _row(Incident, EDITABLE_FIELDS, fields)}
-    for key in CHILDREN:
-        snapshot[key] = child_rows(key, children.get(key, []))
-    for key in MANY:
-        snapshot[key] = sorted(getattr(item, "pk", item) for item in many.get(key, []))
+    for part in ROWS:
+        snapshot[part.key] = child_rows(part.key, children.get(part.key, []))
+    for part in LINKS:
+        snapshot[part.key] = sorted(getattr(item, "pk", item) for item in many.get(part.key, []))
     return snapshot
 
 
 def child_rows(key, values):
-    """One kind of related rows as snapshot data, in the snapshot's order."""
-    model, names = CHILDREN[key]
-    rows = [_row(model, names, row) for row in values]
-    by_content = lambda row: [str(row[name]) for name in names]  # noqa: E731
-    return sorted(rows, key=ROW_ORDER.get(key, by_content))
+    """One part's rows as snapshot data, in the snapshot's order."""
+    part = BY_KEY[key]
+    rows = [_row(part.model, part.fields, row) for row in values]
+    by_content = lambda row: [str(row[name]) for name in part.fields]  # noqa: E731
+    return sorted(rows, key=part.order or by_content)
 
 
 def from_incident(incident):
     fields = {name: getattr(incident, _field(Incident, name).attname) for name in EDITABLE_FIELDS}
     children = {
-        key: [
-            {name: getattr(row, _field(model, name).attname) for name in names}
-            for row in getattr(incident, key).all()
+        part.key: [
+            {name: getattr(row, _field(part.model, name).attname) for name in part.fields}
+            for row in getattr(incident, part.key).all()
         ]
-        for key, (model, names) in CHILDREN.items()
+        for part in ROWS
     }
-    many = {key: list(getattr(incident, key).values_list("pk", flat=True)) for key in MANY}
+    many = {
+        part.key: list(getattr(incident, part.key).values_list("pk", flat=True)) for part in LINKS
+    }
     return from_values(fields, children, many)
 
 
@@ -145,13 +99,15 @@ def field_values(snapshot):
 
 
 def child_values(snapshot, key):
-    model, names = CHILDREN[key]
+    """One part's rows as Python values, relations by attname (`organisation_id`)."""
+    part = BY_KEY[key]
+    model = part.model
     return [
         {
             (_field(model, n).attname if _field(model, n).is_relation else n): _load(
                 model, n, row[n]
             )
-            for n in names
+            for n in part.fields
         }
         for row in snapshot.get(key, [])
     ]
@@ -162,130 +118,43 @@ def apply(incident, snapshot):
     for name, value in field_values(snapshot).items():
         setattr(incident, name, value)
     incident.save()
-    for key, (model, _names) in CHILDREN.items():
-        getattr(incident, key).all().delete()
-        model.objects.bulk_create(
-            model(incident=incident, **values) for values in child_values(snapshot, key)
+    for part in ROWS:
+        getattr(incident, part.key).all().delete()
+        part.model.objects.bulk_create(
+            part.model(incident=incident, **values) for values in child_values(snapshot, part.key)
         )
-    for key in MANY:
-        getattr(incident, key).set(snapshot.get(key, []))
+    for part in LINKS:
+        getattr(incident, part.key).set(snapshot.get(part.key, []))
+
+
+class Change(NamedTuple):
+    key: str  # a field's name or a part's key
+    label: str
+    old: object
+    new: object
+
+
+def label(key):
+    """What people call a field or a part."""
+    if key in BY_KEY:
+        return BY_KEY[key].label
+    return _field(Incident, key).verbose_name.capitalize()
 
 
 def diff(old, new):
-    """[(label, old value, new value)] for every field that differs."""
+    """A Change for every field and part that differs, in the order the record lists them."""
     old = old or {"fields": {}}
     changes = []
     for name in EDITABLE_FIELDS:
         before, after = old["fields"].get(name), new["fields"].get(name)
         if before != after:
-            changes.append((_field(Incident, name).verbose_name.capitalize(), before, after))
-    for key in [*CHILDREN, *MANY]:
-        if old.get(key, []) != new.get(key, []):
-            changes.append((LABELS[key], old.get(key, []), new.get(key, [])))
+            changes.append(Change(name, label(name), before, after))
+    for part in PARTS:
+        before, after = old.get(part.key, []), new.get(part.key, [])
+        if before != after:
+            changes.append(Change(part.key, part.label, before, after))
     return changes
 
 
 def changed_names(old, new):
-    return [label for label, _, _ in diff(old, new)]
-
-
-# Presenting snapshots: they hold raw values and ids; people read names.
-NAME_OF_LABEL = {
-    **{_field(Incident, name).verbose_name.capitalize(): name for name in EDITABLE_FIELDS},
-    **{label: key for key, label in LABELS.items()},
-}
-
-
-class Names:
-    """Display names for every id the given snapshots mention, one query per kind."""
-
-    def __init__(self, snapshots):
-        snapshots = [snapshot for snapshot in snapshots if snapshot]
-        kinds = ("severity", "perpetrator", "tag", "ai", "org", "user", "control")
-        ids = {kind: set() for kind in kinds}
-        for snapshot in snapshots:
-            fields = snapshot.get("fields", {})
-            ids["severity"].add(fields.get("severity"))
-            ids["severity"].add(fields.get("worst_credible_severity"))
-            ids["control"].update(row["control"] for row in snapshot.get("control_assessments", []))
-            ids["perpetrator"].add(fields.get("perpetrator"))
-            ids["tag"].update(snapshot.get("tags", []))
-            ids["ai"].update(snapshot.get("ai_systems", []))
-            ids["org"].update(row["organisation"] for row in snapshot.get("organisation_roles", []))
-            ids["user"].update(row["assignee"] for row in snapshot.get("action_items", []))
-            ids["ai"].update(row["ai_system"] for row in snapshot.get("agent_actions", []))
-        models = {
-            "severity": Severity,
-            "perpetrator": PerpetratorKind,
-            "tag": Tag,
-            "ai": AISystem,
-            "org": Organisation,
-            "user": get_user_model(),
-            "control": Control,
-        }
-        self.names = {}
-        for kind, model in models.items():
-            wanted = ids[kind] - {None}
-            self.names[kind] = (
-                {pk: str(obj) for pk, obj in model.objects.in_bulk(wanted).items()}
-                if wanted
-                else {}
-            )
-
-    def of(self, kind, pk):
-        if pk is None:
-            return ""
-        return self.names[kind].get(pk, f"(deleted {kind} {pk})")
-
-    def field(self, name, value):
-        if value in (None, ""):
-            return ""
-        if name in ("severity", "perpetrator"):
-            return self.of(name, value)
-        if name == "worst_credible_severity":
-            return self.of("severity", value)
-        choices = dict(Incident._meta.get_field(name).flatchoices)
-        return str(choices.get(value, value))
-
-    def items(self, key, value):
-        """The rows of a list-valued part of a snapshot, each as one line of text."""
-        if key == "tags":
-            return sorted(self.of("tag", pk) for pk in value)
-        if key == "ai_systems":
-            return sorted(self.of("ai", pk) for pk in value)
-        lines = []
-        for row in value:
-            if key == "organisation_roles":
-                role = IncidentOrganisation.Role(row["role"]).label
-                parts = [f"{self.of('org', row['organisation'])} ({role})"]
-            elif key == "timeline_events":
-                parts = [row["at"], row["description"]]
-            elif key == "action_items":
-                assignee = self.of("user", row["assignee"])
-                parts = [
-                    row["title"],
-                    row["owner"],
-                    assignee and f"assigned to {assignee}",
-                    row["due_on"] and f"due {row['due_on']}",
-                    row["status"],
-                ]
-            elif key == "agent_actions":
-                parts = [
-                    f"{row['position']}.",
-                    row["at"],
-                    self.of("ai", row["ai_system"]),
-                    row["tool"],
-                    row["command"],
-                    row["target"] and f"on {row['target']}",
-                    AgentAction.ActionClass(row["action_class"]).label,
-                    AgentAction.Gate(row["approval_gate"]).label,
-                    AgentAction.Outcome(row["outcome"]).label,
-                    row["harmful"] == "True" and "the harmful step",
-                ]
-            elif key == "control_assessments":
-                verdict = ControlAssessment.Verdict(row["verdict"]).label
-                parts = [f"{self.of('control', row['control'])}: {verdict}", row["rationale"]]
-            else:
-                parts = [row["title"] or row["url"], row["url"], row["publisher"], row["stance"]]
-            lines.append(" · ".join(str(part) for part in parts if part))
-        return lines
+    return [change.label for change in diff(old, new)]

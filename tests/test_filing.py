@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
 
-from incidents.forms import IncidentForm, MinutesDurationField
+from incidents.forms.filing import IncidentForm, MinutesDurationField
 from incidents.models import Incident, IncidentRevision, Severity, Tag
 from incidents.services import review as review_services
 

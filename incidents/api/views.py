@@ -29,11 +29,11 @@ from incidents.models import (
 from incidents.services import review as review_service
 from incidents.services.controls import incident_assessments
 
-from . import serializers as api
 from .errors import ConflictSerializer, ErrorSerializer
 from .filters import IncidentApiFilter
 from .pagination import Cursor, IncidentCursor, NewestRecordedCursor, SlugCursor, TagCursor
 from .permissions import IsReporter
+from .serializers import drafts, public
 
 
 class ApiViewMixin:
@@ -98,15 +98,15 @@ class IncidentViewSet(PublicViewSet):
 
     def get_serializer_class(self):
         if self.action == "list":
-            return api.IncidentSummarySerializer
+            return public.IncidentSummarySerializer
         if self.action == "similar":
-            return api.SimilarIncidentSerializer
-        return api.IncidentDetailSerializer
+            return public.SimilarIncidentSerializer
+        return public.IncidentDetailSerializer
 
     @extend_schema(
         summary="Similar incidents",
         description="Incidents sharing tags, organisations, what acted or wording, best first.",
-        responses=api.SimilarIncidentSerializer(many=True),
+        responses=public.SimilarIncidentSerializer(many=True),
     )
     @action(detail=True, pagination_class=None)
     def similar(self, request, number=None):
@@ -120,7 +120,7 @@ class IncidentViewSet(PublicViewSet):
         )
         for link in links:
             link.related = related[link.related_id]
-        return Response(api.SimilarIncidentSerializer(links, many=True).data)
+        return Response(public.SimilarIncidentSerializer(links, many=True).data)
 
 
 @extend_schema_view(
@@ -128,7 +128,7 @@ class IncidentViewSet(PublicViewSet):
     retrieve=extend_schema(summary="One policy change"),
 )
 class PolicyChangeViewSet(PublicViewSet):
-    serializer_class = api.PolicyChangeSerializer
+    serializer_class = public.PolicyChangeSerializer
     lookup_field = "slug"
     pagination_class = NewestRecordedCursor
 
@@ -150,7 +150,7 @@ class PolicyChangeViewSet(PublicViewSet):
     retrieve=extend_schema(summary="One organisation"),
 )
 class OrganisationViewSet(PublicViewSet):
-    serializer_class = api.OrganisationSerializer
+    serializer_class = public.OrganisationSerializer
     lookup_field = "slug"
     pagination_class = SlugCursor
 
@@ -179,7 +179,7 @@ class OrganisationViewSet(PublicViewSet):
     ),
 )
 class TagViewSet(PublicViewSet):
-    serializer_class = api.TagSerializer
+    serializer_class = public.TagSerializer
     lookup_url_kwarg = "tag"
     lookup_value_regex = r"[a-z-]+:[-a-zA-Z0-9_]+"
     pagination_class = TagCursor
@@ -221,17 +221,17 @@ REFUSED = OpenApiResponse(ErrorSerializer, description="Not signed in as a repor
     create=extend_schema(
         summary="File a draft postmortem",
         examples=[DRAFT_EXAMPLE],
-        responses={201: api.PostmortemSerializer, 401: REFUSED, 403: REFUSED},
+        responses={201: drafts.PostmortemSerializer, 401: REFUSED, 403: REFUSED},
     ),
     retrieve=extend_schema(
         summary="A postmortem's newest revision",
-        responses={200: api.PostmortemSerializer, 401: REFUSED, 403: REFUSED},
+        responses={200: drafts.PostmortemSerializer, 401: REFUSED, 403: REFUSED},
     ),
     update=extend_schema(
         summary="Replace a postmortem's content (a new revision)",
         description="Fields left out take their defaults; send base_revision.",
         responses={
-            200: api.PostmortemSerializer,
+            200: drafts.PostmortemSerializer,
             401: REFUSED,
             403: REFUSED,
             409: OpenApiResponse(ConflictSerializer, description="Someone saved first."),
@@ -242,7 +242,7 @@ REFUSED = OpenApiResponse(ErrorSerializer, description="Not signed in as a repor
         description="Fields left out keep their value; a list sent replaces the whole list. "
         "Send base_revision.",
         responses={
-            200: api.PostmortemSerializer,
+            200: drafts.PostmortemSerializer,
             401: REFUSED,
             403: REFUSED,
             409: OpenApiResponse(ConflictSerializer, description="Someone saved first."),
@@ -260,7 +260,7 @@ class PostmortemViewSet(
     reviewer's approval in the web interface."""
 
     permission_classes = [IsReporter]
-    serializer_class = api.PostmortemSerializer
+    serializer_class = drafts.PostmortemSerializer
     queryset = Incident.objects.all()
     lookup_field = "number"
     lookup_value_regex = r"[0-9]+"
@@ -269,12 +269,12 @@ class PostmortemViewSet(
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         incident = review_service.incident_create(snapshot=serializer.snapshot(), by=request.user)
-        data = self.get_serializer(api.working_copy(incident)).data
-        location = api.api_address("postmortem-detail", incident.number)
+        data = self.get_serializer(drafts.working_copy(incident)).data
+        location = public.api_address("postmortem-detail", incident.number)
         return Response(data, status=status.HTTP_201_CREATED, headers={"Location": location})
 
     def retrieve(self, request, *args, **kwargs):
-        return Response(self.get_serializer(api.working_copy(self.get_object())).data)
+        return Response(self.get_serializer(drafts.working_copy(self.get_object())).data)
 
     def update(self, request, *args, **kwargs):
         incident = self.get_object()
@@ -283,7 +283,7 @@ class PostmortemViewSet(
         data = request.data
         if kwargs.get("partial"):
             # Fields left out keep their current value: merge onto the newest revision.
-            current = self.get_serializer(api.working_copy(incident)).data
+            current = self.get_serializer(drafts.working_copy(incident)).data
             data = {**current, **data}
         serializer = self.get_serializer(data=data)
         serializer.is_valid(raise_exception=True)
@@ -307,13 +307,13 @@ class PostmortemViewSet(
                 status=status.HTTP_409_CONFLICT,
             )  # fmt: skip
         incident.refresh_from_db()
-        return Response(self.get_serializer(api.working_copy(incident)).data)
+        return Response(self.get_serializer(drafts.working_copy(incident)).data)
 
     @extend_schema(
         summary="Submit a postmortem for review",
         request=None,
         responses={
-            200: api.PostmortemSerializer,
+            200: drafts.PostmortemSerializer,
             401: REFUSED,
             403: REFUSED,
             409: OpenApiResponse(ErrorSerializer, description="Nothing to submit."),
@@ -333,4 +333,4 @@ class PostmortemViewSet(
             # The reporter may submit; the postmortem's state says no.
             return Response({"detail": str(refusal)}, status=status.HTTP_409_CONFLICT)
         incident.refresh_from_db()
-        return Response(self.get_serializer(api.working_copy(incident)).data)
+        return Response(self.get_serializer(drafts.working_copy(incident)).data)

@@ -116,9 +116,7 @@ class _Recipients:
             self.author_ids.setdefault(incident_id, set()).add(author_id)
         wanted = set().union(*self.author_ids.values()) if self.author_ids else set()
         self.people = User.objects.filter(is_active=True).in_bulk(wanted)
-        self.reporters = list(
-            people_who_can_file()
-        )
+        self.reporters = list(people_who_can_file())
 
     def of(self, incident_id):
         people = [

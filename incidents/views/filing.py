@@ -8,8 +8,8 @@ from django.utils.dateparse import parse_date
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
-from incidents import duplicates, revisions
-from incidents.forms import IncidentForm, build_formsets, error_links
+from incidents import duplicates, revision_display, revisions
+from incidents.forms.filing import IncidentForm, build_formsets, error_links
 from incidents.markdown import render_markdown
 from incidents.models import Incident, Organisation, Review, Tag
 from incidents.permissions import can_file, requires
@@ -116,7 +116,7 @@ def _conflict(request, incident, form, formsets, latest):
         "form": form,
         "formsets": formsets,
         "latest": latest,
-        "comparison": _comparison(latest.data, typed),
+        "comparison": revision_display.differences(latest.data, typed),
         **_review_state(incident, latest),
     }
     return _render_form(request, "incidents/staff/conflict.html", context, status=409)
@@ -145,21 +145,6 @@ def _review_state(incident, latest):
         "can_submit": incident.may_be_submitted(),
         "reviews": reviews,
     }
-
-
-def _comparison(saved, typed):
-    """[(label, saved text, typed text)] for each part that differs, ids shown as names."""
-    names = revisions.Names([saved, typed])
-    rows = []
-    for label, before, after in revisions.diff(saved, typed):
-        name = revisions.NAME_OF_LABEL[label]
-        if name in revisions.LABELS:
-            rows.append(
-                (label, "\n".join(names.items(name, before)), "\n".join(names.items(name, after)))
-            )
-        else:
-            rows.append((label, names.field(name, before), names.field(name, after)))
-    return rows
 
 
 @require_POST

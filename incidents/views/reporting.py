@@ -8,7 +8,7 @@ from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from incidents.forms import ReportFiledForm, ReportingClockForm
+from incidents.forms.reporting import ReportFiledForm, ReportingClockForm
 from incidents.models import Incident, ReportingClock, ReportingDeadline
 from incidents.models.reporting import DUE_SOON
 from incidents.permissions import can_file, can_read_internal, requires

@@ -13,8 +13,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from incidents import revisions
-from incidents.markdown import render_markdown
+from incidents import revision_display
 from incidents.models import (
     AuditEvent,
     Incident,
@@ -29,49 +28,6 @@ User = get_user_model()
 
 def _incident(number):
     return get_object_or_404(Incident, number=number)
-
-
-# Presenting snapshots: revisions hold raw values and ids; people read names.
-
-MARKDOWN_FIELDS = {"narrative", "remediation"}
-
-
-def _present(snapshot, names):
-    """A revision as the reviewer reads it: every field, labelled, with names for ids."""
-    rows = []
-    for name in revisions.EDITABLE_FIELDS:
-        value = snapshot["fields"].get(name)
-        row = {"label": Incident._meta.get_field(name).verbose_name.capitalize()}
-        if name in MARKDOWN_FIELDS:
-            # Revisions are not stored as HTML; only staff see them, so render on demand.
-            row["html"] = render_markdown(value or "")
-        else:
-            row["text"] = names.field(name, value)
-        rows.append(row)
-    for key, label in revisions.LABELS.items():
-        rows.append({"label": label, "lines": names.items(key, snapshot.get(key, []))})
-    return rows
-
-
-def _changes(old, new, names):
-    """revisions.diff with ids resolved; list-valued parts show what was removed and added."""
-    changes = []
-    for label, before, after in revisions.diff(old, new):
-        name = revisions.NAME_OF_LABEL[label]
-        if name in revisions.LABELS:
-            before, after = names.items(name, before), names.items(name, after)
-            changes.append(
-                {
-                    "label": label,
-                    "removed": [item for item in before if item not in after],
-                    "added": [item for item in after if item not in before],
-                }
-            )
-        else:
-            changes.append(
-                {"label": label, "old": names.field(name, before), "new": names.field(name, after)}
-            )
-    return changes
 
 
 # Views
@@ -132,13 +88,17 @@ def incident_review(request, number):
     latest = incident.latest_revision()
     published = incident.published_revision
     snapshots = [latest and latest.data, published and published.data]
-    names = revisions.Names(snapshots)
+    names = revision_display.Names(snapshots)
     context = {
         "incident": incident,
         "latest": latest,
         "published": published,
-        "rendered": _present(latest.data, names) if latest else [],
-        "changes": _changes(published and published.data, latest.data, names) if latest else [],
+        "rendered": revision_display.present(latest.data, names) if latest else [],
+        "changes": (
+            revision_display.differences(published and published.data, latest.data, names)
+            if latest
+            else []
+        ),
         "reviews": Review.objects.filter(revision__incident=incident).select_related(
             "reviewer", "revision"
         ),
@@ -190,7 +150,6 @@ def incident_diff(request, number):
     if to_number not in found or (from_number not in found and from_number != 0):
         raise Http404("No such revision.")
     old, new = found.get(from_number), found[to_number]
-    names = revisions.Names([old and old.data, new.data])
     return render(
         request,
         "incidents/staff/diff.html",
@@ -198,7 +157,7 @@ def incident_diff(request, number):
             "incident": incident,
             "old": old,
             "new": new,
-            "changes": _changes(old and old.data, new.data, names),
+            "changes": revision_display.differences(old and old.data, new.data),
             "numbers": incident.revisions.values_list("number", flat=True),
         },
     )

@@ -5,7 +5,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from incidents.forms import AgentTraceUploadForm
+from incidents.forms.traces import AgentTraceUploadForm
 from incidents.importers.agent_trace import TraceError
 from incidents.models import Incident
 from incidents.permissions import can_file, requires

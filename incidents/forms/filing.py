@@ -1,4 +1,5 @@
-"""The postmortem form: the record's fields, its tags by facet, and its rows as formsets.
+"""The postmortem form: the record's fields, its tags by facet, and a formset for each part
+with rows of its own (`incidents/parts.py`).
 
 Nothing here writes. The forms only validate; the filing views turn their cleaned data into a
 revision snapshot (see `incidents/revisions.py`) and hand it to the review services.
@@ -6,15 +7,18 @@ revision snapshot (see `incidents/revisions.py`) and hand it to the review servi
 
 import re
 from datetime import timedelta
+from functools import cache
 
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html
+from django.utils.module_loading import import_string
 from django.utils.text import slugify
 
 from incidents import revisions
 from incidents.agent_actions import Classifier
+from incidents.forms.widgets import DateInput, DateTimeLocalInput
 from incidents.models import (
     ActionItem,
     AgentAction,
@@ -25,13 +29,13 @@ from incidents.models import (
     IncidentOrganisation,
     Organisation,
     PerpetratorKind,
-    ReportingTrigger,
     Severity,
     Source,
     Tag,
     Tristate,
 )
 from incidents.models.taxonomy import Facet
+from incidents.parts import ROWS
 from incidents.redaction import redact
 
 NARRATIVE_TEMPLATE = """\
@@ -60,20 +64,6 @@ CONSTRAINT_FIELDS = {
     "incident_resolved_after_mitigated": "resolved_at",
 }
 DATE_ORDER_FIELDS = ["occurred_at", "detected_at", "mitigated_at", "resolved_at"]
-
-
-class DateTimeLocalInput(forms.DateTimeInput):
-    input_type = "datetime-local"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs, format="%Y-%m-%dT%H:%M")
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs, format="%Y-%m-%d")
 
 
 class MinutesDurationField(forms.Field):
@@ -349,40 +339,6 @@ class SourceForm(RowForm):
     stance = forms.ChoiceField(choices=Source.Stance.choices, initial=Source.Stance.REPORTS)
 
 
-class UniqueRowsFormSet(forms.BaseFormSet):
-    """Refuses rows the database would refuse when the revision is applied."""
-
-    unique_fields = ()
-    duplicate_message = ""
-
-    def clean(self):
-        if not self.unique_fields:
-            return
-        seen = set()
-        for form in self.forms:
-            if not form.has_changed() or self._should_delete_form(form) or form.errors:
-                continue
-            key = tuple(form.cleaned_data.get(name) for name in self.unique_fields)
-            if key in seen:
-                form.add_error(self.unique_fields[0], self.duplicate_message)
-            seen.add(key)
-
-    def rows(self):
-        """The cleaned rows to keep: not deleted, not left blank."""
-        return [
-            form.cleaned_data
-            for form in self.forms
-            if form.has_changed() and not self._should_delete_form(form)
-        ]
-
-
-def _formset(form, unique_fields=(), duplicate_message=""):
-    formset = forms.formset_factory(form, formset=UniqueRowsFormSet, extra=2, can_delete=True)
-    formset.unique_fields = unique_fields
-    formset.duplicate_message = duplicate_message
-    return formset
-
-
 class AgentActionForm(RowForm):
     position = forms.IntegerField(
         label="Step", min_value=1, required=False, help_text="Order; blank goes last."
@@ -422,6 +378,50 @@ class AgentActionForm(RowForm):
         return cleaned
 
 
+class ControlAssessmentForm(RowForm):
+    control = forms.TypedChoiceField(coerce=int, empty_value=None)
+    verdict = forms.ChoiceField(choices=[("", "---------"), *ControlAssessment.Verdict.choices])
+    rationale = forms.CharField(
+        max_length=300, required=False, help_text="One line: why this verdict."
+    )
+
+
+class UniqueRowsFormSet(forms.BaseFormSet):
+    """The rows of one part (`incidents.parts`); refuses rows the database would refuse when
+    the revision is applied."""
+
+    part = None  # set on each part's formset class by `formset_class`
+
+    @property
+    def legend(self):
+        return self.part.label
+
+    @property
+    def help(self):
+        return self.part.help
+
+    def clean(self):
+        unique = self.part.unique
+        if not unique:
+            return
+        seen = set()
+        for form in self.forms:
+            if not form.has_changed() or self._should_delete_form(form) or form.errors:
+                continue
+            key = tuple(form.cleaned_data.get(name) for name in unique)
+            if key in seen:
+                form.add_error(unique[0], self.part.duplicate_row_message)
+            seen.add(key)
+
+    def rows(self):
+        """The cleaned rows to keep: not deleted, not left blank."""
+        return [
+            form.cleaned_data
+            for form in self.forms
+            if form.has_changed() and not self._should_delete_form(form)
+        ]
+
+
 class AgentActionFormSet(UniqueRowsFormSet):
     def rows(self):
         """Numbered 1, 2, 3... in the order of their step numbers (blank ones last), with an
@@ -439,47 +439,15 @@ class AgentActionFormSet(UniqueRowsFormSet):
         return numbered
 
 
-# Formset prefix -> (formset class, legend); prefixes are the snapshot's child keys.
-FORMSETS = {
-    "organisation_roles": (
-        _formset(
-            OrganisationRoleForm,
-            ("organisation", "role"),
-            "This organisation already has this role above.",
-        ),
-        "Organisations",
-    ),
-    "timeline_events": (_formset(TimelineEventForm), "Timeline"),
-    "action_items": (_formset(ActionItemForm), "Action items"),
-    "sources": (_formset(SourceForm, ("url",), "This source is already listed above."), "Sources"),
-    "agent_actions": (
-        forms.formset_factory(
-            AgentActionForm, formset=AgentActionFormSet, extra=2, can_delete=True
-        ),
-        "Action record",
-    ),
-}
-
-
-FORMSET_HELP = {
-    "agent_actions": "One row per step the AI system took. Leave the action class blank for "
-    "the classification rules to choose it, and tick the harmful step. An agent's trace can "
-    "also be imported below, once the postmortem is saved.",
-}
-
-
-class ControlAssessmentForm(RowForm):
-    control = forms.TypedChoiceField(coerce=int, empty_value=None)
-    verdict = forms.ChoiceField(choices=[("", "---------"), *ControlAssessment.Verdict.choices])
-    rationale = forms.CharField(
-        max_length=300, required=False, help_text="One line: why this verdict."
+@cache
+def formset_class(part):
+    """The formset of a part's rows, made once: its row form, two blank rows, a Delete box."""
+    base = import_string(part.formset) if part.formset else UniqueRowsFormSet
+    formset = forms.formset_factory(
+        import_string(part.row_form), formset=base, extra=2, can_delete=True
     )
-
-
-FORMSETS["control_assessments"] = (
-    _formset(ControlAssessmentForm, ("control",), "This control is already assessed above."),
-    "Controls",
-)
+    formset.part = part
+    return formset
 
 
 def row_choices():
@@ -496,18 +464,18 @@ def row_choices():
 
 
 def build_formsets(data=None, snapshot=None):
-    """The row formsets, bound to POST data or started from a snapshot's rows."""
+    """The row formsets, one per part with rows, bound to POST data or started from a
+    snapshot's rows. Saving the form replaces every part's rows, so every part has one."""
     choices = row_choices()
     formsets = {}
-    for key, (formset_class, legend) in FORMSETS.items():
-        model = revisions.CHILDREN[key][0]
+    for part in ROWS:
         initial = None
         if snapshot is not None:
-            initial = [_by_name(model, row) for row in revisions.child_values(snapshot, key)]
-        formset = formset_class(data, initial=initial, prefix=key, form_kwargs={"choices": choices})
-        formset.legend = legend
-        formset.help = FORMSET_HELP.get(key, "")
-        formsets[key] = formset
+            rows = revisions.child_values(snapshot, part.key)
+            initial = [_by_name(part.model, row) for row in rows]
+        formsets[part.key] = formset_class(part)(
+            data, initial=initial, prefix=part.key, form_kwargs={"choices": choices}
+        )
     return formsets
 
 
@@ -533,69 +501,3 @@ def error_links(form, formsets):
                 else:
                     links += [(f"{formset.prefix}-rows", label, m) for m in errors]
     return links
-
-
-class AgentTraceUploadForm(forms.Form):
-    """An OTLP JSON trace to import into the action record; read in memory, never stored."""
-
-    MAX_BYTES = 50 * 1024 * 1024
-
-    based_on = forms.IntegerField(widget=forms.HiddenInput, min_value=0, required=False)
-    trace = forms.FileField(
-        label="OTLP JSON trace file",
-        help_text="Exported by an OpenTelemetry exporter; execute_tool spans become steps.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".json,.jsonl,application/json"}),
-    )
-    append = forms.BooleanField(
-        label="Add after the existing steps instead of replacing them", required=False
-    )
-
-    def clean_trace(self):
-        trace = self.cleaned_data["trace"]
-        if trace.size > self.MAX_BYTES:
-            raise ValidationError("The file is larger than 50 MB.")
-        return trace
-
-
-# Reporting clocks (internal only): times are typed in the reader's time zone.
-
-
-class TriggerField(forms.ModelChoiceField):
-    def label_from_instance(self, trigger):
-        return f"{trigger.regime}: {trigger.name}"
-
-
-class ReportingClockForm(forms.Form):
-    trigger = TriggerField(
-        ReportingTrigger.objects.select_related("regime"),
-        label="Regime and trigger",
-        empty_label="Choose what applies",
-    )
-    aware_at = forms.DateTimeField(
-        label="Became aware at", widget=DateTimeLocalInput, help_text="In your time zone."
-    )
-    notes = forms.CharField(
-        max_length=300, required=False, help_text="E.g. who decided it applies."
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, label_suffix="", **kwargs)
-
-
-class ReportFiledForm(forms.Form):
-    filed_at = forms.DateTimeField(
-        label="Report filed at",
-        widget=DateTimeLocalInput,
-        required=False,
-        help_text="In your time zone; leave empty to mark it not filed.",
-    )
-    reference = forms.CharField(label="Reference", max_length=200, required=False)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, label_suffix="", **kwargs)
-
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("filed_at") and not cleaned.get("reference", "").strip():
-            self.add_error("reference", "Give the authority's reference, or “none given”.")
-        return cleaned

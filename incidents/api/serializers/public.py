@@ -3,21 +3,17 @@ nothing, only add. Public serializers show what the public pages show, never who
 or is assigned what, nor anything of unpublished or internal records.
 
 Related data is nested through small serializers, so a new kind of related record is one more
-nested serializer on the detail serializer plus its prefetch in `views.IncidentViewSet`.
+nested serializer on the detail serializer plus its prefetch in `views.IncidentViewSet`. Their
+field lists are written out here rather than read from the postmortem's parts
+(`incidents/parts.py`): what the public reads is decided here, so a field added for the authors
+is never published by accident.
 """
 
-from datetime import timedelta
-
-from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from incidents import revisions
 from incidents.citation import absolute_url, permanent_url, revision_of
-from incidents.forms import CONSTRAINT_FIELDS, DATE_ORDER_FIELDS
 from incidents.models import (
     ActionItem,
     AgentAction,
@@ -37,8 +33,6 @@ from incidents.models import (
     Tag,
     TimelineEvent,
 )
-
-MAX_OUTAGE = timedelta(days=36500)
 
 
 def api_address(name, *args):
@@ -381,208 +375,3 @@ class PolicyChangeSerializer(serializers.ModelSerializer):
 
     def get_api_url(self, policy) -> str:
         return api_address("policy-change-detail", policy.slug)
-
-
-# Drafts (reporters)
-
-
-@extend_schema_field(OpenApiTypes.STR)
-class TagReferenceField(serializers.RelatedField):
-    """A tag named `facet:slug`."""
-
-    default_error_messages = {
-        "invalid": "Name a tag as facet:slug, e.g. failure-mode:data-deletion.",
-        "does_not_exist": "No such tag: {value}.",
-    }
-
-    def to_representation(self, tag):
-        return f"{tag.facet}:{tag.slug}"
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str) or ":" not in data:
-            self.fail("invalid")
-        facet, slug = data.split(":", 1)
-        tag = self.get_queryset().filter(facet=facet, slug=slug).first()
-        if tag is None:
-            self.fail("does_not_exist", value=data[:120])
-        return tag
-
-
-class DraftOrganisationSerializer(serializers.Serializer):
-    organisation = serializers.SlugRelatedField(
-        slug_field="slug", queryset=Organisation.objects.all()
-    )
-    role = serializers.ChoiceField(choices=IncidentOrganisation.Role.choices)
-
-
-class DraftTimelineEventSerializer(serializers.Serializer):
-    at = serializers.DateTimeField()
-    description = serializers.CharField()
-
-
-class DraftActionItemSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=300)
-    owner = serializers.CharField(max_length=200, allow_blank=True, default="")
-    assignee = serializers.SlugRelatedField(
-        slug_field="username",
-        queryset=get_user_model().objects.filter(is_active=True),
-        allow_null=True,
-        default=None,
-        help_text="The username of who tracks it here.",
-    )
-    due_on = serializers.DateField(allow_null=True, default=None)
-    status = serializers.ChoiceField(choices=ActionItem.Status.choices, default="open")
-
-
-class DraftSourceSerializer(serializers.Serializer):
-    url = serializers.URLField(max_length=1000)
-    publisher = serializers.CharField(max_length=200, allow_blank=True, default="")
-    title = serializers.CharField(max_length=400, allow_blank=True, default="")
-    published_on = serializers.DateField(allow_null=True, default=None)
-    stance = serializers.ChoiceField(choices=Source.Stance.choices, default="reports")
-
-
-# API name -> snapshot key of the related rows (see incidents.revisions.CHILDREN).
-DRAFT_CHILDREN = {
-    "organisations": "organisation_roles",
-    "timeline": "timeline_events",
-    "action_items": "action_items",
-    "sources": "sources",
-}
-
-
-class PostmortemSerializer(serializers.ModelSerializer):
-    """A postmortem as its authors edit it: the newest revision, which for a published incident
-    may be ahead of what the public reads. Lists replace the whole list."""
-
-    number = serializers.IntegerField(read_only=True)
-    slug = serializers.CharField(read_only=True)
-    status = serializers.CharField(read_only=True)
-    revision = serializers.IntegerField(
-        read_only=True, help_text="The newest revision: send it back as base_revision."
-    )
-    review_requested = serializers.BooleanField(read_only=True)
-    url = serializers.CharField(read_only=True, help_text="The incident's page.")
-    base_revision = serializers.IntegerField(
-        write_only=True,
-        required=False,
-        min_value=0,
-        max_value=2**31 - 1,
-        help_text="Required to update: the revision your change starts from. If someone saved "
-        "a newer one since, the update is refused with 409 and nothing is overwritten.",
-    )
-    severity = serializers.SlugRelatedField(
-        slug_field="name", queryset=Severity.objects.all(), allow_null=True, required=False
-    )
-    perpetrator = serializers.SlugRelatedField(
-        slug_field="slug", queryset=PerpetratorKind.objects.all(), allow_null=True, required=False
-    )
-    worst_credible_severity = serializers.SlugRelatedField(
-        slug_field="name", queryset=Severity.objects.all(), allow_null=True, required=False
-    )
-    outage_duration = serializers.DurationField(
-        allow_null=True, required=False, min_value=timedelta(0), max_value=MAX_OUTAGE
-    )
-    tags = TagReferenceField(many=True, queryset=Tag.objects.all(), required=False)
-    ai_systems = serializers.SlugRelatedField(
-        slug_field="slug", queryset=AISystem.objects.all(), many=True, required=False
-    )
-    organisations = DraftOrganisationSerializer(many=True, required=False)
-    timeline = DraftTimelineEventSerializer(many=True, required=False)
-    action_items = DraftActionItemSerializer(many=True, required=False)
-    sources = DraftSourceSerializer(many=True, required=False)
-
-    class Meta:
-        model = Incident
-        fields = [
-            "number",
-            "slug",
-            "status",
-            "revision",
-            "review_requested",
-            "url",
-            "base_revision",
-            *revisions.EDITABLE_FIELDS,
-            "tags",
-            "ai_systems",
-            *DRAFT_CHILDREN,
-        ]
-
-    def validate(self, data):
-        errors = {}
-        dates = Incident(**{name: data.get(name) for name in DATE_ORDER_FIELDS})
-        for constraint in Incident._meta.constraints:
-            field = CONSTRAINT_FIELDS.get(constraint.name)
-            if field is None:
-                continue
-            try:
-                constraint.validate(Incident, dates)
-            except DjangoValidationError as error:
-                errors.setdefault(field, []).extend(error.messages)
-        unique_rows = [
-            ("organisations", ("organisation", "role"), "An organisation is listed twice."),
-            ("sources", ("url",), "A source URL is listed twice."),
-        ]
-        for name, key, message in unique_rows:
-            rows = [tuple(row[part] for part in key) for row in data.get(name, [])]
-            if len(rows) != len(set(rows)):
-                errors[name] = [message]
-        if errors:
-            raise serializers.ValidationError(errors)
-        return data
-
-    def snapshot(self, base=None):
-        """The validated postmortem as a revision snapshot; absent fields take the defaults
-        a new form starts with. Parts of `base` (the snapshot being edited) that the API does
-        not expose are kept as they are."""
-        data = self.validated_data
-        blank = Incident()
-        fields = {name: data.get(name, getattr(blank, name)) for name in revisions.EDITABLE_FIELDS}
-        children = {key: data.get(name, []) for name, key in DRAFT_CHILDREN.items()}
-        many = {"tags": data.get("tags", []), "ai_systems": data.get("ai_systems", [])}
-        snapshot = revisions.from_values(fields, children, many)
-        exposed = {"fields", *DRAFT_CHILDREN.values(), *many}
-        for key, value in (base or {}).items():
-            if key not in exposed:
-                snapshot[key] = value
-        return snapshot
-
-
-def working_copy(incident):
-    """The newest revision of a postmortem as PostmortemSerializer reads it."""
-    latest = incident.latest_revision()
-    snapshot = latest.data if latest else revisions.from_incident(incident)
-    values = revisions.field_values(snapshot)
-    severities = Severity.objects.in_bulk([values.get("severity_id")])
-    perpetrators = PerpetratorKind.objects.in_bulk([values.get("perpetrator_id")])
-    copy = {
-        name: values.get(Incident._meta.get_field(name).attname)
-        for name in revisions.EDITABLE_FIELDS
-    }
-    copy["severity"] = severities.get(values.get("severity_id"))
-    copy["perpetrator"] = perpetrators.get(values.get("perpetrator_id"))
-    copy["tags"] = list(Tag.objects.filter(pk__in=snapshot.get("tags", [])))
-    copy["ai_systems"] = list(AISystem.objects.filter(pk__in=snapshot.get("ai_systems", [])))
-    organisations = Organisation.objects.in_bulk(
-        [row["organisation_id"] for row in revisions.child_values(snapshot, "organisation_roles")]
-    )
-    users = get_user_model().objects.in_bulk(
-        [row["assignee_id"] for row in revisions.child_values(snapshot, "action_items")]
-    )
-    for name, key in DRAFT_CHILDREN.items():
-        rows = revisions.child_values(snapshot, key)
-        for row in rows:
-            if "organisation_id" in row:
-                row["organisation"] = organisations.get(row.pop("organisation_id"))
-            if "assignee_id" in row:
-                row["assignee"] = users.get(row.pop("assignee_id"))
-        copy[name] = rows
-    copy.update(
-        number=incident.number,
-        slug=incident.slug,
-        status=incident.status,
-        revision=latest.number if latest else 0,
-        review_requested=incident.review_requested_at is not None,
-        url=absolute_url(incident.get_absolute_url()),
-    )
-    return copy
