@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from incidents.importers import IMPORTERS
 from incidents.importers.jobs import import_job_create, import_job_progress
@@ -337,7 +338,14 @@ class DuplicateFlagAdmin(admin.ModelAdmin):
             except MergeRefused as error:
                 self.message_user(request, str(error), messages.WARNING)
         self.message_user(
-            request, f"Merged {merged} pair(s); both provenances kept.", messages.SUCCESS
+            request,
+            ngettext(
+                "Merged %(n)d pair; both provenances kept.",
+                "Merged %(n)d pairs; both provenances kept.",
+                merged,
+            )
+            % {"n": merged},
+            messages.SUCCESS,
         )
 
     @admin.action(description="Merge: keep the first incident, fold the candidate into it")
@@ -353,7 +361,8 @@ class DuplicateFlagAdmin(admin.ModelAdmin):
         count = queryset.filter(status=DuplicateFlag.Status.OPEN).update(
             status=DuplicateFlag.Status.DISMISSED, resolved_at=timezone.now()
         )
-        self.message_user(request, f"Dismissed {count} flag(s).", messages.SUCCESS)
+        dismissed = ngettext("Dismissed %(n)d flag.", "Dismissed %(n)d flags.", count)
+        self.message_user(request, dismissed % {"n": count}, messages.SUCCESS)
 
 
 class ImportJobForm(forms.ModelForm):

@@ -7,6 +7,7 @@ from those files with the same keys and the body added. Reading the bundle spare
 import json
 
 from django.utils.dateparse import parse_date
+from django.utils.translation import ngettext
 
 from incidents.models import Dataset, IncidentOrganisation, Tag
 
@@ -79,7 +80,8 @@ class AgentIncidentLogImporter(Importer):
             self.fail(line, None, "each incident must be a JSON object")
         missing = [key for key in REQUIRED if key not in entry]
         if missing:
-            self.fail(line, missing[0], f"missing required field(s): {', '.join(missing)}")
+            what = ngettext("missing required field", "missing required fields", len(missing))
+            self.fail(line, missing[0], f"{what}: {', '.join(missing)}")
         for key in ("sources", "harm", "root_cause"):
             if not isinstance(entry.get(key, []), list):
                 self.fail(line, key, "expected a list")

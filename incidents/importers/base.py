@@ -17,6 +17,7 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import ngettext
 
 from incidents import duplicates
 from incidents.models import (
@@ -162,7 +163,8 @@ class Importer:
     def require_columns(self, path, line, row, columns):
         missing = [column for column in columns if column not in row]
         if missing:
-            self.fail(line, missing[0], f"missing required column(s): {', '.join(missing)}", path)
+            what = ngettext("missing required column", "missing required columns", len(missing))
+            self.fail(line, missing[0], f"{what}: {', '.join(missing)}", path)
 
     @staticmethod
     def day(value):

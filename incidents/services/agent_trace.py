@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils.text import slugify
+from django.utils.translation import ngettext
 
 from incidents import revisions
 from incidents.agent_actions import Classifier
@@ -29,13 +30,15 @@ class TraceImport:
     changed: bool
 
     def __str__(self):
+        steps = ngettext("%(n)d step", "%(n)d steps", self.imported) % {"n": self.imported}
         if not self.changed:
-            return f"The record already holds these {self.imported} steps; no revision was added."
+            return f"The record already holds these {steps}; no revision was added."
         classes = ", ".join(f"{count} {label.lower()}" for label, count in self.by_class.items())
-        kept = f"; {self.replaced} earlier steps replaced" if self.replaced else ""
-        revision = self.revision.number
-        steps = "1 step" if self.imported == 1 else f"{self.imported} steps"
-        return f"Imported {steps} ({classes}) as revision {revision}{kept}."
+        kept = ""
+        if self.replaced:
+            replaced = ngettext("%(n)d earlier step", "%(n)d earlier steps", self.replaced)
+            kept = f"; {replaced % {'n': self.replaced}} replaced"
+        return f"Imported {steps} ({classes}) as revision {self.revision.number}{kept}."
 
 
 def agent_trace_import(*, incident, data, by, base_revision_number, append=False, progress=None):

@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Max, Min
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from incidents.dashboards.summaries import reader_scope, scope_incidents
@@ -130,9 +131,8 @@ def pattern_merge(request, pk):
     def merge(cluster):
         others = list(PatternCluster.objects.filter(pk__in=_ids(request.POST.getlist("other"))))
         pattern_service.cluster_merge(cluster=cluster, others=others, by=request.user)
-        messages.success(
-            request, f"Merged {len(others)} pattern(s) into \u201c{cluster.name}\u201d."
-        )
+        merged = ngettext("Merged %(n)d pattern", "Merged %(n)d patterns", len(others))
+        messages.success(request, f"{merged % {'n': len(others)}} into \u201c{cluster.name}\u201d.")
         return cluster
 
     return _edit(request, pk, merge)
