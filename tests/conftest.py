@@ -1,13 +1,20 @@
-"""Personas shared by every test module: an anonymous reader and a staff editor."""
+"""The cast every test module shares, and the settings every test runs under.
+
+Each persona is a user fixture and a `<name>_client` fixture signed in as them; a test asks for
+the person it needs by name. Someone the cast does not cover (a user with one raw permission
+and no group, an inactive user) is made in the test that needs them, with a comment saying why.
+"""
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.test import Client
 
 from config.celery import app as celery_app
 
-from .factories import UserFactory, person
+from .factories import person, signed_in
+
+# Every persona's password, for the tests that sign in through the login form.
+PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(autouse=True)
@@ -44,35 +51,99 @@ def _empty_cache():
     yield
 
 
-@pytest.fixture
-def staff_user(db):
-    """An editor: in the "editor" group, so they may read internal and unpublished incidents."""
-    user = UserFactory(username="editor", is_staff=True)
-    user.groups.add(Group.objects.get(name="editor"))
-    return user
-
-
-@pytest.fixture
-def ada(db):
-    """An author: files and edits postmortems."""
-    return person("ada", "reporter")
-
-
-@pytest.fixture
-def rui(db):
-    """A reviewer: approves or sends back what others wrote."""
-    return person("rui", "reviewer")
+# The cast. Every capability includes reading drafts and internal incidents.
 
 
 @pytest.fixture
 def reader(db):
-    """Someone reading the site without an account."""
+    """Anonymous, signed out: reads what is published and public."""
     return Client()
 
 
 @pytest.fixture
-def editor(staff_user):
-    """A staff member, signed in."""
-    client = Client()
-    client.force_login(staff_user)
-    return client
+def ada(db):
+    """Reporter, the usual author: files, edits and submits postmortems, holds an API token."""
+    return person("ada", "reporter", password=PASSWORD)
+
+
+@pytest.fixture
+def grace(db):
+    """Reporter, a second one: edits the same postmortems as Ada."""
+    return person("grace", "reporter", password=PASSWORD)
+
+
+@pytest.fixture
+def rui(db):
+    """Reviewer: approves and publishes what others wrote, or asks for changes."""
+    return person("rui", "reviewer", password=PASSWORD)
+
+
+@pytest.fixture
+def sam(db):
+    """Reporter and reviewer at once: may review, but not what he wrote himself."""
+    return person("sam", "reporter", "reviewer", password=PASSWORD)
+
+
+@pytest.fixture
+def eve(db):
+    """Editor: files and reviews too, and curates (retracts, restores, merges); staff (admin)."""
+    return person("eve", "editor", password=PASSWORD, is_staff=True)
+
+
+@pytest.fixture
+def ed(db):
+    """Editor, a second one: a retraction needs two editors, one to ask and one to confirm."""
+    return person("ed", "editor", password=PASSWORD, is_staff=True)
+
+
+@pytest.fixture
+def vic(db):
+    """Viewer: reads drafts and internal incidents, changes nothing."""
+    return person("vic", "viewer", password=PASSWORD)
+
+
+@pytest.fixture
+def olga(db):
+    """Outsider: signed in but in no group, so she reads only what the public reads."""
+    return person("olga", password=PASSWORD)
+
+
+@pytest.fixture
+def sue(db):
+    """Superuser: may do anything, in the admin too."""
+    return person("sue", password=PASSWORD, is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def ada_client(ada):
+    return signed_in(ada)
+
+
+@pytest.fixture
+def grace_client(grace):
+    return signed_in(grace)
+
+
+@pytest.fixture
+def rui_client(rui):
+    return signed_in(rui)
+
+
+@pytest.fixture
+def eve_client(eve):
+    return signed_in(eve)
+
+
+@pytest.fixture
+def vic_client(vic):
+    return signed_in(vic)
+
+
+@pytest.fixture
+def olga_client(olga):
+    return signed_in(olga)
+
+
+@pytest.fixture
+def sue_client(sue):
+    return signed_in(sue)

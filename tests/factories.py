@@ -5,13 +5,19 @@ from datetime import UTC, date, datetime
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.test import Client
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
+from incidents import revisions
+from incidents.importers import IMPORTERS, run_import
 from incidents.models import (
     ActionItem,
     AgentAction,
     AISystem,
+    Control,
+    ControlAssessment,
     Incident,
     IncidentOrganisation,
     Organisation,
@@ -19,6 +25,7 @@ from incidents.models import (
     PolicyChange,
     PolicyChangeIncident,
     PolicySource,
+    Provenance,
     Severity,
     Source,
     Tag,
@@ -190,18 +197,15 @@ class AgentActionFactory(DjangoModelFactory):
     outcome = AgentAction.Outcome.SUCCEEDED
 
 
-def person(username=None, *groups):
+def person(username, *groups, **fields):
     """A user in the named groups ("reporter", "reviewer", "editor", "viewer")."""
-    from django.contrib.auth.models import Group
-
-    user = UserFactory(**({"username": username} if username else {}))
+    user = UserFactory(username=username, **fields)
     user.groups.set(Group.objects.filter(name__in=groups))
     return user
 
 
 def signed_in(user):
-    from django.test import Client
-
+    """A client with this user signed in."""
     client = Client()
     client.force_login(user)
     return client
@@ -209,8 +213,6 @@ def signed_in(user):
 
 def snapshot_of(**fields):
     """A postmortem's editable content with these fields set and the rest at their defaults."""
-    from incidents import revisions
-
     blank = Incident()
     values = {
         name: getattr(blank, Incident._meta.get_field(name).attname)
@@ -222,15 +224,11 @@ def snapshot_of(**fields):
 
 def import_(source, path, **options):
     """Run one importer over a file or folder, as `manage.py import_incidents` does."""
-    from incidents.importers import IMPORTERS, run_import
-
     return run_import(IMPORTERS[source](path), **options)
 
 
 def incident_for(dataset, external_id):
     """The incident an import made from a dataset's record."""
-    from incidents.models import Provenance
-
     return (
         Provenance.objects.select_related("incident")
         .get(dataset=dataset, external_id=external_id)
@@ -299,15 +297,11 @@ def otlp_trace(*calls, agent="ops-agent"):
 
 def control(slug):
     """A control from the default catalogue, which a migration ships."""
-    from incidents.models import Control
-
     return Control.objects.get(slug=slug)
 
 
 def assess(incident, slug, verdict, rationale=""):
     """Record how a catalogue control fared in an incident."""
-    from incidents.models import ControlAssessment
-
     return ControlAssessment.objects.create(
         incident=incident, control=control(slug), verdict=verdict, rationale=rationale
     )

@@ -1,13 +1,12 @@
 """The rules that give a tool call its action class, and correcting them in the admin."""
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from incidents.agent_actions import Classifier
 from incidents.models import ActionClassRule, AgentAction
 
-from .factories import person, signed_in
+from .factories import signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -83,15 +82,13 @@ def test_a_rule_with_a_broken_pattern_is_skipped_not_fatal():
     assert Classifier.from_database().classify("read_file", "x") == Class.READ
 
 
-def test_an_editor_corrects_the_rules_in_the_admin():
-    eve = person("eve", "editor")
-    get_user_model().objects.filter(pk=eve.pk).update(is_staff=True)
-    editor = signed_in(eve)  # in the editor group, not a superuser
+def test_an_editor_corrects_the_rules_in_the_admin(eve_client):
+    """Eve is in the editor group and staff, not a superuser."""
     url = reverse("admin:incidents_actionclassrule_add")
 
-    listing = editor.get(reverse("admin:incidents_actionclassrule_changelist"))
-    refused = editor.post(url, {"position": 5, "pattern": "(oops", "action_class": "destroy"})
-    added = editor.post(
+    listing = eve_client.get(reverse("admin:incidents_actionclassrule_changelist"))
+    refused = eve_client.post(url, {"position": 5, "pattern": "(oops", "action_class": "destroy"})
+    added = eve_client.post(
         url,
         {"position": 5, "pattern": r"\bnuke\b", "action_class": "destroy", "enabled": "on"},
     )
@@ -103,10 +100,10 @@ def test_an_editor_corrects_the_rules_in_the_admin():
     assert ActionClassRule.objects.filter(pattern=r"\bnuke\b").exists()
 
 
-def test_people_outside_the_editor_group_cannot_change_the_rules():
-    reporter = person("ada", "reporter")
-    get_user_model().objects.filter(pk=reporter.pk).update(is_staff=True)
+def test_people_outside_the_editor_group_cannot_change_the_rules(ada):
+    ada.is_staff = True  # let into the admin, so only the missing group refuses her
+    ada.save()
 
-    response = signed_in(reporter).get(reverse("admin:incidents_actionclassrule_add"))
+    response = signed_in(ada).get(reverse("admin:incidents_actionclassrule_add"))
 
     assert response.status_code == 403

@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.core.management import call_command
 from django.urls import reverse
 
-from .factories import UserFactory
+from incidents.models import Incident
 
 pytestmark = pytest.mark.django_db
 
@@ -24,10 +24,8 @@ WRITTEN_ELSEWHERE = {
 
 
 @pytest.fixture
-def superuser_client(client):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+def demo(db):
     call_command("load_demo", verbosity=0)
-    return client
 
 
 def test_every_incidents_model_is_registered():
@@ -47,20 +45,18 @@ def test_every_incidents_model_is_registered():
 
 
 @pytest.mark.parametrize(("app_label", "model_name"), INCIDENT_MODELS)
-def test_changelist_search_and_change_form_load(superuser_client, app_label, model_name):
+def test_changelist_search_and_change_form_load(sue_client, demo, app_label, model_name):
     changelist = reverse(f"admin:{app_label}_{model_name}_changelist")
-    assert superuser_client.get(changelist).status_code == 200
-    assert superuser_client.get(changelist, {"q": "Kiro"}).status_code == 200
-    add_page = superuser_client.get(reverse(f"admin:{app_label}_{model_name}_add"))
+    assert sue_client.get(changelist).status_code == 200
+    assert sue_client.get(changelist, {"q": "Kiro"}).status_code == 200
+    add_page = sue_client.get(reverse(f"admin:{app_label}_{model_name}_add"))
     expected = 403 if model_name in WRITTEN_ELSEWHERE else 200
     assert add_page.status_code == expected
 
 
-def test_the_incident_page_shows_the_postmortem_read_only(superuser_client):
-    from incidents.models import Incident
-
+def test_the_incident_page_shows_the_postmortem_read_only(sue_client, demo):
     kiro = Incident.objects.get(slug="kiro-aws-cost-explorer-outage")
-    response = superuser_client.get(reverse("admin:incidents_incident_change", args=[kiro.pk]))
+    response = sue_client.get(reverse("admin:incidents_incident_change", args=[kiro.pk]))
     html = response.text
     assert response.status_code == 200
     for heading in ["Organisation roles", "Timeline events", "Action items", "Sources"]:
@@ -69,11 +65,9 @@ def test_the_incident_page_shows_the_postmortem_read_only(superuser_client):
     assert 'name="_save"' not in html
 
 
-def test_the_incident_page_shows_the_action_record_inline(superuser_client):
-    from incidents.models import Incident
-
+def test_the_incident_page_shows_the_action_record_inline(sue_client, demo):
     kiro = Incident.objects.get(slug="kiro-aws-cost-explorer-outage")
-    response = superuser_client.get(reverse("admin:incidents_incident_change", args=[kiro.pk]))
+    response = sue_client.get(reverse("admin:incidents_incident_change", args=[kiro.pk]))
 
     assert "Agent actions" in response.text
     assert "Recreate the environment from scratch" in response.text

@@ -17,7 +17,6 @@ from incidents.services.agent_trace import agent_trace_import
 from .factories import (
     AgentActionFactory,
     otlp_trace,
-    person,
     signed_in,
     snapshot_of,
 )
@@ -146,7 +145,7 @@ def test_importing_the_same_trace_again_adds_no_revision(draft, ada):
     assert IncidentRevision.objects.filter(incident=draft).count() == 2
 
 
-def test_it_never_publishes_and_the_public_page_waits_for_review(draft, ada, rui):
+def test_it_never_publishes_and_the_public_page_waits_for_review(draft, ada, rui, olga_client):
     incident = draft
     review_services.review_submit(incident=incident, by=ada)
     review_services.review_approve_and_publish(incident=incident, by=rui)
@@ -157,7 +156,7 @@ def test_it_never_publishes_and_the_public_page_waits_for_review(draft, ada, rui
     assert incident.status == Incident.Status.PUBLISHED
     assert incident.has_unpublished_changes()
     assert steps_of(incident) == []  # the public still reads the approved revision
-    page = signed_in(person("someone")).get(incident.get_absolute_url()).text
+    page = olga_client.get(incident.get_absolute_url()).text
     assert "kubectl delete namespace prod" not in page
 
 
@@ -169,10 +168,9 @@ def test_a_stale_starting_point_is_refused_as_a_conflict(draft, ada):
     assert steps_of(draft) == []
 
 
-def test_only_reporters_may_import(draft):
-    viewer = person("vic", "viewer")
+def test_only_reporters_may_import(draft, vic):
     with pytest.raises(review_services.NotAllowed):
-        import_(draft, trace_bytes(DELETE_CALL), viewer)
+        import_(draft, trace_bytes(DELETE_CALL), vic)
 
 
 # Refused files: a clear error naming the place, and nothing written
@@ -365,11 +363,10 @@ def test_uploading_needs_a_file(draft, ada):
     assert "The trace was not imported: This field is required." in response.text
 
 
-def test_only_reporters_can_upload(draft, reader):
-    viewer = signed_in(person("vic", "viewer"))
+def test_only_reporters_can_upload(draft, reader, vic_client):
     url = reverse("agent_trace_upload", args=[draft.number])
 
-    assert viewer.post(url, {}).status_code == 403
+    assert vic_client.post(url, {}).status_code == 403
     assert reader.post(url, {}).status_code == 302  # to the sign-in page
     assert AgentActionFactory._meta.model.objects.count() == 0
 

@@ -1,7 +1,7 @@
 """Filing through the API with a token: drafts, revisions, conflicts and review rules.
 
-Personas: Ada the reporter (her incident bot holds her token), Sam who reports and reviews,
-Rui the reviewer, Vic the viewer, and the anonymous public.
+Personas: Ada the reporter (her incident bot holds her token), Grace who edits the same
+draft, Sam who reports and reviews, Rui the reviewer, Vic the viewer, and the anonymous public.
 """
 
 import json
@@ -14,7 +14,7 @@ from incidents import revisions
 from incidents.models import AuditEvent, Incident
 from incidents.services import review as review_service
 
-from .factories import IncidentFactory, OrganisationFactory, TagFactory, person
+from .factories import IncidentFactory, OrganisationFactory, TagFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -121,8 +121,8 @@ def test_anonymous_clients_cannot_file():
     assert Incident.objects.count() == 0
 
 
-def test_a_viewer_token_cannot_file(db):
-    response = TokenClient(person("vic", "viewer")).post(url(), DRAFT)
+def test_a_viewer_token_cannot_file(vic):
+    response = TokenClient(vic).post(url(), DRAFT)
 
     assert response.status_code == 403
     assert "reporter" in response.json()["detail"]
@@ -208,17 +208,17 @@ def test_an_update_needs_the_base_revision(bot):
     assert "base_revision" in response.json()["errors"]
 
 
-def test_a_stale_edit_gets_409_and_overwrites_nothing(bot, ada):
+def test_a_stale_edit_gets_409_and_overwrites_nothing(bot, ada, grace):
     created = bot.post(url(), DRAFT).json()
-    colleague = TokenClient(person("cy", "reporter"))
-    colleague.patch(url(created["number"]), {"base_revision": 1, "summary": "Cy's summary."})
+    colleague = TokenClient(grace)
+    colleague.patch(url(created["number"]), {"base_revision": 1, "summary": "Grace's summary."})
 
     response = bot.patch(url(created["number"]), {"base_revision": 1, "summary": "Ada's."})
 
     assert response.status_code == 409
     assert response.json()["latest_revision"] == 2
-    assert "cy" in response.json()["detail"]
-    assert Incident.objects.get(number=created["number"]).summary == "Cy's summary."
+    assert "grace" in response.json()["detail"]
+    assert Incident.objects.get(number=created["number"]).summary == "Grace's summary."
 
 
 def test_submit_puts_the_draft_in_review_and_says_so_twice(bot):
@@ -235,8 +235,7 @@ def test_submit_puts_the_draft_in_review_and_says_so_twice(bot):
     assert AuditEvent.objects.filter(action=AuditEvent.Action.SUBMITTED).count() == 1
 
 
-def test_a_reporter_who_also_reviews_cannot_publish_through_the_api(db):
-    sam = person("sam", "reporter", "reviewer")
+def test_a_reporter_who_also_reviews_cannot_publish_through_the_api(sam):
     client = TokenClient(sam)
     created = client.post(url(), {**DRAFT, "status": "published"}).json()
     client.post(url(created["number"], "submit"))
@@ -254,8 +253,7 @@ def test_a_reporter_who_also_reviews_cannot_publish_through_the_api(db):
         review_service.review_approve_and_publish(incident=incident, by=sam)
 
 
-def test_editing_a_published_incident_waits_for_review(bot, ada):
-    rui = person("rui", "reviewer")
+def test_editing_a_published_incident_waits_for_review(bot, ada, rui):
     created = bot.post(url(), DRAFT).json()
     number = created["number"]
     bot.post(url(number, "submit"))

@@ -17,7 +17,6 @@ from .factories import (
     OrganisationFactory,
     PolicyChangeFactory,
     TagFactory,
-    person,
     snapshot_of,
 )
 
@@ -96,13 +95,12 @@ def test_json_ld_cannot_be_broken_out_of():
     assert json_ld(html)["name"] == '</script><script>alert("x")</script> & <!--'
 
 
-def test_the_citation_names_the_permanent_address_and_revision_date():
-    author, reviewer = person("ada", "reporter"), person("rui", "reviewer")
+def test_the_citation_names_the_permanent_address_and_revision_date(ada, rui):
     incident = review_service.incident_create(
-        snapshot=snapshot_of(title="Agent wiped {staging} & 100% of backups"), by=author
+        snapshot=snapshot_of(title="Agent wiped {staging} & 100% of backups"), by=ada
     )
-    review_service.review_submit(incident=incident, by=author)
-    review_service.review_approve_and_publish(incident=incident, by=reviewer)
+    review_service.review_submit(incident=incident, by=ada)
+    review_service.review_approve_and_publish(incident=incident, by=rui)
     incident.refresh_from_db()
     revision = incident.published_revision
 
@@ -116,12 +114,10 @@ def test_the_citation_names_the_permanent_address_and_revision_date():
     assert Client().get(permanent).status_code == 301
 
 
-def test_unpublished_previews_offer_no_citation():
+def test_unpublished_previews_offer_no_citation(vic_client):
     incident = IncidentFactory(draft=True)
-    staff = Client()
-    staff.force_login(person("vic", "viewer"))
 
-    assert "Cite this incident" not in page(incident, staff)
+    assert "Cite this incident" not in page(incident, vic_client)
 
 
 def test_the_sitemap_lists_public_pages_at_their_public_address():

@@ -7,23 +7,13 @@ from django.urls import reverse
 from incidents.models import AgentAction, ControlAssessment, Incident, Severity
 from incidents.services import review as review_service
 
-from .factories import IncidentFactory, control, person, signed_in, snapshot_of
+from .factories import IncidentFactory, control, signed_in, snapshot_of
 from .test_filing import NEW_URL, edit_url, form_values, new_form_data
 
 pytestmark = pytest.mark.django_db
 
 STOPPED = ControlAssessment.Verdict.WOULD_HAVE_STOPPED
 SUGGEST_URL = "/postmortems/control-suggestions/"
-
-
-@pytest.fixture
-def reporter(ada):
-    return signed_in(ada)
-
-
-@pytest.fixture
-def eve():
-    return person("eve", "editor")
 
 
 def assessment_rows(*rows):
@@ -35,9 +25,9 @@ def assessment_rows(*rows):
     return data
 
 
-def test_it_files_a_near_miss_with_worst_credible_severity_and_assessments(reporter):
+def test_it_files_a_near_miss_with_worst_credible_severity_and_assessments(ada_client):
     data = new_form_data(
-        reporter,
+        ada_client,
         title="Agent tried to drop the orders table; the deletion lock refused",
         kind="near_miss",
         severity=str(Severity.objects.get(name="SEV5").pk),
@@ -47,7 +37,7 @@ def test_it_files_a_near_miss_with_worst_credible_severity_and_assessments(repor
             ("peer-review-ai-production-changes", STOPPED, "Nobody reviewed the migration."),
         ),
     )
-    response = reporter.post(NEW_URL, data)
+    response = ada_client.post(NEW_URL, data)
     assert response.status_code == 302
     incident = Incident.objects.get()
     assert incident.kind == Incident.Kind.NEAR_MISS
@@ -57,7 +47,7 @@ def test_it_files_a_near_miss_with_worst_credible_severity_and_assessments(repor
         ("peer-review-ai-production-changes", STOPPED),
     ]
     # The edit page shows the same rows back.
-    values = form_values(reporter.get(edit_url(incident)))
+    values = form_values(ada_client.get(edit_url(incident)))
     assert values["kind"] == "near_miss"
     assert {
         values["control_assessments-0-rationale"],
@@ -68,30 +58,30 @@ def test_it_files_a_near_miss_with_worst_credible_severity_and_assessments(repor
     }
 
 
-def test_a_form_without_a_kind_files_an_incident(reporter):
-    data = new_form_data(reporter, title="Chatbot promised a refund")
+def test_a_form_without_a_kind_files_an_incident(ada_client):
+    data = new_form_data(ada_client, title="Chatbot promised a refund")
     data.pop("kind", None)
-    reporter.post(NEW_URL, data)
+    ada_client.post(NEW_URL, data)
     assert Incident.objects.get().kind == Incident.Kind.INCIDENT
 
 
-def test_the_same_control_twice_is_refused_and_nothing_is_lost(reporter):
+def test_the_same_control_twice_is_refused_and_nothing_is_lost(ada_client):
     data = new_form_data(
-        reporter,
+        ada_client,
         title="Two verdicts for one control",
         **assessment_rows(
             ("spend-limits", STOPPED, "First"),
             ("spend-limits", "unknown", "Second"),
         ),
     )
-    response = reporter.post(NEW_URL, data)
+    response = ada_client.post(NEW_URL, data)
     assert response.status_code == 400
     assert "This control is already assessed above." in response.content.decode()
     assert form_values(response)["control_assessments-1-rationale"] == "Second"
     assert not Incident.objects.exists()
 
 
-def test_the_edit_page_offers_suggestions_from_saved_actions_without_saving_them(reporter, ada):
+def test_the_edit_page_offers_suggestions_from_saved_actions_without_saving_them(ada_client, ada):
     incident = review_service.incident_create(
         snapshot=snapshot_of(title="Agent recreated the environment", broader_permissions="yes"),
         by=ada,
@@ -104,18 +94,18 @@ def test_the_edit_page_offers_suggestions_from_saved_actions_without_saving_them
         action_class="destroy",
         approval_gate="none",
     )
-    page = reporter.get(edit_url(incident))
+    page = ada_client.get(edit_url(incident))
     html = page.content.decode()
     assert "Suggested from the action record." in html
     assert "Deletion protection on production resources" in html
     assert "Least-privilege scoped credentials for agents" in html
 
-    response = reporter.post(edit_url(incident), form_values(page))
+    response = ada_client.post(edit_url(incident), form_values(page))
     assert response.status_code == 302
     assert not incident.control_assessments.exists()
 
 
-def test_a_control_already_assessed_is_not_suggested_again(reporter):
+def test_a_control_already_assessed_is_not_suggested_again(ada_client):
     data = {
         "agent_actions-TOTAL_FORMS": "1",
         "agent_actions-0-action_class": "destroy",
@@ -123,13 +113,13 @@ def test_a_control_already_assessed_is_not_suggested_again(reporter):
         "control_assessments-TOTAL_FORMS": "1",
         "control_assessments-0-control": str(control("deletion-protection").pk),
     }
-    suggestions = reporter.post(SUGGEST_URL, data).json()
+    suggestions = ada_client.post(SUGGEST_URL, data).json()
     names = [row["name"] for row in suggestions]
     assert "Deletion protection on production resources" not in names
     assert "Confirmation before destructive actions" in names
 
 
-def test_suggestions_follow_the_action_rows_typed_into_the_form(reporter):
+def test_suggestions_follow_the_action_rows_typed_into_the_form(ada_client):
     data = {
         "agent_actions-TOTAL_FORMS": "2",
         "agent_actions-0-action_class": "spend",
@@ -138,27 +128,26 @@ def test_suggestions_follow_the_action_rows_typed_into_the_form(reporter):
         "agent_actions-1-approval_gate": "none",
         "agent_actions-1-DELETE": "on",
     }
-    suggestions = reporter.post(SUGGEST_URL, data).json()
+    suggestions = ada_client.post(SUGGEST_URL, data).json()
     assert [(row["name"], row["verdict_label"]) for row in suggestions] == [
         ("Spend limits", "Absent; would have reduced the harm")
     ]
     # Malformed counts are ignored, not an error.
-    assert reporter.post(SUGGEST_URL, {"agent_actions-TOTAL_FORMS": "lots"}).json() == []
+    assert ada_client.post(SUGGEST_URL, {"agent_actions-TOTAL_FORMS": "lots"}).json() == []
 
 
-def test_suggestions_fall_back_to_the_incidents_saved_actions(reporter):
+def test_suggestions_fall_back_to_the_incidents_saved_actions(ada_client):
     incident = IncidentFactory(draft=True)
     AgentAction.objects.create(
         incident=incident, position=1, action_class="permission_change", approval_gate="none"
     )
-    suggestions = reporter.post(SUGGEST_URL, {"incident": str(incident.number)}).json()
+    suggestions = ada_client.post(SUGGEST_URL, {"incident": str(incident.number)}).json()
     assert [row["name"] for row in suggestions] == ["Least-privilege scoped credentials for agents"]
 
 
-def test_only_reporters_may_ask_for_suggestions(reader):
+def test_only_reporters_may_ask_for_suggestions(reader, vic_client):
     assert reader.post(SUGGEST_URL, {}).status_code == 302
-    viewer = signed_in(person("vic", "viewer"))
-    assert viewer.post(SUGGEST_URL, {}).status_code == 403
+    assert vic_client.post(SUGGEST_URL, {}).status_code == 403
 
 
 def _publish(ada, rui, snapshot):
@@ -245,7 +234,7 @@ def test_restoring_a_revision_brings_back_its_assessments(ada, eve):
     assert list(incident.control_assessments.values_list("rationale", flat=True)) == ["No review."]
 
 
-def test_the_edit_page_leaves_out_controls_the_revision_already_assesses(reporter, ada):
+def test_the_edit_page_leaves_out_controls_the_revision_already_assesses(ada_client, ada):
     incident = review_service.incident_create(
         snapshot=_with_assessments(
             snapshot_of(title="Agent dropped a table"),
@@ -256,7 +245,7 @@ def test_the_edit_page_leaves_out_controls_the_revision_already_assesses(reporte
     AgentAction.objects.create(
         incident=incident, position=1, action_class="destroy", approval_gate="none"
     )
-    suggestions = reporter.get(edit_url(incident)).context["formsets"]["control_assessments"]
+    suggestions = ada_client.get(edit_url(incident)).context["formsets"]["control_assessments"]
     slugs = {suggestion.control.slug for suggestion in suggestions.suggestions}
     assert "deletion-protection" not in slugs
     assert "confirmation-before-destructive-actions" in slugs

@@ -3,7 +3,6 @@ and controls adopted by policy changes."""
 
 import pytest
 from django.core.cache import cache
-from django.test import Client
 
 from incidents.models import (
     AgentAction,
@@ -22,10 +21,8 @@ from .factories import (
     OrganisationFactory,
     PolicyChangeFactory,
     PolicyChangeIncidentFactory,
-    UserFactory,
     assess,
     control,
-    signed_in,
 )
 
 pytestmark = pytest.mark.django_db
@@ -79,13 +76,11 @@ def test_the_catalogue_ships_the_controls_agents_need():
     }
 
 
-def test_an_administrator_can_edit_a_control_in_the_admin():
-    admin = Client()
-    admin.force_login(UserFactory(is_staff=True, is_superuser=True))
+def test_an_administrator_can_edit_a_control_in_the_admin(sue_client):
     peer_review = control("peer-review-ai-production-changes")
     url = f"/admin/incidents/control/{peer_review.pk}/change/"
-    assert admin.get(url).status_code == 200
-    response = admin.post(
+    assert sue_client.get(url).status_code == 200
+    response = sue_client.post(
         url,
         {
             "name": "Two-person review of agent changes",
@@ -204,15 +199,15 @@ def test_a_near_miss_weighs_by_its_worst_credible_severity(reader):
     assert names[0] == "Code-freeze enforcement"
 
 
-def test_the_public_controls_page_counts_only_published_public_incidents(reader, editor):
+def test_the_public_controls_page_counts_only_published_public_incidents(reader, eve_client):
     assess(IncidentFactory(draft=True), "spend-limits", STOPPED)
     assess(IncidentFactory(internal=True), "spend-limits", STOPPED)
     assert "Spend limits" not in ranked_names(reader.get("/controls/"))
-    assert "Spend limits" in ranked_names(editor.get("/controls/"))
+    assert "Spend limits" in ranked_names(eve_client.get("/controls/"))
     page = reader.get("/controls/spend-limits/")
     assert page.status_code == 200
     assert page.context["counts"] == []
-    assert editor.get("/controls/spend-limits/").context["counts"] == [
+    assert eve_client.get("/controls/spend-limits/").context["counts"] == [
         (STOPPED, "Absent; would have stopped it", 2)
     ]
 
@@ -348,11 +343,10 @@ def test_a_policy_page_links_its_control_to_the_incidents_it_would_have_stopped(
     assert "Reduced only" not in page
 
 
-def test_the_policy_admin_offers_adopting_controls():
-    admin = signed_in(UserFactory(is_staff=True, is_superuser=True))
+def test_the_policy_admin_offers_adopting_controls(sue_client):
     policy = PolicyChangeFactory()
     url = f"/admin/incidents/policychange/{policy.pk}/change/"
-    page = admin.get(url)
+    page = sue_client.get(url)
     assert page.status_code == 200
     assert "Controls adopted" in page.content.decode()
 
@@ -405,13 +399,12 @@ def test_the_ranking_follows_changes_to_the_data_and_the_catalogue(reader):
     assert ranked_names(reader.get("/controls/")) == ["Hard spending caps"]
 
 
-def test_the_incident_admin_shows_its_assessments_and_kind():
-    admin = signed_in(UserFactory(is_staff=True, is_superuser=True))
+def test_the_incident_admin_shows_its_assessments_and_kind(sue_client):
     incident = IncidentFactory(kind=Incident.Kind.NEAR_MISS)
     assess(incident, "spend-limits", STOPPED, "No cap on the agent's card.")
-    page = admin.get(f"/admin/incidents/incident/{incident.pk}/change/").content.decode()
+    page = sue_client.get(f"/admin/incidents/incident/{incident.pk}/change/").content.decode()
     assert "No cap on the agent&#x27;s card." in page or "No cap on the agent's card." in page
     assert "Worst credible severity" in page
-    changelist = admin.get("/admin/incidents/incident/", {"kind": "near_miss"})
+    changelist = sue_client.get("/admin/incidents/incident/", {"kind": "near_miss"})
     assert changelist.status_code == 200
     assert incident.title in changelist.content.decode()

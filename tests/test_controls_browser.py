@@ -4,13 +4,12 @@ control assessment with one click. Debian's Chromium driven by Playwright."""
 from datetime import UTC, datetime
 
 import pytest
-from django.test import Client
 
 from incidents.models import AgentAction, ReportingTrigger
 from incidents.services import reporting as reporting_service
 from incidents.services import review as review_service
 
-from .factories import person, snapshot_of
+from .factories import signed_in, snapshot_of
 from .test_browser import browser  # noqa: F401 - the shared Chromium fixture
 
 pytestmark = [
@@ -20,11 +19,10 @@ pytestmark = [
 
 
 @pytest.fixture
-def site(transactional_db, live_server, settings):
+def site(transactional_db, live_server, settings, ada):
     """Ada, a reporter, with one incident; her session cookie; the server's address. Data is
     made here, before the browser starts its event loop."""
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
-    ada = person("ada", "reporter")
     incident = review_service.incident_create(
         snapshot=snapshot_of(title="Agent destroyed the staging cluster"), by=ada
     )
@@ -41,9 +39,7 @@ def site(transactional_db, live_server, settings):
         action_class="destroy",
         approval_gate="none",
     )
-    client = Client()
-    client.force_login(ada)
-    return live_server.url, incident.number, client.cookies["sessionid"].value
+    return live_server.url, incident.number, signed_in(ada).cookies["sessionid"].value
 
 
 def signed_in_page(browser, site, **options):  # noqa: F811

@@ -4,7 +4,6 @@ from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
 
 from incidents.forms.filing import IncidentForm, MinutesDurationField
@@ -28,40 +27,6 @@ pytestmark = pytest.mark.django_db
 NEW_URL = "/postmortems/new/"
 PREVIEW_URL = "/postmortems/preview/"
 SIMILAR_URL = "/postmortems/similar/"
-
-
-def _member(group, username):
-    user = UserFactory(username=username)
-    user.groups.add(Group.objects.get(name=group))
-    return user
-
-
-def _client(user):
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def author():
-    return _member("reporter", "ada")
-
-
-@pytest.fixture
-def reporter(author):
-    """A reporter, signed in: may file and edit postmortems."""
-    return _client(author)
-
-
-@pytest.fixture
-def second_reporter():
-    return _client(_member("reporter", "grace"))
-
-
-@pytest.fixture
-def viewer():
-    """Signed in and may read internal postmortems, but not file them."""
-    return _client(_member("viewer", "vic"))
 
 
 class _FormValues(HTMLParser):
@@ -127,8 +92,8 @@ def edit_url(incident):
 # Filing
 
 
-def test_the_new_form_starts_the_narrative_with_the_postmortem_sections(reporter):
-    response = reporter.get(NEW_URL)
+def test_the_new_form_starts_the_narrative_with_the_postmortem_sections(ada_client):
+    response = ada_client.get(NEW_URL)
     assert response.status_code == 200
     narrative = form_values(response)["narrative"]
     for section in ("Summary", "Impact", "Timeline", "Root cause", "Contributing factors"):
@@ -136,20 +101,20 @@ def test_the_new_form_starts_the_narrative_with_the_postmortem_sections(reporter
     assert "## Lessons" in narrative
 
 
-def test_severity_choices_show_the_name_and_its_definition(reporter):
-    html = reporter.get(NEW_URL).content.decode()
+def test_severity_choices_show_the_name_and_its_definition(ada_client):
+    html = ada_client.get(NEW_URL).content.decode()
     sev2 = Severity.objects.get(name="SEV2")
     assert "<strong>SEV2</strong>" in html
     assert sev2.description in html
     assert "An agent that writes code or runs commands" in html
 
 
-def test_it_files_a_new_postmortem_as_a_draft_with_revision_one_and_its_rows(reporter, author):
+def test_it_files_a_new_postmortem_as_a_draft_with_revision_one_and_its_rows(ada_client, ada):
     organisation = OrganisationFactory(name="Amazon Web Services")
     tag = TagFactory(facet=Tag.Facet.FAILURE_MODE, name="Destructive action")
     system = AISystemFactory(name="Kiro")
     data = new_form_data(
-        reporter,
+        ada_client,
         title="Agent deleted and recreated a production environment",
         summary="Cost Explorer was down for 13 hours.",
         severity=str(Severity.objects.get(name="SEV2").pk),
@@ -167,7 +132,7 @@ def test_it_files_a_new_postmortem_as_a_draft_with_revision_one_and_its_rows(rep
             "timeline_events-0-description": "The agent decided to delete the environment.",
             "action_items-0-title": "Require a second approval for production changes",
             "action_items-0-owner": "Platform team",
-            "action_items-0-assignee": str(author.pk),
+            "action_items-0-assignee": str(ada.pk),
             "action_items-0-due_on": "2026-01-15",
             "sources-0-url": "https://example.com/kiro-outage",
             "sources-0-publisher": "Example News",
@@ -175,7 +140,7 @@ def test_it_files_a_new_postmortem_as_a_draft_with_revision_one_and_its_rows(rep
         },
     )
 
-    response = reporter.post(NEW_URL, data)
+    response = ada_client.post(NEW_URL, data)
 
     incident = Incident.objects.get()
     assert response.status_code == 302
@@ -184,11 +149,11 @@ def test_it_files_a_new_postmortem_as_a_draft_with_revision_one_and_its_rows(rep
     assert incident.title == "Agent deleted and recreated a production environment"
     assert incident.outage_duration == timedelta(hours=13)
     assert list(incident.revisions.values_list("number", flat=True)) == [1]
-    assert incident.revisions.get().author == author
+    assert incident.revisions.get().author == ada
     assert incident.organisation_roles.get().organisation == organisation
     assert incident.timeline_events.get().description.startswith("The agent decided")
     item = incident.action_items.get()
-    assert (item.assignee, str(item.due_on)) == (author, "2026-01-15")
+    assert (item.assignee, str(item.due_on)) == (ada, "2026-01-15")
     assert incident.sources.get().stance == "official"
     assert list(incident.ai_systems.all()) == [system]
     new_tags = Tag.objects.filter(facet=Tag.Facet.CONTRIBUTING_FACTOR)
@@ -197,13 +162,13 @@ def test_it_files_a_new_postmortem_as_a_draft_with_revision_one_and_its_rows(rep
         "No peer review",
     ]
     assert set(incident.tags.all()) == {tag, *new_tags}
-    follow = reporter.get(response["Location"])
+    follow = ada_client.get(response["Location"])
     assert "Saved #1 as a draft" in follow.content.decode()
 
 
-def test_it_reshows_everything_typed_with_errors_next_to_the_fields(reporter):
+def test_it_reshows_everything_typed_with_errors_next_to_the_fields(ada_client):
     data = new_form_data(
-        reporter,
+        ada_client,
         title="Chatbot invented a refund policy",
         occurred_at="2025-12-02T10:00",
         resolved_at="2025-12-01T10:00",
@@ -216,7 +181,7 @@ def test_it_reshows_everything_typed_with_errors_next_to_the_fields(reporter):
         },
     )
 
-    response = reporter.post(NEW_URL, data)
+    response = ada_client.post(NEW_URL, data)
 
     assert response.status_code == 400
     assert not Incident.objects.exists()
@@ -239,20 +204,20 @@ def test_it_reshows_everything_typed_with_errors_next_to_the_fields(reporter):
     assert "Enter minutes, such as 90" in html
 
 
-def test_it_refuses_the_same_source_twice(reporter):
+def test_it_refuses_the_same_source_twice(ada_client):
     data = new_form_data(
-        reporter,
+        ada_client,
         title="Twice reported",
         **{"sources-0-url": "https://example.com/a", "sources-1-url": "https://example.com/a"},
     )
-    response = reporter.post(NEW_URL, data)
+    response = ada_client.post(NEW_URL, data)
     assert response.status_code == 400
     assert "This source is already listed above." in response.content.decode()
 
 
-def test_it_ignores_blank_and_deleted_rows(reporter):
+def test_it_ignores_blank_and_deleted_rows(ada_client):
     data = new_form_data(
-        reporter,
+        ada_client,
         title="Only one source kept",
         **{
             "sources-0-url": "https://example.com/kept",
@@ -260,7 +225,7 @@ def test_it_ignores_blank_and_deleted_rows(reporter):
             "sources-1-DELETE": "on",
         },
     )
-    assert reporter.post(NEW_URL, data).status_code == 302
+    assert ada_client.post(NEW_URL, data).status_code == 302
     assert [s.url for s in Incident.objects.get().sources.all()] == ["https://example.com/kept"]
     assert not Incident.objects.get().timeline_events.exists()
 
@@ -307,25 +272,25 @@ def test_anonymous_visitors_cannot_preview(client):
     assert response.status_code == 302
 
 
-def test_a_viewer_without_the_file_permission_gets_403(viewer):
+def test_a_viewer_without_the_file_permission_gets_403(vic_client):
     incident = IncidentFactory()
-    assert viewer.get(NEW_URL).status_code == 403
-    assert viewer.post(NEW_URL, {"title": "Sneaky"}).status_code == 403
-    assert viewer.get(edit_url(incident)).status_code == 403
-    assert viewer.post(PREVIEW_URL, {"text": "x"}).status_code == 403
-    assert viewer.get(SIMILAR_URL, {"title": "anything"}).status_code == 403
+    assert vic_client.get(NEW_URL).status_code == 403
+    assert vic_client.post(NEW_URL, {"title": "Sneaky"}).status_code == 403
+    assert vic_client.get(edit_url(incident)).status_code == 403
+    assert vic_client.post(PREVIEW_URL, {"text": "x"}).status_code == 403
+    assert vic_client.get(SIMILAR_URL, {"title": "anything"}).status_code == 403
     assert not Incident.objects.exclude(pk=incident.pk).exists()
 
 
 # Editing
 
 
-def test_the_edit_form_starts_from_the_records_rows(reporter):
+def test_the_edit_form_starts_from_the_records_rows(ada_client):
     incident = IncidentFactory(title="Replit agent deleted a database")
     SourceFactory(incident=incident, url="https://example.com/replit")
     IncidentOrganisationFactory(incident=incident, role="developer")
     ActionItemFactory(incident=incident, title="Separate dev and prod")
-    typed = form_values(reporter.get(edit_url(incident)))
+    typed = form_values(ada_client.get(edit_url(incident)))
     assert typed["title"] == "Replit agent deleted a database"
     assert typed["base_revision"] == "0"
     assert typed["sources-0-url"] == "https://example.com/replit"
@@ -335,12 +300,12 @@ def test_the_edit_form_starts_from_the_records_rows(reporter):
     assert "## Summary" not in typed["narrative"]
 
 
-def test_editing_a_published_incident_waits_for_review(reporter, client):
+def test_editing_a_published_incident_waits_for_review(ada_client, client):
     incident = IncidentFactory(title="Old title")
-    data = form_values(reporter.get(edit_url(incident)))
+    data = form_values(ada_client.get(edit_url(incident)))
     data["title"] = "New title"
 
-    response = reporter.post(edit_url(incident), data)
+    response = ada_client.post(edit_url(incident), data)
 
     assert response.status_code == 302
     latest = incident.latest_revision()
@@ -348,34 +313,34 @@ def test_editing_a_published_incident_waits_for_review(reporter, client):
     assert latest.data["fields"]["title"] == "New title"
     public = client.get(incident.get_absolute_url()).content.decode()
     assert "Old title" in public and "New title" not in public
-    page = reporter.get(edit_url(incident)).content.decode()
+    page = ada_client.get(edit_url(incident)).content.decode()
     assert "Published, with unpublished edits" in page
     assert f'action="/postmortems/{incident.number}/submit/"' in page
 
 
-def test_saving_a_draft_applies_it_to_the_record(reporter):
+def test_saving_a_draft_applies_it_to_the_record(ada_client):
     incident = IncidentFactory(draft=True, title="Draft title")
-    data = form_values(reporter.get(edit_url(incident)))
+    data = form_values(ada_client.get(edit_url(incident)))
     data["title"] = "Better draft title"
-    assert reporter.post(edit_url(incident), data).status_code == 302
+    assert ada_client.post(edit_url(incident), data).status_code == 302
     incident.refresh_from_db()
     assert incident.title == "Better draft title"
 
 
 def test_a_stale_save_gets_409_with_both_versions_and_keeps_what_was_typed(
-    reporter, second_reporter
+    ada_client, grace_client
 ):
     incident = IncidentFactory(draft=True, title="Kiro outage")
-    first = form_values(reporter.get(edit_url(incident)))
-    second = form_values(second_reporter.get(edit_url(incident)))
+    first = form_values(ada_client.get(edit_url(incident)))
+    second = form_values(grace_client.get(edit_url(incident)))
     assert first["base_revision"] == second["base_revision"]
 
     first["title"] = "Kiro outage: Cost Explorer down for 13 hours"
-    assert reporter.post(edit_url(incident), first).status_code == 302
+    assert ada_client.post(edit_url(incident), first).status_code == 302
     second["title"] = "Kiro deleted a production environment"
     second["sources-0-url"] = "https://example.com/second-source"
 
-    response = second_reporter.post(edit_url(incident), second)
+    response = grace_client.post(edit_url(incident), second)
 
     assert response.status_code == 409
     html = response.content.decode()
@@ -389,30 +354,31 @@ def test_a_stale_save_gets_409_with_both_versions_and_keeps_what_was_typed(
     assert kept["base_revision"] == str(latest.number)
     assert latest.data["fields"]["title"].startswith("Kiro outage")
 
-    assert second_reporter.post(edit_url(incident), kept).status_code == 302
+    assert grace_client.post(edit_url(incident), kept).status_code == 302
     incident.refresh_from_db()
     assert incident.title == "Kiro deleted a production environment"
     assert incident.sources.get().url == "https://example.com/second-source"
     assert IncidentRevision.objects.filter(incident=incident).count() == latest.number + 1
 
 
-def test_the_edit_page_shows_the_latest_review_comment(reporter, author):
+def test_the_edit_page_shows_the_latest_review_comment(ada_client, ada, rui):
     incident = IncidentFactory(draft=True)
-    data = form_values(reporter.get(edit_url(incident)))
+    data = form_values(ada_client.get(edit_url(incident)))
     data["title"] = "Needs work"
-    reporter.post(edit_url(incident), data)
-    review_services.review_submit(incident=incident, by=author)
-    reviewer = _member("reviewer", "rita")
+    ada_client.post(edit_url(incident), data)
+    review_services.review_submit(incident=incident, by=ada)
     review_services.review_request_changes(
-        incident=incident, by=reviewer, comment="Add the vendor's statement as a source."
+        incident=incident, by=rui, comment="Add the vendor's statement as a source."
     )
-    page = reporter.get(edit_url(incident)).content.decode()
+    page = ada_client.get(edit_url(incident)).content.decode()
     assert "Changes requested" in page
     assert "Add the vendor&#x27;s statement as a source." in page
 
 
-def test_the_edit_page_costs_a_fixed_number_of_queries(reporter, django_assert_max_num_queries):
+def test_the_edit_page_costs_a_fixed_number_of_queries(ada_client, django_assert_max_num_queries):
     def busy_incident(rows):
+        # Every row brings new choices too (tags, assignees, AI systems): users here are
+        # assignees to choose from, not people signing in.
         incident = IncidentFactory(tags=[TagFactory() for _ in range(rows)])
         for _ in range(rows):
             SourceFactory(incident=incident)
@@ -424,17 +390,17 @@ def test_the_edit_page_costs_a_fixed_number_of_queries(reporter, django_assert_m
 
     small, large = busy_incident(1), busy_incident(8)
     with django_assert_max_num_queries(31) as one_row:
-        assert reporter.get(edit_url(small)).status_code == 200
+        assert ada_client.get(edit_url(small)).status_code == 200
     with django_assert_max_num_queries(31) as eight_rows:
-        assert reporter.get(edit_url(large)).status_code == 200
+        assert ada_client.get(edit_url(large)).status_code == 200
     assert len(eight_rows) == len(one_row)
 
 
 # Preview and suggestions
 
 
-def test_the_preview_renders_markdown_and_strips_scripts(reporter):
-    response = reporter.post(
+def test_the_preview_renders_markdown_and_strips_scripts(ada_client):
+    response = ada_client.post(
         PREVIEW_URL, {"text": "## Root cause\n\n<script>alert(1)</script> **too much access**"}
     )
     assert response.status_code == 200
@@ -444,20 +410,20 @@ def test_the_preview_renders_markdown_and_strips_scripts(reporter):
     assert "<script" not in html
 
 
-def test_the_preview_needs_a_csrf_token(author):
+def test_the_preview_needs_a_csrf_token(ada):
     client = Client(enforce_csrf_checks=True)
-    client.force_login(author)
+    client.force_login(ada)
     assert client.post(PREVIEW_URL, {"text": "hi"}).status_code == 403
 
 
-def test_the_preview_only_accepts_post(reporter):
-    assert reporter.get(PREVIEW_URL).status_code == 405
+def test_the_preview_only_accepts_post(ada_client):
+    assert ada_client.get(PREVIEW_URL).status_code == 405
 
 
-def test_suggestions_find_an_existing_incident_by_title_words(reporter):
+def test_suggestions_find_an_existing_incident_by_title_words(ada_client):
     match = IncidentFactory(title="Replit agent deleted production database during code freeze")
     IncidentFactory(title="Chatbot invented an airline refund policy")
-    response = reporter.get(SIMILAR_URL, {"title": "AI agent deletes production database"})
+    response = ada_client.get(SIMILAR_URL, {"title": "AI agent deletes production database"})
     assert response.status_code == 200
     results = response.json()
     assert [r["number"] for r in results] == [match.number]
@@ -466,29 +432,29 @@ def test_suggestions_find_an_existing_incident_by_title_words(reporter):
     assert 0 < results[0]["score"] <= 1
 
 
-def test_suggestions_leave_out_the_incident_being_edited_and_cap_at_five(reporter):
+def test_suggestions_leave_out_the_incident_being_edited_and_cap_at_five(ada_client):
     incidents = [IncidentFactory(title=f"Agent wiped production database {n}") for n in range(7)]
     params = {"title": "agent wiped production database", "exclude": incidents[0].number}
-    results = reporter.get(SIMILAR_URL, params).json()
+    results = ada_client.get(SIMILAR_URL, params).json()
     assert len(results) == 5
     assert incidents[0].number not in [r["number"] for r in results]
-    assert reporter.get(SIMILAR_URL, {"title": "a"}).json() == []
+    assert ada_client.get(SIMILAR_URL, {"title": "a"}).json() == []
 
 
-def test_saving_an_unchanged_form_from_a_browser_adds_no_revision(reporter):
+def test_saving_an_unchanged_form_from_a_browser_adds_no_revision(ada_client):
     incident = IncidentFactory(draft=True, narrative="Line one\nLine two")
-    data = form_values(reporter.get(edit_url(incident)))
+    data = form_values(ada_client.get(edit_url(incident)))
     data["narrative"] = data["narrative"].replace("\n", "\r\n")
-    assert reporter.post(edit_url(incident), data).status_code == 302
+    assert ada_client.post(edit_url(incident), data).status_code == 302
     data["base_revision"] = "1"
-    assert reporter.post(edit_url(incident), data).status_code == 302
+    assert ada_client.post(edit_url(incident), data).status_code == 302
     assert incident.revisions.count() == 1
-    assert "no revision was added" in reporter.get(edit_url(incident)).content.decode()
+    assert "no revision was added" in ada_client.get(edit_url(incident)).content.decode()
 
 
-def test_it_files_several_rows_of_a_kind_without_unique_fields(reporter):
+def test_it_files_several_rows_of_a_kind_without_unique_fields(ada_client):
     data = new_form_data(
-        reporter,
+        ada_client,
         title="Agent deleted a volume",
         **{
             "timeline_events-0-at": "2026-04-25T10:00",
@@ -498,5 +464,5 @@ def test_it_files_several_rows_of_a_kind_without_unique_fields(reporter):
         },
     )
 
-    assert reporter.post(NEW_URL, data).status_code == 302
+    assert ada_client.post(NEW_URL, data).status_code == 302
     assert Incident.objects.get().timeline_events.count() == 2

@@ -10,18 +10,10 @@ from django.urls import reverse
 
 from incidents.models import ImportJob, Incident
 
-from .factories import UserFactory
-
 pytestmark = pytest.mark.django_db
 
 DATA = Path(__file__).parent / "data"
 AIAAIC_CSV = DATA / "aiaaic" / "AIAAIC Repository - Incidents.csv"
-
-
-@pytest.fixture
-def admin_client(client):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    return client
 
 
 def upload(client, captured, name, content, source, dry_run=False):
@@ -35,10 +27,10 @@ def upload(client, captured, name, content, source, dry_run=False):
 
 
 def test_an_uploaded_csv_is_imported_and_the_job_shows_the_summary(
-    admin_client, django_capture_on_commit_callbacks
+    sue_client, django_capture_on_commit_callbacks
 ):
     job = upload(
-        admin_client,
+        sue_client,
         django_capture_on_commit_callbacks,
         AIAAIC_CSV.name,
         AIAAIC_CSV.read_bytes(),
@@ -49,18 +41,18 @@ def test_an_uploaded_csv_is_imported_and_the_job_shows_the_summary(
     assert job.summary["created"] == 4
     assert job.payload == b""  # the upload is not kept once imported
     assert Incident.objects.count() == 4
-    page = admin_client.get(reverse("admin:incidents_importjob_change", args=[job.pk]))
+    page = sue_client.get(reverse("admin:incidents_importjob_change", args=[job.pk]))
     assert "4 created, 0 updated, 0 unchanged, 2 skipped" in page.text
 
 
-def test_a_zipped_dataset_folder_is_unpacked(admin_client, django_capture_on_commit_callbacks):
+def test_a_zipped_dataset_folder_is_unpacked(sue_client, django_capture_on_commit_callbacks):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for path in (DATA / "aiid" / "2026-02").iterdir():
             archive.write(path, f"aiid-snapshot/{path.name}")
 
     job = upload(
-        admin_client, django_capture_on_commit_callbacks, "aiid.zip", buffer.getvalue(), "aiid"
+        sue_client, django_capture_on_commit_callbacks, "aiid.zip", buffer.getvalue(), "aiid"
     )
 
     assert job.status == ImportJob.Status.SUCCEEDED
@@ -68,24 +60,24 @@ def test_a_zipped_dataset_folder_is_unpacked(admin_client, django_capture_on_com
 
 
 def test_a_bad_upload_fails_with_its_location_and_writes_nothing(
-    admin_client, django_capture_on_commit_callbacks
+    sue_client, django_capture_on_commit_callbacks
 ):
     content = AIAAIC_CSV.read_bytes().replace(b"AIAAIC2151,", b"AIAAIC0187,", 1)
 
-    job = upload(admin_client, django_capture_on_commit_callbacks, "aiaaic.csv", content, "aiaaic")
+    job = upload(sue_client, django_capture_on_commit_callbacks, "aiaaic.csv", content, "aiaaic")
 
     assert job.status == ImportJob.Status.FAILED
     assert "Nothing was written." in job.error
     assert "aiaaic.csv, line" in job.error
     assert "AIAAIC0187" in job.error
     assert not Incident.objects.exists()
-    page = admin_client.get(reverse("admin:incidents_importjob_change", args=[job.pk]))
+    page = sue_client.get(reverse("admin:incidents_importjob_change", args=[job.pk]))
     assert "Nothing was written." in page.text
 
 
-def test_a_dry_run_upload_reports_without_writing(admin_client, django_capture_on_commit_callbacks):
+def test_a_dry_run_upload_reports_without_writing(sue_client, django_capture_on_commit_callbacks):
     job = upload(
-        admin_client,
+        sue_client,
         django_capture_on_commit_callbacks,
         AIAAIC_CSV.name,
         AIAAIC_CSV.read_bytes(),
@@ -98,8 +90,7 @@ def test_a_dry_run_upload_reports_without_writing(admin_client, django_capture_o
     assert not Incident.objects.exists()
 
 
-def test_the_import_page_is_for_staff_only(client):
-    client.force_login(UserFactory())
-    response = client.get(reverse("admin:incidents_importjob_add"))
+def test_the_import_page_is_for_staff_only(olga_client):
+    response = olga_client.get(reverse("admin:incidents_importjob_add"))
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]

@@ -207,11 +207,11 @@ def test_the_query_count_does_not_grow_with_the_data(reader, url, most):
     assert _list_queries(reader, url) < many
 
 
-def test_the_query_count_is_constant_for_an_editor(editor):
+def test_the_query_count_is_constant_for_an_editor(eve_client):
     _incidents(5)
-    few = _list_queries(editor, "/incidents/?status=published")
+    few = _list_queries(eve_client, "/incidents/?status=published")
     _incidents(45)
-    assert _list_queries(editor, "/incidents/?status=published") == few
+    assert _list_queries(eve_client, "/incidents/?status=published") == few
 
 
 @pytest.mark.parametrize("path", ["/", "/incidents/", "/policies/", "/tags/", "/data/"])
@@ -246,10 +246,10 @@ def test_the_filters_fold_into_a_details_panel(reader):
     assert "<summary>Search and filters" in html
 
 
-def test_staff_see_the_status_filter_and_the_public_does_not(reader, editor):
+def test_staff_see_the_status_filter_and_the_public_does_not(reader, eve_client):
     IncidentFactory(title="Draft one", draft=True)
     assert 'name="status"' not in reader.get("/incidents/").text
-    html = editor.get("/incidents/?status=draft").text
+    html = eve_client.get("/incidents/?status=draft").text
     assert 'name="status"' in html
     assert "Draft one" in html
 

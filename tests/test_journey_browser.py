@@ -7,24 +7,17 @@ resubmits; Rui approves; an anonymous reader finds it on the public site.
 import re
 
 import pytest
-from django.contrib.auth.models import Group
 
-from .factories import UserFactory
+from .conftest import PASSWORD
 from .test_browser import browser  # noqa: F401 - the shared Chromium fixture
 
-PASSWORD = "correct horse battery staple"
 TITLE = "Coding agent force-pushed over the release branch"
 
 
 @pytest.fixture
-def people(transactional_db, live_server, settings):
+def people(transactional_db, live_server, settings, ada, rui):
     # live_server speaks plain HTTP, so session and CSRF cookies cannot be marked secure.
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    ada = UserFactory(username="ada", password=PASSWORD)
-    ada.groups.add(Group.objects.get(name="reporter"))
-    rui = UserFactory(username="rui", password=PASSWORD)
-    rui.groups.add(Group.objects.get(name="reviewer"))
     return live_server.url
 
 

@@ -8,13 +8,12 @@ import pytest
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
-from .factories import OrganisationFactory, TagFactory, person, signed_in
+from .factories import OrganisationFactory, TagFactory
 
 pytestmark = pytest.mark.django_db
 
 
-def test_a_draft_filed_by_token_is_approved_on_the_web_and_published_everywhere():
-    ada, rui = person("ada", "reporter"), person("rui", "reviewer")
+def test_a_draft_filed_by_token_is_approved_on_the_web_and_published_everywhere(ada, rui_client):
     tag = TagFactory(name="Data deletion")
     organisation = OrganisationFactory(name="Example Cloud")
     token = Token.objects.create(user=ada)
@@ -45,10 +44,9 @@ def test_a_draft_filed_by_token_is_approved_on_the_web_and_published_everywhere(
     assert submitted.json()["status"] == "in_review"
     assert public.get(f"/api/v1/incidents/{number}/").status_code == 404
 
-    reviewer = signed_in(rui)
-    review_page = reviewer.get(f"/postmortems/{number}/review/")
+    review_page = rui_client.get(f"/postmortems/{number}/review/")
     assert "Deploy bot deleted the billing database" in review_page.content.decode()
-    approved = reviewer.post(
+    approved = rui_client.post(
         f"/postmortems/{number}/review/", {"decision": "approve", "revision": "1"}
     )
     assert approved.status_code == 302

@@ -6,14 +6,9 @@ from django.test import Client
 
 from incidents.services import review as review_service
 
-from .factories import IncidentFactory, PolicyChangeFactory, person, signed_in, snapshot_of
+from .factories import IncidentFactory, PolicyChangeFactory, signed_in, snapshot_of
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def ed(db):
-    return person("ed", "editor")
 
 
 def published(author, reviewer, title):
@@ -71,13 +66,13 @@ def test_a_newly_published_incident_appears_on_cached_lists(ada, rui):
     assert "Brand new incident" in reader.get("/feeds/incidents/rss/").content.decode()
 
 
-def test_a_retraction_shows_on_the_cached_page(ada, rui, ed):
+def test_a_retraction_shows_on_the_cached_page(ada, rui, eve, ed):
     incident = published(ada, rui, "Shaky story")
     reader = Client()
     assert "has been retracted" not in reader.get(incident.get_absolute_url()).content.decode()
 
     review_service.retraction_request(incident=incident, by=ed, reason="The source was satire.")
-    review_service.retraction_confirm(incident=incident, by=person("eve", "editor"))
+    review_service.retraction_confirm(incident=incident, by=eve)
 
     html = reader.get(incident.get_absolute_url()).content.decode()
     assert "has been retracted" in html

@@ -7,7 +7,6 @@ write, a redirect (302). Every route of the site is either checked here or liste
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.test import Client
 from django.urls import URLPattern, URLResolver, reverse
 from django.urls.converters import IntConverter
 
@@ -16,9 +15,18 @@ from incidents.feeds import feed_urls
 from incidents.models import Incident, PatternCluster
 from incidents.services import review as review_service
 
-from .factories import person, snapshot_of
+from .factories import person, signed_in, snapshot_of
 
-ROLES = ["anonymous", "reporter", "reviewer", "editor", "viewer", "outsider"]
+# Who plays each role: the client fixture of a persona from conftest.
+PLAYED_BY = {
+    "anonymous": "reader",
+    "reporter": "ada_client",
+    "reviewer": "rui_client",
+    "editor": "eve_client",
+    "viewer": "vic_client",
+    "outsider": "olga_client",
+}
+ROLES = list(PLAYED_BY)
 LOGIN = "login"
 FILERS = {"reporter", "editor"}
 REVIEWERS = {"reviewer", "editor"}
@@ -127,28 +135,26 @@ CASES = [
 ]
 
 
-def client_for(role):
-    client = Client()
-    if role == "anonymous":
-        return client
-    client.force_login(person(role, *([] if role == "outsider" else [role])))
-    return client
+@pytest.fixture
+def client_for(request):
+    """The client of the persona who plays a role: `client_for("viewer")`."""
+    return lambda role: request.getfixturevalue(PLAYED_BY[role])
 
 
 @pytest.fixture
-def waiting(db):
-    """A postmortem with two revisions by its author, waiting for review."""
-    author = person("author", "reporter")
+def waiting(grace):
+    """A postmortem with two revisions by Grace, waiting for review. Ada plays the reporter,
+    so no role is played by its author."""
     incident = review_service.incident_create(
-        snapshot=snapshot_of(title="Agent wiped a disk"), by=author
+        snapshot=snapshot_of(title="Agent wiped a disk"), by=grace
     )
     review_service.incident_save(
         incident=incident,
         snapshot=snapshot_of(title="Agent wiped a production disk"),
-        by=author,
+        by=grace,
         base_revision_number=1,
     )
-    review_service.review_submit(incident=incident, by=author)
+    review_service.review_submit(incident=incident, by=grace)
     return incident
 
 
@@ -163,7 +169,7 @@ def url_for(route, arguments, incident, cluster=None):
 
 
 @pytest.mark.parametrize(("view", "role"), CASES)
-def test_each_role_gets_what_its_permissions_allow(view, role, waiting, cluster):
+def test_each_role_gets_what_its_permissions_allow(view, role, client_for, waiting, cluster):
     _name, method, route, arguments, data, allowed, status = view
     url = url_for(route, arguments, waiting, cluster)
 
@@ -181,13 +187,13 @@ def test_each_role_gets_what_its_permissions_allow(view, role, waiting, cluster)
 @pytest.mark.parametrize(
     "route", ["incident_submit", "revision_restore"], ids=["submit", "restore"]
 )
-def test_write_only_pages_refuse_get_even_for_editors(route, waiting):
+def test_write_only_pages_refuse_get_even_for_editors(route, client_for, waiting):
     url = url_for(route, REVISION if route == "revision_restore" else NUMBER, waiting)
 
     assert client_for("editor").get(url).status_code == 405
 
 
-def test_a_refused_write_changes_nothing(waiting):
+def test_a_refused_write_changes_nothing(client_for, waiting):
     client_for("viewer").post(
         reverse("incident_review", args=[waiting.number]), {"decision": "approve"}
     )
@@ -202,7 +208,7 @@ def test_a_refused_write_changes_nothing(waiting):
     assert not waiting.revisions.filter(reviews__isnull=False).exists()
 
 
-def test_the_public_page_of_a_draft_is_404_for_anonymous_and_outsiders(waiting):
+def test_the_public_page_of_a_draft_is_404_for_anonymous_and_outsiders(client_for, waiting):
     url = waiting.get_absolute_url()
 
     assert client_for("anonymous").get(url).status_code == 404
@@ -212,15 +218,14 @@ def test_the_public_page_of_a_draft_is_404_for_anonymous_and_outsiders(waiting):
 
 @pytest.mark.parametrize("codename", ["file_incident", "review_incident", "retract_incident"])
 def test_whoever_may_work_on_postmortems_may_read_drafts(codename, waiting):
-    client = Client()
-    user = person("helper")
-    user.user_permissions.add(Permission.objects.get(codename=codename))
-    client.force_login(user)
+    # Not a persona: one raw permission and no group, which nobody in the cast has.
+    helper = person("helper")
+    helper.user_permissions.add(Permission.objects.get(codename=codename))
 
-    assert client.get(waiting.get_absolute_url()).status_code == 200
+    assert signed_in(helper).get(waiting.get_absolute_url()).status_code == 200
 
 
-def test_the_header_offers_only_the_links_a_role_can_use(waiting):
+def test_the_header_offers_only_the_links_a_role_can_use(client_for, waiting):
     anonymous = client_for("anonymous").get("/").text
     reporter = client_for("reporter").get("/").text
     viewer = client_for("viewer").get("/").text
@@ -257,14 +262,14 @@ def test_every_route_is_either_public_or_checked_for_every_role():
 
 
 @pytest.mark.parametrize("route", sorted(PUBLIC_ROUTES))
-def test_a_public_route_never_asks_an_anonymous_visitor_to_sign_in(route, db):
+def test_a_public_route_never_asks_an_anonymous_visitor_to_sign_in(route, reader):
     pattern = ROUTES[route].pattern
     arguments = {
         name: 1 if isinstance(converter, IntConverter) else "x"
         for name, converter in pattern.converters.items()
     }
 
-    response = client_for("anonymous").get(reverse(route, kwargs=arguments))
+    response = reader.get(reverse(route, kwargs=arguments))
 
     assert response.status_code != 403
     assert not response.get("Location", "").startswith(reverse(LOGIN) + "?next=")

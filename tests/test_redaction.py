@@ -15,6 +15,7 @@ from incidents.services import review as review_services
 from incidents.services.agent_trace import agent_trace_import
 
 from .factories import otlp_trace, signed_in, snapshot_of
+from .test_filing import form_values
 
 PRIVATE_KEY = (
     "-----BEGIN RSA PRIVATE KEY-----\n"
@@ -197,8 +198,6 @@ def test_the_command_and_the_upload_show_errors_without_secrets(draft, ada, tmp_
 
 
 def test_a_secret_typed_into_the_filing_form_is_stored_redacted(draft, ada):
-    from .test_filing import form_values
-
     client = signed_in(ada)
     url = reverse("incident_edit", args=[draft.number])
     data = form_values(client.get(url))

@@ -14,15 +14,11 @@ from incidents.services import reporting as reporting_service
 from incidents.services import review as review_service
 from incidents.tasks import remind_reporting_deadlines
 from incidents.templatetags.reporting_format import countdown
+from incidents.views import reporting as reporting_views
 
-from .factories import IncidentFactory, person, signed_in, snapshot_of
+from .factories import IncidentFactory, signed_in, snapshot_of
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def reporter(ada):
-    return signed_in(ada)
 
 
 def trigger(regime, slug):
@@ -153,23 +149,23 @@ def test_awareness_in_the_future_is_refused(ada):
         )
 
 
-def test_only_reporters_may_mark_obligations():
+def test_only_reporters_may_mark_obligations(vic):
     with pytest.raises(Exception, match="Only reporters"):
         reporting_service.reporting_clock_set(
             incident=IncidentFactory(),
             trigger=trigger("gdpr-art-33", "personal-data-breach"),
             aware_at=AWARE,
-            by=person("vic", "viewer"),
+            by=vic,
         )
 
 
 # The pages
 
 
-def test_a_reporter_marks_a_regime_with_awareness_typed_in_their_time_zone(reporter):
+def test_a_reporter_marks_a_regime_with_awareness_typed_in_their_time_zone(ada_client):
     incident = IncidentFactory()
-    reporter.cookies["tz"] = "Asia%2FTokyo"  # as the browser's script stores it
-    response = reporter.post(
+    ada_client.cookies["tz"] = "Asia%2FTokyo"  # as the browser's script stores it
+    response = ada_client.post(
         reporting_url(incident),
         {
             "action": "clock",
@@ -182,26 +178,26 @@ def test_a_reporter_marks_a_regime_with_awareness_typed_in_their_time_zone(repor
     clock = incident.reporting_clocks.get()
     assert clock.aware_at == AWARE  # 19:00 in Tokyo is 10:00 UTC
 
-    page = reporter.get(reporting_url(incident)).content.decode()
+    page = ada_client.get(reporting_url(incident)).content.decode()
     assert "Asia/Tokyo" in page
     # Due 72 hours later, shown in Tokyo time.
     assert "4 Mar 2026 19:00" in page
     assert "overdue by" in page or "left" in page
 
 
-def test_without_a_known_time_zone_times_are_in_utc(reporter, ada):
+def test_without_a_known_time_zone_times_are_in_utc(ada_client, ada):
     incident = IncidentFactory()
     reporting_service.reporting_clock_set(
         incident=incident, trigger=trigger("gdpr-art-33", "personal-data-breach"),
         aware_at=AWARE, by=ada,
     )  # fmt: skip
-    reporter.cookies["tz"] = "Not/AZone"
-    page = reporter.get(reporting_url(incident)).content.decode()
+    ada_client.cookies["tz"] = "Not/AZone"
+    page = ada_client.get(reporting_url(incident)).content.decode()
     assert "4 Mar 2026 10:00" in page
     assert "UTC" in page
 
 
-def test_the_page_shows_time_left_and_the_report_filed(reporter, ada):
+def test_the_page_shows_time_left_and_the_report_filed(ada_client, ada):
     incident = IncidentFactory()
     aware = timezone.now() - timedelta(hours=60)
     clock = reporting_service.reporting_clock_set(
@@ -211,7 +207,7 @@ def test_the_page_shows_time_left_and_the_report_filed(reporter, ada):
         by=ada,
     )
     early = clock.deadlines.get(stage__name="Early warning")
-    response = reporter.post(
+    response = ada_client.post(
         reporting_url(incident),
         {
             "action": "filed",
@@ -223,24 +219,24 @@ def test_the_page_shows_time_left_and_the_report_filed(reporter, ada):
         },
     )
     assert response.status_code == 302
-    page = reporter.get(reporting_url(incident)).content.decode()
+    page = ada_client.get(reporting_url(incident)).content.decode()
     assert "CSIRT-EW-7" in page
     assert "filed on time" in page
     assert re.search(r"11\xa0hours(, \d+\xa0minutes)? left", page)  # the 72-hour notification
     # The internal incident page shows the same deadlines.
-    detail = reporter.get(incident.get_absolute_url()).content.decode()
+    detail = ada_client.get(incident.get_absolute_url()).content.decode()
     assert "Reporting obligations" in detail
     assert "CSIRT-EW-7" in detail
 
 
-def test_a_filed_report_needs_a_reference_and_keeps_what_was_typed(reporter, ada):
+def test_a_filed_report_needs_a_reference_and_keeps_what_was_typed(ada_client, ada):
     incident = IncidentFactory()
     clock = reporting_service.reporting_clock_set(
         incident=incident, trigger=trigger("gdpr-art-33", "personal-data-breach"),
         aware_at=AWARE, by=ada,
     )  # fmt: skip
     deadline = clock.deadlines.get()
-    response = reporter.post(
+    response = ada_client.post(
         reporting_url(incident),
         {
             "action": "filed",
@@ -256,7 +252,7 @@ def test_a_filed_report_needs_a_reference_and_keeps_what_was_typed(reporter, ada
     assert deadline.filed_at is None
 
 
-def test_a_regime_with_a_filed_report_cannot_be_unmarked(reporter, ada):
+def test_a_regime_with_a_filed_report_cannot_be_unmarked(ada_client, ada):
     incident = IncidentFactory()
     clock = reporting_service.reporting_clock_set(
         incident=incident, trigger=trigger("gdpr-art-33", "personal-data-breach"),
@@ -266,28 +262,27 @@ def test_a_regime_with_a_filed_report_cannot_be_unmarked(reporter, ada):
         deadline=clock.deadlines.get(), filed_at=AWARE + timedelta(hours=3), reference="DPA-1",
         by=ada,
     )  # fmt: skip
-    response = reporter.post(
+    response = ada_client.post(
         reporting_url(incident), {"action": "remove", "clock": clock.pk}, follow=True
     )
     assert "stays on record" in response.content.decode()
     assert incident.reporting_clocks.exists()
 
 
-def test_an_unfiled_regime_can_be_unmarked(reporter, ada):
+def test_an_unfiled_regime_can_be_unmarked(ada_client, ada):
     incident = IncidentFactory()
     clock = reporting_service.reporting_clock_set(
         incident=incident, trigger=trigger("gdpr-art-33", "personal-data-breach"),
         aware_at=AWARE, by=ada,
     )  # fmt: skip
-    reporter.post(reporting_url(incident), {"action": "remove", "clock": clock.pk})
+    ada_client.post(reporting_url(incident), {"action": "remove", "clock": clock.pk})
     assert not incident.reporting_clocks.exists()
 
 
-def test_a_viewer_reads_the_clocks_but_cannot_change_them(ada):
+def test_a_viewer_reads_the_clocks_but_cannot_change_them(ada, vic_client):
     incident = IncidentFactory()
-    viewer = signed_in(person("vic", "viewer"))
-    assert viewer.get(reporting_url(incident)).status_code == 200
-    response = viewer.post(
+    assert vic_client.get(reporting_url(incident)).status_code == 200
+    response = vic_client.post(
         reporting_url(incident),
         {"action": "clock", "trigger": trigger("gdpr-art-33", "personal-data-breach").pk},
     )
@@ -342,8 +337,6 @@ def test_a_deadline_reads_as_time_left_or_how_late_it_is(due_at, filed_at, reads
 
 
 def test_the_due_list_is_paginated(ada, monkeypatch):
-    from incidents.views import reporting as reporting_views
-
     monkeypatch.setattr(reporting_views, "DEADLINES_PER_PAGE", 2)
     gdpr = trigger("gdpr-art-33", "personal-data-breach")
     for hours in (100, 90, 80):
@@ -416,7 +409,7 @@ def test_the_beat_schedule_runs_the_reminder_task(ada):
 # Never in public
 
 
-def test_nothing_about_reporting_reaches_the_public(reader, ada):
+def test_nothing_about_reporting_reaches_the_public(reader, ada, olga_client):
     incident = IncidentFactory(title="A public incident with a regulator's clock")
     clock = reporting_service.reporting_clock_set(
         incident=incident, trigger=trigger("gdpr-art-33", "personal-data-breach"),
@@ -440,7 +433,6 @@ def test_nothing_about_reporting_reaches_the_public(reader, ada):
         assert b"Reporting obligations" not in body, url
     assert reader.get(reporting_url(incident)).status_code == 302  # to the sign-in page
     assert reader.get("/reporting/").status_code == 302
-    outsider = signed_in(person("olga"))
-    assert outsider.get(reporting_url(incident)).status_code == 403
-    assert outsider.get("/reporting/").status_code == 403
-    assert b"DPA-SECRET-REF" not in outsider.get(incident.get_absolute_url()).content
+    assert olga_client.get(reporting_url(incident)).status_code == 403
+    assert olga_client.get("/reporting/").status_code == 403
+    assert b"DPA-SECRET-REF" not in olga_client.get(incident.get_absolute_url()).content

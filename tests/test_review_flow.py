@@ -6,7 +6,6 @@ both writes and reviews.
 
 from datetime import timedelta
 
-import pytest
 from django.test import Client
 from django.urls import get_resolver, reverse
 from django.utils import timezone
@@ -14,22 +13,7 @@ from django.utils import timezone
 from incidents.models import ActionItem, AuditEvent, Incident, IncidentRevision, Review
 from incidents.services import review as review_service
 
-from .factories import TagFactory, person, signed_in, snapshot_of
-
-
-@pytest.fixture
-def eve(db):
-    return person("eve", "editor")
-
-
-@pytest.fixture
-def ed(db):
-    return person("ed", "editor")
-
-
-@pytest.fixture
-def sam(db):
-    return person("sam", "reporter", "reviewer")
+from .factories import TagFactory, signed_in, snapshot_of
 
 
 def file(by, **fields):

@@ -67,16 +67,15 @@ def test_it_opens_a_retracted_public_incident_with_the_reason(reader):
     assert "The video was staged." in response.text
 
 
-def test_staff_can_open_a_draft(editor, hidden):
-    assert editor.get(hidden.get_absolute_url()).status_code == 200
-    assert editor.get(f"/incidents/{hidden.number}/").status_code == 301
+def test_staff_can_open_a_draft(eve_client, hidden):
+    assert eve_client.get(hidden.get_absolute_url()).status_code == 200
+    assert eve_client.get(f"/incidents/{hidden.number}/").status_code == 301
 
 
-def test_a_signed_in_non_staff_user_cannot_open_a_draft(client, django_user_model):
+def test_a_signed_in_non_staff_user_cannot_open_a_draft(olga_client):
     draft = IncidentFactory(draft=True)
-    client.force_login(django_user_model.objects.create_user("visitor"))
 
-    assert client.get(draft.get_absolute_url()).status_code == 404
+    assert olga_client.get(draft.get_absolute_url()).status_code == 404
 
 
 def test_hidden_incidents_are_left_off_every_public_listing(reader, hidden, shown):
@@ -102,10 +101,10 @@ def test_hidden_incidents_are_left_off_every_public_listing(reader, hidden, show
         assert hidden.get_absolute_url() not in response.text, url
 
 
-def test_staff_see_hidden_incidents_on_organisation_and_policy_pages(editor, hidden):
+def test_staff_see_hidden_incidents_on_organisation_and_policy_pages(eve_client, hidden):
     organisation = OrganisationFactory()
     IncidentOrganisationFactory(incident=hidden, organisation=organisation)
     link = PolicyChangeIncidentFactory(incident=hidden)
 
     for url in [organisation.get_absolute_url(), link.policy_change.get_absolute_url()]:
-        assert hidden.title in editor.get(url).text, url
+        assert hidden.title in eve_client.get(url).text, url
