@@ -5,7 +5,9 @@ from django.contrib import admin
 from django.core.management import call_command
 from django.urls import reverse
 
-from incidents.models import Incident
+from incidents.models import DuplicateFlag, Incident
+
+from .factories import IncidentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -71,3 +73,24 @@ def test_the_incident_page_shows_the_action_record_inline(sue_client, demo):
 
     assert "Agent actions" in response.text
     assert "Recreate the environment from scratch" in response.text
+
+
+def test_duplicate_flag_actions_count_what_they_did(sue_client):
+    first, second, third = IncidentFactory(), IncidentFactory(), IncidentFactory()
+    flags = [
+        DuplicateFlag.objects.create(incident=first, candidate=second, score=0.8),
+        DuplicateFlag.objects.create(incident=first, candidate=third, score=0.8),
+    ]
+    url = reverse("admin:incidents_duplicateflag_changelist")
+
+    one = sue_client.post(
+        url, {"action": "dismiss", "_selected_action": [flags[0].pk]}, follow=True
+    )
+    merged = sue_client.post(
+        url,
+        {"action": "merge_candidate_into_incident", "_selected_action": [flags[1].pk]},
+        follow=True,
+    )
+
+    assert "Dismissed 1 flag." in one.text
+    assert "Merged 1 pair; both provenances kept." in merged.text

@@ -122,7 +122,10 @@ def test_a_split_and_a_merge_survive_recomputation(pattern, eve_client):
     assert members(split_off) == {incident.pk for incident in moved}
     assert len(members(PatternCluster.objects.get(pk=cluster.pk))) == 2
 
-    eve_client.post(f"/patterns/{cluster.pk}/merge/", {"other": split_off.pk})
+    response = eve_client.post(
+        f"/patterns/{cluster.pk}/merge/", {"other": split_off.pk}, follow=True
+    )
+    assert f"Merged 1 pattern into \u201c{cluster.name}\u201d." in response.text
     clusters_recompute()
     assert members(only_cluster()) == {incident.pk for incident in pattern["incidents"]}
 
