@@ -56,15 +56,6 @@ NARRATIVE_TEMPLATE = """\
 ## Lessons
 """
 
-# The model's date-order check constraints name no field; each is shown next to the later date.
-CONSTRAINT_FIELDS = {
-    "incident_detected_after_occurred": "detected_at",
-    "incident_mitigated_after_occurred": "mitigated_at",
-    "incident_resolved_after_occurred": "resolved_at",
-    "incident_resolved_after_mitigated": "resolved_at",
-}
-DATE_ORDER_FIELDS = ["occurred_at", "detected_at", "mitigated_at", "resolved_at"]
-
 
 class MinutesDurationField(forms.Field):
     """A duration typed as minutes ("90") or hours and minutes ("13:00")."""
@@ -238,17 +229,11 @@ class IncidentForm(forms.ModelForm):
             for tag in _split_names(cleaned.get(name)):
                 if len(tag) > 100 or not slugify(tag):
                     self.add_error(name, f"“{tag[:40]}” cannot be a tag name.")
-        instance = Incident(**{name: cleaned.get(name) for name in DATE_ORDER_FIELDS})
-        for constraint in Incident._meta.constraints:
-            field = CONSTRAINT_FIELDS.get(constraint.name)
-            if field is None or field in self._errors:
-                continue
-            try:
-                constraint.validate(Incident, instance)
-            except ValidationError as error:
+        for field, messages in Incident.date_order_errors(cleaned).items():
+            if field not in self._errors:
                 # add_error drops the field from cleaned_data, so _post_clean's full_clean
                 # skips this constraint instead of repeating it as a form-wide error.
-                self.add_error(field, error)
+                self.add_error(field, messages)
         return cleaned
 
     def field_values(self):

@@ -4,6 +4,7 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.contrib.postgres.search import SearchVectorField
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import Exists, F, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
@@ -20,6 +21,16 @@ class Tristate(models.TextChoices):
     YES = "yes", "Yes"
     NO = "no", "No"
     UNKNOWN = "unknown", "Unknown"
+
+
+# The date-order check constraints name no field; each error belongs next to the later date.
+DATE_ORDER_CONSTRAINTS = {
+    "incident_detected_after_occurred": "detected_at",
+    "incident_mitigated_after_occurred": "mitigated_at",
+    "incident_resolved_after_occurred": "resolved_at",
+    "incident_resolved_after_mitigated": "resolved_at",
+}
+DATE_ORDER_FIELDS = ["occurred_at", "detected_at", "mitigated_at", "resolved_at"]
 
 
 class IncidentQuerySet(models.QuerySet):
@@ -358,6 +369,23 @@ class Incident(models.Model):
         candidates += (f"{base}-{self.number}-{n}" for n in range(2, 100))
         taken = set(Incident.objects.filter(slug__startswith=base).values_list("slug", flat=True))
         return next(slug for slug in candidates if slug not in taken)
+
+    @classmethod
+    def date_order_errors(cls, values):
+        """{field: [message]} where the times in `values` (occurred, detected, mitigated,
+        resolved) break the date-order constraints, so a form or the API can refuse them next
+        to the right field before the database does."""
+        dates = cls(**{name: values.get(name) for name in DATE_ORDER_FIELDS})
+        errors = {}
+        for constraint in cls._meta.constraints:
+            field = DATE_ORDER_CONSTRAINTS.get(constraint.name)
+            if field is None or field in errors:
+                continue
+            try:
+                constraint.validate(cls, dates)
+            except ValidationError as error:
+                errors[field] = error.messages
+        return errors
 
     def latest_revision(self):
         """The newest revision; None for a record that arrived by import or demo load and was

@@ -8,7 +8,6 @@ under which names, is declared with each part.
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.module_loading import import_string
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -16,7 +15,6 @@ from rest_framework import serializers
 
 from incidents import revisions
 from incidents.citation import absolute_url
-from incidents.forms.filing import CONSTRAINT_FIELDS, DATE_ORDER_FIELDS
 from incidents.models import (
     ActionItem,
     AISystem,
@@ -154,16 +152,7 @@ class PostmortemSerializer(serializers.ModelSerializer):
         return fields
 
     def validate(self, data):
-        errors = {}
-        dates = Incident(**{name: data.get(name) for name in DATE_ORDER_FIELDS})
-        for constraint in Incident._meta.constraints:
-            field = CONSTRAINT_FIELDS.get(constraint.name)
-            if field is None:
-                continue
-            try:
-                constraint.validate(Incident, dates)
-            except DjangoValidationError as error:
-                errors.setdefault(field, []).extend(error.messages)
+        errors = Incident.date_order_errors(data)
         for part in API_ROWS:
             if not part.unique:
                 continue
