@@ -60,14 +60,16 @@ class PerpetratorKindAdmin(admin.ModelAdmin):
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
     formfield_overrides = HTTPS_URLS
-    list_display = ["name", "slug", "website"]
+    list_display = ["name", "slug", "website", "shown_publicly"]
+    list_filter = ["shown_publicly"]
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}
 
 
 @admin.register(AISystem)
 class AISystemAdmin(admin.ModelAdmin):
-    list_display = ["name", "vendor"]
+    list_display = ["name", "vendor", "shown_publicly"]
+    list_filter = ["shown_publicly"]
     list_select_related = ["vendor"]
     search_fields = ["name", "vendor__name"]
     autocomplete_fields = ["vendor"]
@@ -76,8 +78,8 @@ class AISystemAdmin(admin.ModelAdmin):
 
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin):
-    list_display = ["name", "facet", "slug"]
-    list_filter = ["facet"]
+    list_display = ["name", "facet", "slug", "shown_publicly"]
+    list_filter = ["facet", "shown_publicly"]
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}
 

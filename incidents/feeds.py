@@ -101,7 +101,7 @@ class TagIncidentFeed(IncidentFeed):
         return [tag.facet, tag.slug]
 
     def get_object(self, request, facet, slug):
-        return get_object_or_404(Tag, facet=facet, slug=slug)
+        return get_object_or_404(Tag.objects.visible_to(request.user), facet=facet, slug=slug)
 
     def title(self, tag):
         return f"{PUBLISHER}: incidents tagged {tag.get_facet_display().lower()} {tag.name}"
@@ -121,7 +121,7 @@ class OrganisationIncidentFeed(IncidentFeed):
         return [organisation.slug]
 
     def get_object(self, request, slug):
-        return get_object_or_404(Organisation, slug=slug)
+        return get_object_or_404(Organisation.objects.visible_to(request.user), slug=slug)
 
     def title(self, organisation):
         return f"{PUBLISHER}: incidents involving {organisation.name}"

@@ -16,6 +16,7 @@ from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.text import capfirst
+from django_filters.filters import QuerySetRequestMixin
 
 from incidents import search
 from incidents.models import (
@@ -45,10 +46,27 @@ TAG_MATCH = [("any", "Any of the tags"), ("all", "All of the tags")]
 YES_NO = [("yes", "Yes"), ("no", "No")]
 
 
+def names_the_reader_may_see(model):
+    """The organisations (tags, AI systems) a filter may name: for a reader who may not see
+    internal records, the public ones, so that another name is as unknown as a misspelt one.
+    Without a request the caller is code choosing for itself (the dashboards' figures)."""
+
+    def names(request):
+        if request is None:
+            return model.objects.all()
+        return model.objects.visible_to(request.user)
+
+    return names
+
+
 class TagField(forms.Field):
-    """`facet:slug` values, each naming an existing tag; cleans to a list of Tags."""
+    """`facet:slug` values, each naming a tag among `queryset`; cleans to a list of Tags."""
 
     widget = forms.MultipleHiddenInput
+
+    def __init__(self, *, queryset, **kwargs):
+        self.queryset = queryset
+        super().__init__(**kwargs)
 
     def to_python(self, value):
         if not value:
@@ -70,7 +88,7 @@ class TagField(forms.Field):
         if not value:
             return []
         pairs = {tuple(v.split(":", 1)) for v in value}
-        tags = list(Tag.objects.filter(reduce(or_, (Q(facet=f, slug=s) for f, s in pairs))))
+        tags = list(self.queryset.filter(reduce(or_, (Q(facet=f, slug=s) for f, s in pairs))))
         unknown = pairs - {(tag.facet, tag.slug) for tag in tags}
         if unknown:
             raise forms.ValidationError(
@@ -80,7 +98,7 @@ class TagField(forms.Field):
         return tags
 
 
-class TagFilter(django_filters.Filter):
+class TagFilter(QuerySetRequestMixin, django_filters.Filter):
     field_class = TagField
 
 
@@ -113,18 +131,20 @@ class IncidentFilter(django_filters.FilterSet):
     )
     kind = django_filters.MultipleChoiceFilter(choices=Incident.Kind.choices, distinct=False)
     organisation = django_filters.ModelChoiceFilter(
-        queryset=Organisation.objects.all(), to_field_name="slug", method="filter_organisation"
+        queryset=names_the_reader_may_see(Organisation),
+        to_field_name="slug",
+        method="filter_organisation",
     )
     role = django_filters.ChoiceFilter(
         label="As", choices=IncidentOrganisation.Role.choices, method="filter_nothing"
     )
     ai_system = django_filters.ModelChoiceFilter(
         label="AI system",
-        queryset=AISystem.objects.all(),
+        queryset=names_the_reader_may_see(AISystem),
         to_field_name="slug",
         method="filter_ai_system",
     )
-    tag = TagFilter(method="filter_tags")
+    tag = TagFilter(queryset=names_the_reader_may_see(Tag), method="filter_tags")
     tag_match = django_filters.ChoiceFilter(
         label="Match", choices=TAG_MATCH, method="filter_nothing"
     )

@@ -200,16 +200,17 @@ def _search_fallback(queryset, query):
     )
 
 
-def suggestions(query, limit=5):
-    """Close names ("did you mean"): organisations, AI systems, tags and published incident
-    titles that look like the query, best first, without the query itself."""
+def suggestions(query, *, reader, limit=5):
+    """Close names ("did you mean"): the organisations, AI systems and tags `reader` may see,
+    and published incident titles, that look like the query, best first, without the query
+    itself."""
     query = clean_query(query)[:100]
     if not query:
         return []
     if is_postgres():
         _set_word_similarity_threshold()
         scored = []
-        for model, manager in _named():
+        for model, manager in _named(reader):
             if model is Incident:
                 similarity = TrigramWordSimilarity(query, "title")
                 rows = manager.annotate(similarity=similarity).filter(
@@ -225,7 +226,7 @@ def suggestions(query, limit=5):
         names = [name for name, _ in sorted(scored, key=lambda row: (-row[1], row[0]))]
     else:
         candidates = {}
-        for model, manager in _named():
+        for model, manager in _named(reader):
             field = "title" if model is Incident else "name"
             for name in manager.values_list(field, flat=True):
                 candidates.setdefault(name.lower(), name)
@@ -240,10 +241,10 @@ def suggestions(query, limit=5):
     return unique[:limit]
 
 
-def _named():
+def _named(reader):
     return [
-        (Organisation, Organisation.objects.all()),
-        (AISystem, AISystem.objects.all()),
-        (Tag, Tag.objects.all()),
+        (Organisation, Organisation.objects.visible_to(reader)),
+        (AISystem, AISystem.objects.visible_to(reader)),
+        (Tag, Tag.objects.visible_to(reader)),
         (Incident, Incident.objects.published()),
     ]

@@ -4,10 +4,9 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.sitemaps import Sitemap
-from django.db.models import Exists, OuterRef
 from django.urls import reverse
 
-from incidents.models import Incident, IncidentOrganisation, Organisation, PolicyChange, Tag
+from incidents.models import Incident, Organisation, PolicyChange, Tag
 
 
 class PublicSitemap(Sitemap):
@@ -52,21 +51,14 @@ class OrganisationSitemap(PublicSitemap):
     changefreq = "weekly"
 
     def items(self):
-        roles = IncidentOrganisation.objects.filter(
-            organisation=OuterRef("pk"), incident__in=Incident.objects.public()
-        )
-        policies = PolicyChange.objects.filter(organisation=OuterRef("pk"))
-        return Organisation.objects.filter(Exists(roles) | Exists(policies)).order_by("pk")
+        return Organisation.objects.public().order_by("pk")
 
 
 class TagSitemap(PublicSitemap):
     changefreq = "weekly"
 
     def items(self):
-        tagged = Incident.tags.through.objects.filter(
-            tag=OuterRef("pk"), incident__in=Incident.objects.published()
-        )
-        return Tag.objects.filter(Exists(tagged)).order_by("pk")
+        return Tag.objects.public().order_by("pk")
 
 
 class PageSitemap(PublicSitemap):

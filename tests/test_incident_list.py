@@ -228,7 +228,7 @@ def test_a_search_with_no_match_shows_the_empty_state_and_any_suggestions(reader
     assert "No incidents match “zebra” with these filters." in html
     assert "No incidents have been published yet." not in html
 
-    monkeypatch.setattr("incidents.search.suggestions", lambda query, limit=5: ["replit"])
+    monkeypatch.setattr("incidents.search.suggestions", lambda query, reader, limit=5: ["replit"])
     # Nothing close either (on PostgreSQL a typo like "replt" would still find the incident).
     html = reader.get("/incidents/?q=zqxwv&severity=SEV3").text
     assert "Did you mean" in html

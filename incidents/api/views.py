@@ -147,7 +147,11 @@ class PolicyChangeViewSet(PublicViewSet):
         summary="Organisations",
         description="Organisations with a published incident or a policy change, by name.",
     ),
-    retrieve=extend_schema(summary="One organisation"),
+    retrieve=extend_schema(
+        summary="One organisation",
+        description="Any organisation a public incident or a policy change names, or that "
+        "the editors made public; others are not found.",
+    ),
 )
 class OrganisationViewSet(PublicViewSet):
     serializer_class = public.OrganisationSerializer
@@ -156,7 +160,7 @@ class OrganisationViewSet(PublicViewSet):
 
     def get_queryset(self):
         if self.action != "list":
-            return Organisation.objects.all()
+            return Organisation.objects.public()
         published_roles = IncidentOrganisation.objects.filter(
             organisation=OuterRef("pk"), incident__in=Incident.objects.published()
         )
@@ -168,6 +172,8 @@ class OrganisationViewSet(PublicViewSet):
     list=extend_schema(summary="Tags", description="Tags of published incidents, by facet."),
     retrieve=extend_schema(
         summary="One tag",
+        description="Any tag a public incident carries, or that the editors made public; "
+        "others are not found.",
         parameters=[
             OpenApiParameter(
                 "tag",
@@ -186,7 +192,7 @@ class TagViewSet(PublicViewSet):
 
     def get_queryset(self):
         if self.action != "list":
-            return Tag.objects.all()
+            return Tag.objects.public()
         tagged = Incident.tags.through.objects.filter(
             tag=OuterRef("pk"), incident__in=Incident.objects.published()
         )
@@ -194,7 +200,7 @@ class TagViewSet(PublicViewSet):
 
     def get_object(self):
         facet, slug = self.kwargs["tag"].split(":", 1)
-        return get_object_or_404(Tag, facet=facet, slug=slug)
+        return get_object_or_404(self.get_queryset(), facet=facet, slug=slug)
 
 
 # Reporters

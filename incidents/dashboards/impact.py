@@ -70,8 +70,11 @@ def policy_impact(*, policy, incidents, today=None):
             ),
         )
     ]
+    # Only the prompting incidents the reader may count: a draft's factors are not public.
     prompting = PolicyChangeIncident.objects.filter(
-        policy_change=policy, relation=PolicyChangeIncident.Relation.PROMPTED_BY
+        policy_change=policy,
+        relation=PolicyChangeIncident.Relation.PROMPTED_BY,
+        incident__in=incidents,
     ).values("incident")
     factors = list(
         Tag.objects.filter(facet__in=FACTOR_FACETS, incidents__in=prompting)

@@ -1,8 +1,72 @@
-"""The configurable vocabularies incidents are described with."""
+"""The configurable vocabularies incidents are described with, and which of their names the
+public may read."""
 
+from django.apps import apps
 from django.db import models
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils.text import slugify
+
+from incidents.permissions import can_read_internal
+
+SHOWN_PUBLICLY_HELP = (
+    "Show this name to the public even though no public incident carries it. Names that only "
+    "drafts and internal incidents carry are otherwise kept from the public."
+)
+
+
+def _model(name):
+    # Looked up when asked: the incident models import this module.
+    return apps.get_model("incidents", name)
+
+
+class NameQuerySet(models.QuerySet):
+    """The one rule for names: public when a public incident (published or retracted) carries
+    it, or when an editor marked it public. Staff read every name."""
+
+    def public(self):
+        return self.filter(Q(shown_publicly=True) | self._carried_publicly())
+
+    def visible_to(self, user):
+        if can_read_internal(user):
+            return self.all()
+        return self.public()
+
+    def _carried_publicly(self):
+        raise NotImplementedError
+
+
+class OrganisationQuerySet(NameQuerySet):
+    def _carried_publicly(self):
+        """In a role on a public incident, named by a policy change (all of them are public),
+        or making an AI system that is public (the incident page links to its maker)."""
+        roles = _model("IncidentOrganisation").objects.filter(
+            organisation=OuterRef("pk"), incident__in=_model("Incident").objects.public()
+        )
+        policies = _model("PolicyChange").objects.filter(organisation=OuterRef("pk"))
+        made = AISystem.objects.public().filter(vendor=OuterRef("pk"))
+        return Exists(roles) | Exists(policies) | Exists(made)
+
+
+class AISystemQuerySet(NameQuerySet):
+    def _carried_publicly(self):
+        """Named by a public incident, or by a step of its action record."""
+        incidents = _model("Incident").objects.public()
+        named = AISystem.incidents.through.objects.filter(
+            aisystem=OuterRef("pk"), incident__in=incidents
+        )
+        acting = _model("AgentAction").objects.filter(
+            ai_system=OuterRef("pk"), incident__in=incidents
+        )
+        return Exists(named) | Exists(acting)
+
+
+class TagQuerySet(NameQuerySet):
+    def _carried_publicly(self):
+        tagged = Tag.incidents.through.objects.filter(
+            tag=OuterRef("pk"), incident__in=_model("Incident").objects.public()
+        )
+        return Exists(tagged)
 
 
 class Severity(models.Model):
@@ -48,6 +112,9 @@ class Organisation(models.Model):
     slug = models.SlugField(max_length=200, unique=True)
     website = models.URLField(blank=True)
     description = models.TextField(blank=True)
+    shown_publicly = models.BooleanField(default=False, help_text=SHOWN_PUBLICLY_HELP)
+
+    objects = OrganisationQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -72,6 +139,9 @@ class AISystem(models.Model):
     vendor = models.ForeignKey(
         Organisation, null=True, blank=True, on_delete=models.SET_NULL, related_name="ai_systems"
     )
+    shown_publicly = models.BooleanField(default=False, help_text=SHOWN_PUBLICLY_HELP)
+
+    objects = AISystemQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -106,6 +176,9 @@ class Tag(models.Model):
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=100)
     description = models.TextField(blank=True)
+    shown_publicly = models.BooleanField(default=False, help_text=SHOWN_PUBLICLY_HELP)
+
+    objects = TagQuerySet.as_manager()
 
     class Meta:
         ordering = ["facet", "name"]

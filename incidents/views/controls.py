@@ -28,7 +28,7 @@ def control_list(request):
     slug = request.GET.get("organisation", "").strip()
     problem = ""
     if slug:
-        chosen = Organisation.objects.filter(slug=slug).first()
+        chosen = Organisation.objects.visible_to(request.user).filter(slug=slug).first()
         if chosen is None:
             problem = f"There is no organisation “{slug[:80]}”; showing the whole catalogue."
         else:

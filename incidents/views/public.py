@@ -59,7 +59,7 @@ def incident_list(request):
         page, page_problem = listing.numbered_page(request, filterset.qs, total)
         problems += page_problem
     query = (request.GET.get("q") or "").strip()
-    suggestions = search.suggestions(query) if query and not total else []
+    suggestions = search.suggestions(query, reader=request.user) if query and not total else []
     return render(
         request,
         "incidents/incident_list.html",
@@ -170,7 +170,7 @@ def organisation_list(request):
 
 @public_page_cache
 def organisation_detail(request, slug):
-    organisation = get_object_or_404(Organisation, slug=slug)
+    organisation = get_object_or_404(Organisation.objects.visible_to(request.user), slug=slug)
     roles = (
         IncidentOrganisation.objects.filter(
             organisation=organisation,
@@ -186,7 +186,7 @@ def organisation_detail(request, slug):
             "organisation": organisation,
             "roles": roles,
             "policies": organisation.policy_changes.for_list(),
-            "ai_systems": organisation.ai_systems.all(),
+            "ai_systems": organisation.ai_systems.visible_to(request.user),
         },
     )
 
@@ -201,6 +201,6 @@ def tag_list(request):
 
 @public_page_cache
 def tag_detail(request, facet, slug):
-    tag = get_object_or_404(Tag, facet=facet, slug=slug)
+    tag = get_object_or_404(Tag.objects.visible_to(request.user), facet=facet, slug=slug)
     page = _page(request, Incident.objects.published().filter(tags=tag).for_list())
     return render(request, "incidents/tag_detail.html", {"tag": tag, "page": page})
