@@ -62,6 +62,13 @@ class Review(models.Model):
     def __str__(self):
         return f"{self.get_decision_display()} by {self.reviewer} on {self.revision}"
 
+    @property
+    def outcome(self):
+        """What the decision did, to follow a postmortem's name: "#12 approved and published"."""
+        if self.decision == self.Decision.APPROVE:
+            return "approved and published"
+        return "sent back with changes requested"
+
 
 class AuditEvent(models.Model):
     class Action(models.TextChoices):

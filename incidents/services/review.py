@@ -112,7 +112,7 @@ def review_submit(*, incident, by):
     incident.review_requested_at = timezone.now()
     incident.save(update_fields=["status", "review_requested_at"])
     _audit(incident, AuditEvent.Action.SUBMITTED, by, f"Revision {latest.number}")
-    notifications.notify_review_requested(incident=incident)
+    notifications.notify_review_requested(incident=incident, by=by)
 
 
 def _review(incident, by, decision, comment, revision_number=None):
