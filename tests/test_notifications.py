@@ -12,6 +12,7 @@ from unittest import mock
 import pytest
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from incidents.models import ActionItem, Incident, Notification
@@ -228,3 +229,40 @@ def test_a_mail_server_failure_is_recorded_and_retried(ada, settings):
     assert {(row.attempts, row.last_error) for row in failed} == {(1, "smtp")}
     assert notifications.send_pending() == 3
     assert len(mail.outbox) == 3
+
+
+def outboxed(subject, **fields):
+    return Notification.objects.create(
+        key=subject, recipient="ada@example.com", subject=subject, body="Hello.\n", **fields
+    )
+
+
+def test_an_email_claimed_by_a_sender_that_died_is_sent_after_a_while():
+    now = timezone.now()
+    outboxed("Left by a sender that died", claimed_at=now - notifications.CLAIM_TIMEOUT, attempts=1)
+    being_sent = outboxed("Being sent right now", claimed_at=now, attempts=1)
+
+    assert notifications.send_pending() == 1
+
+    assert [message.subject for message in mail.outbox] == ["Left by a sender that died"]
+    being_sent.refresh_from_db()
+    assert being_sent.sent_at is None
+
+
+def test_an_email_that_keeps_failing_is_given_up_after_a_limit():
+    outboxed("Bounces every time")
+
+    with mock.patch(
+        "incidents.services.notifications.send_mail", side_effect=ConnectionRefusedError("smtp")
+    ):
+        for _ in range(notifications.MAX_ATTEMPTS + 2):
+            notifications.send_pending()
+
+    assert notifications.send_pending() == 0
+    assert mail.outbox == []
+    given_up = Notification.objects.get()
+    assert (given_up.attempts, given_up.last_error, given_up.sent_at) == (
+        notifications.MAX_ATTEMPTS,
+        "smtp",
+        None,
+    )
