@@ -12,6 +12,7 @@ from unittest import mock
 import pytest
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from incidents.models import ActionItem, Incident, Notification
@@ -49,6 +50,10 @@ def test_entering_review_emails_every_reviewer_but_the_author(
     assert recipients() == ["eve@example.com", "rui@example.com"]
     message = mail.outbox[0]
     assert message.subject == f"Review requested: {incident.public_number} {incident.title}"
+    assert message.body.startswith(
+        f"sam asks you to review revision 1 of Agent emptied the S3 bucket "
+        f"({incident.public_number}).\n"
+    )
     assert reverse("incident_review", args=[incident.number]) in message.body
     assert not Notification.objects.filter(sent_at=None).exists()
 
@@ -68,8 +73,13 @@ def test_changes_requested_emails_the_authors_with_the_comment(
         )
 
     assert recipients() == ["ada@example.com"]
-    assert "sent back with changes requested" in mail.outbox[0].subject
-    assert "Which region was affected?" in mail.outbox[0].body
+    message = mail.outbox[0]
+    assert message.subject == f"{incident.public_number} sent back with changes requested"
+    assert message.body.startswith(
+        f"rui sent revision 1 of Agent emptied the S3 bucket ({incident.public_number}) back "
+        "with changes requested:\n\nWhich region was affected?\n"
+    )
+    assert reverse("incident_edit", args=[incident.number]) in message.body
 
 
 def test_approval_emails_every_author_since_the_last_publication(
@@ -93,7 +103,28 @@ def test_approval_emails_every_author_since_the_last_publication(
         )
 
     assert recipients() == ["ada@example.com", "sam@example.com"]
-    assert all("approved and published" in message.subject for message in mail.outbox)
+    for message in mail.outbox:
+        assert message.subject == f"{incident.public_number} approved and published"
+        assert message.body.startswith(
+            f"rui approved and published revision 2 of Agent emptied the S3 bucket "
+            f"({incident.public_number}).\n"
+        )
+        assert incident.get_absolute_url() in message.body
+        assert "comment" not in message.body  # Rui wrote none
+
+
+def test_email_bodies_are_plain_text_not_html(ada, rui):
+    incident = draft_by(ada, title='Agent\'s "cleanup" deleted R&D <data>')
+    review_service.review_submit(incident=incident, by=ada)
+    review_service.review_request_changes(
+        incident=incident, by=rui, comment="Say what <data> means & who's affected."
+    )
+    notifications.send_pending()
+
+    bodies = "\n".join(message.body for message in mail.outbox)
+    assert 'Agent\'s "cleanup" deleted R&D <data>' in bodies
+    assert "Say what <data> means & who's affected." in bodies
+    assert "&amp;" not in bodies and "&lt;" not in bodies and "&#x27;" not in bodies
 
 
 def test_queuing_the_same_notification_again_sends_it_once(ada):
@@ -102,7 +133,7 @@ def test_queuing_the_same_notification_again_sends_it_once(ada):
     notifications.send_pending()
     sent = len(mail.outbox)
 
-    notifications.notify_review_requested(incident=incident)
+    notifications.notify_review_requested(incident=incident, by=ada)
     with pytest.raises(review_service.NotAllowed, match="already waiting for review"):
         review_service.review_submit(incident=incident, by=ada)  # same revision again
     notifications.send_pending()
@@ -137,7 +168,12 @@ def test_the_overdue_reminder_is_sent_once_a_day(ada, eve):
 
     assert recipients() == ["ada@example.com"]
     assert mail.outbox[0].subject == "2 overdue action items"
-    assert "Rotate the leaked key" in mail.outbox[0].body
+    assert mail.outbox[0].body.startswith(
+        "These action items of yours are past their due date:\n\n"
+        f"- Rotate the leaked key ({incident.public_number}, due 7 Mar 2026)\n"
+        f"- Add a dry-run flag ({incident.public_number}, due 7 Mar 2026)\n"
+    )
+    assert reverse("my_postmortems") in mail.outbox[0].body
 
     notifications.notify_overdue_action_items(today=today + timedelta(days=1))
     notifications.send_pending()
@@ -193,3 +229,40 @@ def test_a_mail_server_failure_is_recorded_and_retried(ada, settings):
     assert {(row.attempts, row.last_error) for row in failed} == {(1, "smtp")}
     assert notifications.send_pending() == 3
     assert len(mail.outbox) == 3
+
+
+def outboxed(subject, **fields):
+    return Notification.objects.create(
+        key=subject, recipient="ada@example.com", subject=subject, body="Hello.\n", **fields
+    )
+
+
+def test_an_email_claimed_by_a_sender_that_died_is_sent_after_a_while():
+    now = timezone.now()
+    outboxed("Left by a sender that died", claimed_at=now - notifications.CLAIM_TIMEOUT, attempts=1)
+    being_sent = outboxed("Being sent right now", claimed_at=now, attempts=1)
+
+    assert notifications.send_pending() == 1
+
+    assert [message.subject for message in mail.outbox] == ["Left by a sender that died"]
+    being_sent.refresh_from_db()
+    assert being_sent.sent_at is None
+
+
+def test_an_email_that_keeps_failing_is_given_up_after_a_limit():
+    outboxed("Bounces every time")
+
+    with mock.patch(
+        "incidents.services.notifications.send_mail", side_effect=ConnectionRefusedError("smtp")
+    ):
+        for _ in range(notifications.MAX_ATTEMPTS + 2):
+            notifications.send_pending()
+
+    assert notifications.send_pending() == 0
+    assert mail.outbox == []
+    given_up = Notification.objects.get()
+    assert (given_up.attempts, given_up.last_error, given_up.sent_at) == (
+        notifications.MAX_ATTEMPTS,
+        "smtp",
+        None,
+    )

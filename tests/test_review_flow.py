@@ -146,6 +146,30 @@ def test_approval_by_a_second_person_publishes_it(ada, rui):
     assert "Support bot invented a refund policy" in Client().get("/incidents/").text
 
 
+def test_a_second_reviewer_with_the_page_still_open_is_told_who_published_it(ada, rui, eve):
+    incident = submitted(ada)
+    signed_in(rui).post(review_url(incident), {"decision": "approve", "revision": 1})
+
+    late = signed_in(eve).post(review_url(incident), {"decision": "approve", "revision": 1})
+
+    assert late.status_code == 403
+    assert f"{incident.public_number} was already approved and published by rui." in late.text
+    assert Review.objects.count() == 1
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.PUBLISHED).count() == 1
+
+
+def test_a_reviewer_who_clicks_twice_is_told_it_is_done(ada, rui):
+    incident = submitted(ada)
+    reviewer, decision = signed_in(rui), {"decision": "request_changes", "comment": "Dates?"}
+    reviewer.post(review_url(incident), decision)
+
+    again = reviewer.post(review_url(incident), decision)
+
+    assert again.status_code == 403
+    assert "already sent back with changes requested by you." in again.text
+    assert Review.objects.count() == 1
+
+
 def test_the_review_page_shows_the_revision_and_its_changes_with_names(ada, rui):
     tag = TagFactory(name="Destructive action")
     incident = published(ada, rui, narrative="## Root cause\n\nNo **guard rails**.")
@@ -233,6 +257,53 @@ def test_a_retraction_needs_a_second_editor(ada, rui, eve, ed):
     public = Client().get(incident.get_absolute_url())
     assert public.status_code == 200
     assert "The video was staged." in public.text
+
+
+def test_a_second_confirmation_of_a_retraction_is_refused(ada, rui, eve, ed, sue):
+    incident = published(ada, rui)
+    review_service.retraction_request(incident=incident, by=eve, reason="The video was staged.")
+    signed_in(ed).post(retract_url(incident), {"action": "confirm"})
+
+    late = signed_in(sue).post(retract_url(incident), {"action": "confirm"})
+
+    assert late.status_code == 403
+    assert f"{incident.public_number} was already retracted by ed." in late.text
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.RETRACTED).count() == 1
+
+
+def test_asking_again_for_a_retraction_another_editor_asked_for_is_refused(ada, rui, eve, ed):
+    incident = published(ada, rui)
+    review_service.retraction_request(incident=incident, by=eve, reason="The video was staged.")
+
+    # Ed's page still showed the request form.
+    late = signed_in(ed).post(retract_url(incident), {"action": "request", "reason": "Hoax."})
+
+    assert late.status_code == 403
+    assert "eve already asked for this incident to be retracted; confirm it" in late.text
+    incident.refresh_from_db()
+    assert (incident.retraction_requested_by, incident.retraction_reason) == (
+        eve,
+        "The video was staged.",
+    )
+
+
+def test_approving_an_edit_that_waited_while_the_incident_was_retracted_is_refused(
+    ada, rui, eve, ed
+):
+    incident = published(ada, rui, title="As published")
+    edit(incident, ada, title="Edited afterwards")
+    review_service.review_submit(incident=incident, by=ada)
+    review_service.retraction_request(incident=incident, by=eve, reason="Hoax.")
+    review_service.retraction_confirm(incident=incident, by=ed)
+
+    response = signed_in(rui).post(review_url(incident), {"decision": "approve"})
+
+    assert response.status_code == 403
+    assert "is retracted" in response.text
+    incident.refresh_from_db()
+    assert incident.status == Incident.Status.RETRACTED
+    assert incident.title == "As published"
+    assert incident.review_requested_at is None  # off the reviewers' list
 
 
 def test_restoring_makes_a_new_revision_equal_to_the_old_one(ada, eve):

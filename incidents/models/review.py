@@ -62,6 +62,13 @@ class Review(models.Model):
     def __str__(self):
         return f"{self.get_decision_display()} by {self.reviewer} on {self.revision}"
 
+    @property
+    def outcome(self):
+        """What the decision did, to follow a postmortem's name: "#12 approved and published"."""
+        if self.decision == self.Decision.APPROVE:
+            return "approved and published"
+        return "sent back with changes requested"
+
 
 class AuditEvent(models.Model):
     class Action(models.TextChoices):
@@ -93,7 +100,8 @@ class AuditEvent(models.Model):
 
 class Notification(models.Model):
     """An email waiting to be sent. Written in the same transaction as the change it reports,
-    so a broker or mail outage delays it but never loses it or blocks the change."""
+    so a broker or mail outage delays it but never loses it or blocks the change. A sender
+    claims it before sending, so two senders at once never both send it."""
 
     key = models.CharField(max_length=200, unique=True, help_text="Makes sending idempotent.")
     recipient = models.EmailField()
@@ -101,6 +109,9 @@ class Notification(models.Model):
     body = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    claimed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a sender last took it to send."
+    )
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
 

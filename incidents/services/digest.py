@@ -6,14 +6,13 @@ from datetime import datetime, time, timedelta
 
 from django.db import transaction
 from django.db.models import Count, Q
-from django.urls import reverse
 from django.utils import timezone
 
 from incidents.dashboards.periods import week_label
 from incidents.dashboards.series import FACTOR_FACETS
 from incidents.dashboards.summaries import reader_scope, scope_incidents
 from incidents.models import ActionItem, DigestSubscription, Notification, Tag
-from incidents.services.notifications import _queue, _site_url
+from incidents.services.notifications import queue_email
 
 LISTED = 10
 # A pattern is rising when its last four weeks hold more incidents than the four before,
@@ -52,26 +51,11 @@ def _occurred(start, end):
     return condition
 
 
-def digest_body(*, user, today):
+def _digest(*, user, today):
+    """What the digest template shows `user`: only incidents they may read."""
     incidents = scope_incidents(reader_scope(user))
     since = timezone.now() - timedelta(days=7)
     new = list(incidents.filter(published_at__gte=since).order_by("-published_at")[: LISTED + 1])
-    lines = [f"Blast Radius, week {week_label(today)}", ""]
-    lines.append("New incidents this week:")
-    if new:
-        lines += [
-            f"- {i.public_number} {i.title}\n  {_site_url(i.get_absolute_url())}"
-            for i in new[:LISTED]
-        ]
-        if len(new) > LISTED:
-            lines.append(f"- and more: {_site_url(reverse('incident_list'))}")
-    else:
-        lines.append("- None.")
-    lines += ["", "Rising patterns (last four weeks against the four before):"]
-    rising = rising_patterns(incidents, today)
-    lines += [f"- {tag.name}: {recent} (was {earlier})" for tag, recent, earlier in rising] or [
-        "- None."
-    ]
     overdue = (
         ActionItem.objects.filter(
             status=ActionItem.Status.OPEN, due_on__lt=today, incident__in=incidents
@@ -79,16 +63,14 @@ def digest_body(*, user, today):
         .select_related("incident")
         .order_by("due_on", "pk")
     )
-    overdue_count = overdue.count()
-    lines += ["", f"Overdue action items: {overdue_count}"]
-    lines += [
-        f"- {item.title} ({item.owner or 'unassigned'}, {item.incident.public_number}, "
-        f"due {item.due_on:%-d %b %Y})"
-        for item in overdue[:LISTED]
-    ]
-    lines += ["", f"Dashboard: {_site_url(reverse('dashboard'))}"]
-    lines += [f"Stop these emails: {_site_url(reverse('my_postmortems'))}", ""]
-    return "\n".join(lines)
+    return {
+        "week": week_label(today),
+        "new": new[:LISTED],
+        "more": len(new) > LISTED,
+        "rising": rising_patterns(incidents, today),
+        "overdue_count": overdue.count(),
+        "overdue": overdue[:LISTED],
+    }
 
 
 def send_weekly_digests(*, today=None):
@@ -103,10 +85,11 @@ def send_weekly_digests(*, today=None):
         if Notification.objects.filter(key=key).exists():
             continue
         with transaction.atomic():
-            _queue(
-                key,
-                user,
-                f"Blast Radius weekly digest, {week}",
-                digest_body(user=user, today=today),
+            queue_email(
+                key=key,
+                to=user,
+                subject=f"Blast Radius weekly digest, {week}",
+                template="weekly_digest.txt",
+                context=_digest(user=user, today=today),
             )
     return len(subscriptions)

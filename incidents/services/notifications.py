@@ -1,10 +1,19 @@
-"""Emails about the review flow, through an outbox table drained by a Celery task."""
+"""Emails, through an outbox table drained by a Celery task.
+
+A change writes its emails to the outbox in its own transaction, with bodies rendered from
+`templates/emails/`; `send_pending` sends them. Several senders run at once (one is queued after
+every change that writes an email, and beat starts one each minute), so a sender claims each
+email before sending it.
+"""
+
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.urls import reverse
+from django.db.models import F, Q
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import ngettext
 
@@ -12,54 +21,59 @@ from incidents import queueing
 from incidents.models import ActionItem, Notification
 from incidents.permissions import people_who_can_review
 
+# Tries per email, failed sends and claims by senders that died alike; then it is left in the
+# outbox (visible in the admin with its last error) for someone to look at.
+MAX_ATTEMPTS = 10
+# A claim this old was left by a sender that died between claiming and sending: no SMTP
+# conversation for one email takes this long.
+CLAIM_TIMEOUT = timedelta(minutes=10)
 
-def _site_url(path):
-    return settings.SITE_URL.rstrip("/") + path
 
-
-def _queue(key, user, subject, body):
-    if not user.email:
+def queue_email(*, key, to, subject, template, context):
+    """Put an email to the user `to` in the outbox, its body rendered from
+    `templates/emails/<template>` with `site_url` added to the context. Queued once per key:
+    queueing the same key again does nothing."""
+    if not to.email:
         return
+    body = render_to_string(
+        f"emails/{template}", {"site_url": settings.SITE_URL.rstrip("/"), **context}
+    )
     try:
         with transaction.atomic():
-            Notification.objects.create(key=key, recipient=user.email, subject=subject, body=body)
+            Notification.objects.create(key=key, recipient=to.email, subject=subject, body=body)
     except IntegrityError:
-        pass  # already queued: notifications are idempotent by key
+        pass  # already queued
     queueing.notifications_send()
 
 
-def notify_review_requested(*, incident):
+def notify_review_requested(*, incident, by):
     revision = incident.latest_revision()
     authors = incident.authors_since_publication()
-    link = _site_url(reverse("incident_review", args=[incident.number]))
     for user in people_who_can_review().exclude(pk__in=authors):
-        _queue(
-            f"review-requested:{revision.pk}:{user.pk}",
-            user,
-            f"Review requested: {incident.public_number} {incident.title}",
-            f"Revision {revision.number} of {incident.title} awaits your review.\n\n{link}\n",
+        queue_email(
+            key=f"review-requested:{revision.pk}:{user.pk}",
+            to=user,
+            subject=f"Review requested: {incident.public_number} {incident.title}",
+            template="review_requested.txt",
+            context={"incident": incident, "revision": revision, "submitter": by},
         )
 
 
 def notify_review_outcome(*, review):
     incident = review.revision.incident
     User = get_user_model()
-    verb = (
-        "approved and published"
-        if review.decision == "approve"
-        else "sent back with changes requested"
-    )
-    link = _site_url(reverse("incident_edit", args=[incident.number]))
-    body = f"{review.reviewer} {verb} revision {review.revision.number} of {incident.title}.\n"
-    if review.comment:
-        body += f"\nComment:\n{review.comment}\n"
+    template = {
+        review.Decision.APPROVE: "review_approved.txt",
+        review.Decision.REQUEST_CHANGES: "changes_requested.txt",
+    }[review.decision]
     authors = set(incident.revisions.exclude(author=None).values_list("author_id", flat=True))
     for user in User.objects.filter(pk__in=authors, is_active=True):
-        _queue(
-            f"review-outcome:{review.pk}:{user.pk}",
-            user,
-            f"{incident.public_number} {verb}",
-            body + f"\n{link}\n",
+        queue_email(
+            key=f"review-outcome:{review.pk}:{user.pk}",
+            to=user,
+            subject=f"{incident.public_number} {review.outcome}",
+            template=template,
+            context={"incident": incident, "review": review},
         )
 
 
@@ -76,24 +90,55 @@ def notify_overdue_action_items(*, today=None):
     for item in overdue:
         by_person.setdefault(item.assignee, []).append(item)
     for person, items in by_person.items():
-        lines = [
-            f"- {item.title} ({item.incident.public_number}, due {item.due_on:%d %b %Y})"
-            for item in items
-        ]
-        _queue(
-            f"overdue:{today.isoformat()}:{person.pk}",
-            person,
-            ngettext("%d overdue action item", "%d overdue action items", len(items)) % len(items),
-            "These action items are past their due date:\n\n" + "\n".join(lines) + "\n",
+        queue_email(
+            key=f"overdue:{today.isoformat()}:{person.pk}",
+            to=person,
+            subject=ngettext("%d overdue action item", "%d overdue action items", len(items))
+            % len(items),
+            template="overdue_action_items.txt",
+            context={"items": items},
         )
     return len(by_person)
 
 
+def _claim(*, skipping):
+    """Take the oldest email nobody is sending, or None. The update changes the row only while
+    it is still claimable, so two senders never both take it; skip_locked lets senders on
+    PostgreSQL pass over a row another one is claiming instead of waiting for it."""
+    now = timezone.now()
+    claimable = Q(sent_at=None, attempts__lt=MAX_ATTEMPTS) & (
+        Q(claimed_at=None) | Q(claimed_at__lte=now - CLAIM_TIMEOUT)
+    )
+    lost = set()
+    while True:
+        with transaction.atomic():
+            notification = (
+                Notification.objects.select_for_update(skip_locked=True)
+                .filter(claimable)
+                .exclude(pk__in=skipping | lost)
+                .order_by("created_at", "pk")
+                .first()
+            )
+            if notification is None:
+                return None
+            taken = Notification.objects.filter(claimable, pk=notification.pk).update(
+                claimed_at=now, attempts=F("attempts") + 1
+            )
+            if taken:
+                notification.claimed_at = now
+                return notification
+        lost.add(notification.pk)
+
+
 def send_pending(limit=200):
-    """Send what is waiting; a failure is recorded and retried on the next run."""
-    sent = 0
-    pending = Notification.objects.filter(sent_at=None, attempts__lt=10).order_by("created_at")
-    for notification in pending[:limit]:
+    """Send what is waiting, one claimed email at a time; a failure is recorded and retried by
+    a later run, up to MAX_ATTEMPTS. Returns how many were sent."""
+    sent, tried = 0, set()
+    while len(tried) < limit:
+        notification = _claim(skipping=tried)
+        if notification is None:
+            break
+        tried.add(notification.pk)
         try:
             send_mail(
                 notification.subject,
@@ -101,13 +146,13 @@ def send_pending(limit=200):
                 settings.DEFAULT_FROM_EMAIL,
                 [notification.recipient],
             )
-        except Exception as error:  # noqa: BLE001 - recorded, retried by the next run
-            notification.attempts += 1
-            notification.last_error = str(error)[:2000]
-            notification.save(update_fields=["attempts", "last_error"])
+        except Exception as error:  # noqa: BLE001 - recorded, retried by a later run
+            # Released for a later run, unless it was claimed again meanwhile (this send
+            # outlasted CLAIM_TIMEOUT) and is another sender's now.
+            Notification.objects.filter(
+                pk=notification.pk, claimed_at=notification.claimed_at
+            ).update(claimed_at=None, last_error=str(error)[:2000])
             continue
-        Notification.objects.filter(pk=notification.pk, sent_at=None).update(
-            sent_at=timezone.now(), attempts=notification.attempts + 1
-        )
+        Notification.objects.filter(pk=notification.pk).update(sent_at=timezone.now())
         sent += 1
     return sent

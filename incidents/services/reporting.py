@@ -8,12 +8,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from incidents.models import IncidentRevision, ReportingClock, ReportingDeadline
 from incidents.permissions import can_file, people_who_can_file
-from incidents.services.notifications import _queue, _site_url
+from incidents.services.notifications import queue_email
 
 TIME_ZONE_COOKIE = "tz"
 
@@ -127,22 +126,20 @@ class _Recipients:
 
 def _remind(deadline, kind, recipients):
     incident = deadline.clock.incident
-    due = timezone.localtime(deadline.due_at, zoneinfo.ZoneInfo(settings.TIME_ZONE))
     what = f"{deadline.clock.trigger.regime}: {deadline.stage.name}"
     if kind == "overdue":
         subject = f"Overdue: {what} for {incident.public_number}"
-        opening = f"The {deadline.stage.name.lower()} was due {due:%d %b %Y %H:%M} UTC."
     else:
         subject = f"Due within a day: {what} for {incident.public_number}"
-        opening = f"The {deadline.stage.name.lower()} is due {due:%d %b %Y %H:%M} UTC."
-    link = _site_url(reverse("incident_reporting", args=[incident.number]))
-    body = (
-        f"{incident.title}\n\n{opening}\n"
-        f"Record the report (date and reference) once it is filed:\n\n{link}\n"
-    )
     stamp = deadline.due_at.isoformat()
     for person in recipients.of(incident.pk):
-        _queue(f"reporting-{kind}:{deadline.pk}:{stamp}:{person.pk}", person, subject, body)
+        queue_email(
+            key=f"reporting-{kind}:{deadline.pk}:{stamp}:{person.pk}",
+            to=person,
+            subject=subject,
+            template="reporting_reminder.txt",
+            context={"incident": incident, "deadline": deadline, "overdue": kind == "overdue"},
+        )
 
 
 def reporting_reminders(*, now=None):

@@ -3,6 +3,10 @@
 A postmortem changes only through these functions, whether from the web form, the API or the
 admin. Publishing needs an approval of the exact revision being published by someone who did
 not write any revision since the last publication; the checks live here, not in the UI.
+
+Each function locks the incident's row and reads it again before checking anything, so two
+people acting at the same moment are served one after the other, and the second is told what
+the first did instead of doing it again.
 """
 
 from django.core.exceptions import PermissionDenied
@@ -34,6 +38,14 @@ def _require(user, capability, message):
 
 def _audit(incident, action, actor, detail=""):
     AuditEvent.objects.create(incident=incident, action=action, actor=actor, detail=detail[:500])
+
+
+def _locked(incident):
+    """Wait until nobody else is changing the incident, then reload it (in place, so the
+    caller's object shows what was decided): decisions are made on the state they change, not
+    on what a page showed when it loaded."""
+    incident.refresh_from_db(from_queryset=Incident.objects.select_for_update())
+    return incident
 
 
 def working_snapshot(incident):
@@ -71,7 +83,7 @@ def incident_save(*, incident, snapshot, by, base_revision_number):
     """Save a new revision. Refused with Conflict when the editor's starting point is stale,
     so a second editor can never silently overwrite the first."""
     _require(by, can_file, "Only reporters can edit postmortems.")
-    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    _locked(incident)
     latest = incident.latest_revision()
     if (latest.number if latest else 0) != (base_revision_number or 0):
         raise Conflict(latest)
@@ -98,6 +110,7 @@ def incident_save(*, incident, snapshot, by, base_revision_number):
 @transaction.atomic
 def review_submit(*, incident, by):
     _require(by, can_file, "Only reporters can submit postmortems for review.")
+    _locked(incident)
     if incident.status == Incident.Status.RETRACTED:
         raise NotAllowed("A retracted incident cannot be submitted.")
     if incident.review_requested_at is not None:
@@ -112,13 +125,18 @@ def review_submit(*, incident, by):
     incident.review_requested_at = timezone.now()
     incident.save(update_fields=["status", "review_requested_at"])
     _audit(incident, AuditEvent.Action.SUBMITTED, by, f"Revision {latest.number}")
-    notifications.notify_review_requested(incident=incident)
+    notifications.notify_review_requested(incident=incident, by=by)
 
 
 def _review(incident, by, decision, comment, revision_number=None):
     _require(by, can_review, "Only reviewers can review postmortems.")
+    _locked(incident)
+    if incident.status == Incident.Status.RETRACTED:
+        raise NotAllowed(f"{incident.public_number} is retracted; there is nothing to review.")
     if incident.review_requested_at is None:
-        raise NotAllowed("This postmortem has not been submitted for review.")
+        raise NotAllowed(
+            _decided_already(incident, by) or "This postmortem has not been submitted for review."
+        )
     revision = incident.latest_revision()
     if revision_number is not None and revision.number != revision_number:
         # Saved while the reviewer was reading: they must see what they approve.
@@ -126,6 +144,25 @@ def _review(incident, by, decision, comment, revision_number=None):
     if by.pk in incident.authors_since_publication():
         raise NotAllowed("You wrote part of this version; a second person must review it.")
     return Review.objects.create(revision=revision, reviewer=by, decision=decision, comment=comment)
+
+
+def _decided_already(incident, by):
+    """What a reviewer whose page was still open is told when someone decided in the meantime
+    (or they clicked twice); None when the latest revision has no decision yet."""
+    latest = incident.latest_revision()
+    if latest is None:
+        return None
+    review = latest.reviews.select_related("reviewer").order_by("-created_at", "-pk").first()
+    if review is None:
+        return None
+    who = "you" if review.reviewer_id == by.pk else review.reviewer
+    return f"{incident.public_number} was already {review.outcome} by {who}."
+
+
+def _retracted_already(incident):
+    event = incident.audit_events.filter(action=AuditEvent.Action.RETRACTED).first()
+    by = f" by {event.actor}" if event and event.actor else ""
+    return f"{incident.public_number} was already retracted{by}."
 
 
 @transaction.atomic
@@ -166,6 +203,14 @@ def retraction_request(*, incident, by, reason):
     _require(by, can_curate, "Only editors can retract incidents.")
     if not reason.strip():
         raise NotAllowed("A retraction needs a reason.")
+    _locked(incident)
+    if incident.status == Incident.Status.RETRACTED:
+        raise NotAllowed(_retracted_already(incident))
+    asker = incident.retraction_requested_by
+    if asker is not None and asker.pk != by.pk:
+        raise NotAllowed(
+            f"{asker} already asked for this incident to be retracted; confirm it instead."
+        )
     incident.retraction_requested_by = by
     incident.retraction_reason = reason
     incident.save(update_fields=["retraction_requested_by", "retraction_reason"])
@@ -175,13 +220,18 @@ def retraction_request(*, incident, by, reason):
 @transaction.atomic
 def retraction_confirm(*, incident, by):
     _require(by, can_curate, "Only editors can retract incidents.")
+    _locked(incident)
+    if incident.status == Incident.Status.RETRACTED:
+        raise NotAllowed(_retracted_already(incident))
     if incident.retraction_requested_by_id is None:
         raise NotAllowed("Nobody has asked for this incident to be retracted.")
     if incident.retraction_requested_by_id == by.pk:
         raise NotAllowed("A second editor must confirm the retraction you asked for.")
     incident.status = Incident.Status.RETRACTED
+    # An edit waiting for review will not be published now: off the reviewers' list with it.
+    incident.review_requested_at = None
     # updated_at too: it names the data's version, which cached public pages depend on.
-    incident.save(update_fields=["status", "updated_at"])
+    incident.save(update_fields=["status", "review_requested_at", "updated_at"])
     _audit(incident, AuditEvent.Action.RETRACTED, by, incident.retraction_reason)
     followups.incident_retracted()
 
@@ -190,6 +240,7 @@ def retraction_confirm(*, incident, by):
 def revision_restore(*, incident, revision, by):
     """An earlier revision becomes the newest one; history is never rewritten."""
     _require(by, can_curate, "Only editors can restore revisions.")
+    _locked(incident)
     latest = incident.latest_revision()
     incident, restored = incident_save(
         incident=incident,
