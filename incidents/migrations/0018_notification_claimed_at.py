@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0016_facet_index_covers_kind'),
+        ('incidents', '0017_names_shown_publicly'),
     ]
 
     operations = [
