@@ -22,6 +22,7 @@ from incidents.models import Incident, IncidentRevision
 from incidents.services import review as review_service
 
 from .factories import IncidentFactory, snapshot_of
+from .test_worker import _database_url, _needs_worker_setup
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -69,6 +70,9 @@ def test_the_health_check_answers_anyone_quickly_and_is_never_cached(reader, db)
     assert check_named(checks, "Database") == "OK"
     assert check_named(checks, "Cache") == "OK"
     assert "no-store" in response["Cache-Control"]
+    # A probe that asks for nothing in particular gets the same answer as a page.
+    page = reader.get("/health/")
+    assert page.status_code == 200 and page["Content-Type"].startswith("text/html")
     # Without CELERY_BROKER_URL tasks run in the web process: there is no broker to check.
     if settings.CELERY_TASK_ALWAYS_EAGER:
         assert not [check for check in checks if check.startswith("Broker")]
@@ -280,27 +284,6 @@ def test_an_unknown_log_format_stops_the_start():
 # A real worker logs its tasks at the level it was started with.
 
 
-def _needs_a_worker():
-    missing = []
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        missing.append("CELERY_BROKER_URL is not set (tasks run eagerly)")
-    if connection.vendor != "postgresql":
-        missing.append("the database is not PostgreSQL")
-    if missing:
-        reason = " and ".join(missing)
-        if os.environ.get("REQUIRE_WORKER"):
-            pytest.fail(f"REQUIRE_WORKER is set but {reason}")
-        pytest.skip(f"{reason}; `.ci/run` runs this on PostgreSQL with Redis")
-
-
-def _database_url():
-    db = connection.settings_dict
-    user = db["USER"] or "postgres"
-    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
-    host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
-    return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
-
-
 class Worker:
     """A Celery worker process whose output is read as it comes."""
 
@@ -356,7 +339,7 @@ class Worker:
 
 @pytest.fixture
 def start_worker():
-    _needs_a_worker()
+    _needs_worker_setup()
     workers = []
 
     def start_one(**environment):
