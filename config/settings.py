@@ -12,8 +12,11 @@ import re
 from pathlib import Path
 
 import dj_database_url
+import sentry_sdk
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from sentry_sdk.integrations.celery import CeleryIntegration
+from sentry_sdk.integrations.django import DjangoIntegration
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -72,9 +75,13 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "health_check",
+    "django_prometheus",
 ]
 
 MIDDLEWARE = [
+    # First and last, so that /metrics times the whole request.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -83,6 +90,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -110,6 +118,14 @@ DATABASES = {
         conn_max_age=env_int("CONN_MAX_AGE", 0),
     )
 }
+# The same backends, with their queries counted and timed for /metrics.
+METERED_ENGINES = {
+    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
+    "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
+}
+DATABASES["default"]["ENGINE"] = METERED_ENGINES.get(
+    DATABASES["default"]["ENGINE"], DATABASES["default"]["ENGINE"]
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # A covering index only pays off on PostgreSQL; on SQLite it is a plain index, as intended.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
@@ -157,6 +173,8 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=False)
+# Load balancers probe the health check over plain HTTP, from inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
@@ -232,17 +250,57 @@ LOG_LEVEL = env_matching(
     "(?i)" + "|".join(logging.getLevelNamesMapping()),
     "a log level such as DEBUG, INFO or WARNING",
 ).upper()
+# One JSON object a line, for a log collector; plain messages otherwise.
+LOG_FORMAT = env_matching("LOG_FORMAT", "text", "text|json", "text or json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "text": {"format": "%(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
-        # Eager tasks would otherwise log every run; a real worker logs through its own -l.
+        # Eager tasks would otherwise log every run; a worker sets this logger to its own
+        # --loglevel when it starts (config/celery.py).
         "celery": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }
+
+# Error reports (and, at SENTRY_TRACES_SAMPLE_RATE, performance traces) from the web processes
+# and the worker, only when SENTRY_DSN is set. SENTRY_ENVIRONMENT and SENTRY_RELEASE are read
+# by the SDK itself. Nobody's address, cookies or account is sent.
+SENTRY_DSN = env_matching(
+    "SENTRY_DSN",
+    "",
+    r"https?://[^\s@/]+@[^\s/]+/\S+",
+    "a Sentry DSN such as https://key@o0.ingest.sentry.io/0",
+)
+if SENTRY_DSN:
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        integrations=[DjangoIntegration(), CeleryIntegration()],
+        traces_sample_rate=float(
+            env_matching(
+                "SENTRY_TRACES_SAMPLE_RATE",
+                "0",
+                r"0(\.[0-9]+)?|1(\.0+)?",
+                "a fraction from 0 to 1 such as 0.1",
+            )
+        ),
+        send_default_pii=False,
+    )
+
+# /metrics answers a scraper that sends this as a bearer token, and is not found without it.
+METRICS_TOKEN = env_matching(
+    "METRICS_TOKEN", "", r"[A-Za-z0-9._~+/=-]{24,}", "a token of at least 24 letters or digits"
+)
 
 # Open data: the REST API under /api/v1/, feeds, sitemap and cached public pages.
 # DRF reads only the first letter of the period, so "120/month" would quietly mean per minute.

@@ -32,8 +32,11 @@ urlpatterns = [
     path("controls/", controls.control_list, name="control_list"),
     path("controls/<slug:slug>/", controls.control_detail, name="control_detail"),
     path("data/", data.data_index, name="data"),
-    path("data/blast-radius-v1.json", data.download_json, name="data_json"),
-    path("data/blast-radius-v1-csv.zip", data.download_csv, name="data_csv"),
+    path("data/blast-radius-v2.json", data.download_json, name="data_json"),
+    path("data/blast-radius-v2-csv.zip", data.download_csv, name="data_csv"),
+    # Mirrors and scripts fetch version 1 by name: it keeps answering, in version 1.
+    path("data/blast-radius-v1.json", data.download_json, {"version": 1}, name="data_json_v1"),
+    path("data/blast-radius-v1-csv.zip", data.download_csv, {"version": 1}, name="data_csv_v1"),
     # Signed-in work: filing, review and history.
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -110,6 +110,18 @@ def test_the_csv_holds_the_table_of_the_chart(reader, incidents):
     assert rows == [["Month", "SEV3 moderate"], ["Jan 2025", "1"]]
 
 
+def test_a_name_that_a_spreadsheet_would_run_as_a_formula_is_written_as_text(reader, db):
+    formula = '=HYPERLINK("https://evil.example","Click")'
+    IncidentFactory(organisations=[OrganisationFactory(name=formula)])
+    IncidentFactory(organisations=[OrganisationFactory(name="-1+2")])
+    summaries_rebuild()
+
+    response = reader.get("/dashboard/organisations-by-role.csv")
+
+    names = [row[0] for row in csv.reader(io.StringIO(response.content.decode()))][1:]
+    assert sorted(names) == ["'-1+2", f"'{formula}"]
+
+
 def test_an_unknown_chart_is_not_found(reader, incidents):
     assert reader.get("/dashboard/nothing-here.csv").status_code == 404
 

@@ -116,6 +116,8 @@ PUBLIC_ROUTES = {
     "data",
     "data_json",
     "data_csv",
+    "data_json_v1",
+    "data_csv_v1",
     "login",
     "logout",
     "dashboard",

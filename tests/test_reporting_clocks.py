@@ -424,6 +424,7 @@ def test_nothing_about_reporting_reaches_the_public(reader, ada, olga_client):
         "/incidents/",
         "/",
         "/controls/",
+        "/data/blast-radius-v2.json",
         "/data/blast-radius-v1.json",
     ]:
         response = reader.get(url)

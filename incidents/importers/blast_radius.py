@@ -4,6 +4,10 @@ Unlike the other importers this one matches incidents by slug, not by provenance
 our own format, so its records keep their slugs, their public numbers where free here, and the
 provenances they carry, verbatim. Importing an export adds no provenance of its own, so an
 export → import → export round trip gives the same bytes.
+
+Versions 1 and 2 are read. The parts version 2 added (kind, worst credible severity, action
+records, control assessments, controls adopted by policy changes) are replaced when a record
+carries them, and left as they are here when it does not, as in every version 1 file.
 """
 
 import json
@@ -18,7 +22,10 @@ from django.utils.text import slugify
 from incidents import exporters
 from incidents.models import (
     ActionItem,
+    AgentAction,
     AISystem,
+    Control,
+    ControlAssessment,
     Dataset,
     Incident,
     IncidentOrganisation,
@@ -34,10 +41,13 @@ from incidents.models import (
     TimelineEvent,
     Tristate,
 )
+from incidents.redaction import redact_many
 
 from .base import Importer, Record, SourceRef
 
 _MISSING = object()
+# Texts of an action record that can hold a secret.
+REDACTED_ACTION_TEXTS = ("tool", "command", "target")
 
 
 @dataclass
@@ -52,6 +62,11 @@ class ExportedIncident(Record):
     action_items: list[dict] = field(default_factory=list)
     provenances: list[dict] = field(default_factory=list)
     document: dict = field(default_factory=dict)
+    # Version 2 parts; None (or _MISSING for the severity) when the record does not carry them.
+    kind: str | None = None
+    worst_credible_severity: object = _MISSING
+    agent_actions: list[dict] | None = None
+    control_assessments: list[dict] | None = None
 
 
 class _Object:
@@ -90,6 +105,15 @@ class _Object:
         if choices is not None and value not in choices:
             self.fail(key, f"{value!r} is not one of: {', '.join(choices)}")
         return value
+
+    def boolean(self, key):
+        value = self.data.get(key, False)
+        if not isinstance(value, bool):
+            self.fail(key, f"expected true or false, got {type(value).__name__}")
+        return value
+
+    def has(self, key):
+        return key in self.data
 
     def date(self, key):
         value = self.get(key, str, required=False)
@@ -149,11 +173,15 @@ class BlastRadiusImporter(Importer):
             }
             for t in document.items("tags")
         ]
+        self.controls = [self.control(c) for c in document.items("controls")]
+        self.known_controls = {control["slug"] for control in self.controls}
+        self.known_controls |= set(Control.objects.values_list("slug", flat=True))
         severities = set(Severity.objects.values_list("name", flat=True))
         perpetrators = set(PerpetratorKind.objects.values_list("slug", flat=True))
         items = document.items("incidents", required=True)
         records = [self.incident(item, severities, perpetrators) for item in items]
         self.check_unique(records, items)
+        self.redact_action_records(records)
         self.file_numbers = {record.external_id: record.number for record in records}
         policy_items = document.items("policy_changes", required=True)
         self.policy_changes = [self.policy_change(item) for item in policy_items]
@@ -178,15 +206,28 @@ class BlastRadiusImporter(Importer):
         except json.JSONDecodeError as error:
             self.fail(error.lineno, None, f"not valid JSON: {error.msg} at column {error.colno}")
         document = _Object(self, data, "")
-        if document.get("schema", str) != exporters.SCHEMA:
+        schemas = {exporters.schema(version): version for version in exporters.VERSIONS}
+        schema = document.get("schema", str)
+        if schema not in schemas:
             document.fail("schema", f"expected {exporters.SCHEMA!r}: not a Blast Radius export")
         version = document.get("version", int)
-        if version != exporters.VERSION:
+        readable = " and ".join(str(version) for version in exporters.VERSIONS)
+        if version not in exporters.VERSIONS:
             document.fail(
-                "version",
-                f"version {version} is not supported; this reads version {exporters.VERSION}",
+                "version", f"version {version} is not supported; this reads versions {readable}"
             )
+        if version != schemas[schema]:
+            document.fail("version", f"version {version} does not match the schema {schema!r}")
+        self.version = version
         return document
+
+    def control(self, item):
+        return {
+            "slug": item.text("slug", required=True, max_length=120),
+            "name": item.text("name", required=True, max_length=200),
+            "type": item.text("type", required=True, choices=_choices(Control.Type)),
+            "description": item.text("description"),
+        }
 
     def incident(self, item, severities, perpetrators):
         severity = item.text("severity")
@@ -308,7 +349,84 @@ class BlastRadiusImporter(Importer):
                 for p in item.items("provenances")
             ],
             document=item.data,
+            **(self.version_2_parts(item, severities) if self.version >= 2 else {}),
         )
+
+    def version_2_parts(self, item, severities):
+        """The parts version 2 added, each only where the record carries it."""
+        parts = {}
+        if item.has("kind"):
+            parts["kind"] = item.text("kind", required=True, choices=_choices(Incident.Kind))
+        if item.has("worst_credible_severity"):
+            worst = item.text("worst_credible_severity")
+            if worst and worst not in severities:
+                item.fail("worst_credible_severity", f"unknown severity {worst!r}")
+            parts["worst_credible_severity"] = worst
+        if item.has("agent_actions"):
+            parts["agent_actions"] = [self.agent_action(a) for a in item.items("agent_actions")]
+        if item.has("control_assessments"):
+            assessed = set()
+            parts["control_assessments"] = []
+            for assessment in item.items("control_assessments"):
+                control = self.known_control(assessment, "control")
+                if control in assessed:
+                    assessment.fail("control", f"{control!r} is assessed twice")
+                assessed.add(control)
+                parts["control_assessments"].append(
+                    {
+                        "control": control,
+                        "verdict": assessment.text(
+                            "verdict", required=True, choices=_choices(ControlAssessment.Verdict)
+                        ),
+                        "rationale": assessment.text("rationale", max_length=300),
+                    }
+                )
+        return parts
+
+    def known_control(self, item, key):
+        slug = item.text(key, required=True, max_length=120)
+        if slug not in self.known_controls:
+            item.fail(key, f"unknown control {slug!r}: not in the file's controls nor here")
+        return slug
+
+    def agent_action(self, action):
+        system = None
+        if action.data.get("ai_system") is not None:
+            named = _Object(self, action.data["ai_system"], action.path("ai_system"))
+            system = (
+                named.text("name", required=True, max_length=200),
+                named.text("vendor", max_length=200),
+            )
+        position = action.get("position", int)
+        if position < 0:
+            action.fail("position", "cannot be negative")
+        tristate = _choices(Tristate)
+        return {
+            "position": position,
+            "at": action.datetime("at"),
+            "ai_system": system,
+            "tool": action.text("tool", max_length=200),
+            "command": action.text("command"),
+            "target": action.text("target", max_length=500),
+            "action_class": action.text(
+                "action_class", required=True, choices=_choices(AgentAction.ActionClass)
+            ),
+            "reversible": action.text("reversible", choices=tristate) or Tristate.UNKNOWN,
+            "approval_gate": action.text(
+                "approval_gate", required=True, choices=_choices(AgentAction.Gate)
+            ),
+            "outcome": action.text("outcome", choices=_choices(AgentAction.Outcome))
+            or AgentAction.Outcome.SUCCEEDED,
+            "harmful": action.boolean("harmful"),
+        }
+
+    def redact_action_records(self, records):
+        """Secrets never reach storage, whatever the other instance let through."""
+        actions = [action for record in records for action in record.agent_actions or []]
+        texts = iter(redact_many([a[key] for a in actions for key in REDACTED_ACTION_TEXTS]))
+        for action in actions:
+            for key in REDACTED_ACTION_TEXTS:
+                action[key] = next(texts)
 
     def check_unique(self, records, items):
         slugs, numbers, provenances = {}, {}, {}
@@ -359,7 +477,20 @@ class BlastRadiusImporter(Importer):
                 )
                 for link in item.items("incidents")
             ],
+            "controls": self.adopted_controls(item) if self.version >= 2 else None,
         }
+
+    def adopted_controls(self, item):
+        if not item.has("controls"):
+            return None
+        slugs = item.get("controls", list)
+        for n, slug in enumerate(slugs):
+            where = f"{item.path('controls')}[{n}]"
+            if not isinstance(slug, str):
+                self.fail(None, where, f"expected str, got {type(slug).__name__}")
+            if slug not in self.known_controls:
+                self.fail(None, where, f"unknown control {slug!r}: not in the file's controls")
+        return list(dict.fromkeys(slugs))
 
     def writer(self, now):
         return _BlastRadiusWriter(self)
@@ -375,8 +506,7 @@ class _BlastRadiusWriter:
         current = exporters.exported_incidents()
         public_ids = set(current.values_list("pk", flat=True))
         self.current = {
-            incident.slug: _comparable(exporters.incident_document(incident, public_ids))
-            for incident in current
+            incident.slug: exporters.incident_document(incident, public_ids) for incident in current
         }
         self.numbers = set(Incident.objects.values_list("number", flat=True))
         # File numbers free here are kept for their own records, whatever order they come in.
@@ -396,6 +526,9 @@ class _BlastRadiusWriter:
             self.organisation(data["name"], data)
         for data in importer.tags:
             self.tag(data["facet"], data["slug"], data)
+        self.controls = {c.slug: c for c in Control.objects.all()}
+        for data in importer.controls:
+            self.control(data)
 
     def organisation(self, name, data=None):
         data = data or {}
@@ -438,6 +571,19 @@ class _BlastRadiusWriter:
             tag.save()
         return tag
 
+    def control(self, data):
+        """Controls are matched by slug, then by name; one already here keeps its wording."""
+        control = self.controls.get(data["slug"])
+        if control is None:
+            control = Control.objects.filter(name=data["name"]).first() or Control.objects.create(
+                **data
+            )
+            self.controls[data["slug"]] = control
+        elif data["description"] and not control.description:
+            control.description = data["description"]
+            control.save()
+        return control
+
     def system(self, name, vendor_name):
         vendor = self.organisation(vendor_name) if vendor_name else None
         key = name, vendor.pk if vendor else None
@@ -451,7 +597,7 @@ class _BlastRadiusWriter:
     def write(self, record) -> str:
         self.records[record.external_id] = record
         incident = self.incidents.get(record.external_id)
-        if incident and self.current.get(record.external_id) == _comparable(record.document):
+        if incident and _same(self.current.get(record.external_id), record.document):
             return "unchanged"
         created = incident is None
         if created:
@@ -465,6 +611,10 @@ class _BlastRadiusWriter:
         incident.perpetrator = self.perpetrators.get(record.perpetrator)
         for name, value in record.fields.items():
             setattr(incident, name, value)
+        if record.kind is not None:
+            incident.kind = record.kind
+        if record.worst_credible_severity is not _MISSING:
+            incident.worst_credible_severity = self.severities.get(record.worst_credible_severity)
         incident.save()
         if created:
             self.incidents[incident.slug] = incident
@@ -512,6 +662,27 @@ class _BlastRadiusWriter:
             )
             for ref in {ref.url: ref for ref in record.sources}.values()
         )
+        if record.agent_actions is not None:
+            incident.agent_actions.all().delete()
+            AgentAction.objects.bulk_create(
+                AgentAction(
+                    incident=incident,
+                    **{**action, "ai_system": system and self.system(*system)},
+                )
+                for action in record.agent_actions
+                for system in [action["ai_system"]]
+            )
+        if record.control_assessments is not None:
+            incident.control_assessments.all().delete()
+            ControlAssessment.objects.bulk_create(
+                ControlAssessment(
+                    incident=incident,
+                    control=self.controls[row["control"]],
+                    verdict=row["verdict"],
+                    rationale=row["rationale"],
+                )
+                for row in record.control_assessments
+            )
         for data in record.provenances:
             key = data["dataset"], data["external_id"]
             provenance = self.provenances.get(key)
@@ -557,6 +728,8 @@ class _BlastRadiusWriter:
                 )
                 for slug, relation in dict.fromkeys(data["incidents"])
             )
+            if data["controls"] is not None:
+                policy.controls.set([self.controls[slug] for slug in data["controls"]])
         if self.importer.policy_changes:
             self.importer.notes.append(
                 f"Policy changes: {created} created, {updated} already here and rewritten "
@@ -564,6 +737,10 @@ class _BlastRadiusWriter:
             )
 
 
-def _comparable(document):
-    """An incident as exported, minus its number, which is this instance's own business."""
-    return {key: value for key, value in document.items() if key != "number"}
+def _same(current, document):
+    """Whether the file says of an incident what this instance would export, in what the file
+    carries (a version 1 file carries less), apart from its number, which is this instance's own
+    business."""
+    return current is not None and all(
+        current.get(key, _MISSING) == value for key, value in document.items() if key != "number"
+    )

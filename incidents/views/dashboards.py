@@ -1,7 +1,6 @@
 """Leadership dashboards: the same page for everyone, over internal data for internal readers
 and over published public incidents for the public."""
 
-import csv
 import hashlib
 from datetime import date
 from html import escape
@@ -13,6 +12,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from incidents.caching import cached_for_this_data
+from incidents.csv_cells import SpreadsheetSafeWriter
 from incidents.dashboards import charts as dashboard_charts
 from incidents.dashboards.figures import DashboardQuery, source_for
 from incidents.dashboards.summaries import Scope
@@ -128,7 +128,7 @@ def dashboard_csv(request, slug):
         raise Http404("No such chart.")
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{slug}.csv"'
-    writer = csv.writer(response)
+    writer = SpreadsheetSafeWriter(response)
     writer.writerow(chart.columns)
     writer.writerows(chart.rows)
     return response

@@ -1,4 +1,6 @@
-"""The public data downloads: Blast Radius's own export, as JSON and as zipped CSV tables."""
+"""The public data downloads: Blast Radius's own export, as JSON and as zipped CSV tables.
+
+The current version is offered; version 1 files still answer at their old addresses."""
 
 import io
 
@@ -24,8 +26,10 @@ def data_index(request):
         {
             "incident_count": files["incident_count"],
             "policy_count": files["policy_count"],
-            "json_size": len(files["json"]),
-            "csv_size": len(files["csv"]),
+            "json_size": len(files[exporters.VERSION]["json"]),
+            "csv_size": len(files[exporters.VERSION]["csv"]),
+            "json_filename": exporters.json_filename(),
+            "csv_filename": exporters.csv_filename(),
             "csv_tables": [
                 (name, columns.split()) for name, (columns, _) in exporters.CSV_TABLES.items()
             ],
@@ -44,11 +48,11 @@ def _attachment(body, filename, content_type):
     )
 
 
-def download_json(request):
-    body = exporters.published_files()["json"]
-    return _attachment(body, exporters.JSON_FILENAME, "application/json; charset=utf-8")
+def download_json(request, version=exporters.VERSION):
+    body = exporters.published_files()[version]["json"]
+    return _attachment(body, exporters.json_filename(version), "application/json; charset=utf-8")
 
 
-def download_csv(request):
-    body = exporters.published_files()["csv"]
-    return _attachment(body, exporters.CSV_FILENAME, "application/zip")
+def download_csv(request, version=exporters.VERSION):
+    body = exporters.published_files()[version]["csv"]
+    return _attachment(body, exporters.csv_filename(version), "application/zip")
