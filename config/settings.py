@@ -197,11 +197,20 @@ CELERY_BEAT_SCHEDULE = {
         "task": "incidents.tasks.recompute_pattern_clusters",
         "schedule": crontab(hour=3, minute=30),
     },
+    # Queues what a broker outage left over, and fails import jobs whose worker stopped.
+    "sweep-pending-work": {"task": "incidents.tasks.sweep_pending_work", "schedule": 300.0},
     "send-weekly-digests": {
         "task": "incidents.tasks.send_weekly_digests",
         "schedule": crontab(day_of_week="mon", hour=7, minute=30),
     },
 }
+
+# Work set off by a save is queued on commit; the sweep queues what is still pending this long
+# after (younger work may still be waiting in the broker).
+PENDING_WORK_GRACE_SECONDS = env_int("PENDING_WORK_GRACE_SECONDS", 300)
+# A running import job that reported no progress for this long lost its worker: the sweep marks
+# it failed, and the admin offers to retry it.
+IMPORT_JOB_STALE_SECONDS = env_int("IMPORT_JOB_STALE_SECONDS", 900)
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
