@@ -119,13 +119,27 @@ SILENCED_SYSTEM_CHECKS = ["models.W040"]
 CACHE_URL = env_matching(
     "CACHE_URL", "", r"(rediss?|unix)://\S+", "a Redis URL such as redis://127.0.0.1:6379/1"
 )
+
+
+def redis_cache(url):
+    """The cache is an optimisation: when its Redis cannot be reached, reads miss and writes are
+    dropped (each logged), so pages and the API are served uncached rather than failing. The
+    short timeouts keep an unreachable host from holding up every request."""
+    return {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": url,
+        "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
+    }
+
+
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        redis_cache(CACHE_URL)
         if CACHE_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
