@@ -6,11 +6,14 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 from contextlib import contextmanager, suppress
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from config.celery import app as celery_app
 
@@ -152,19 +155,81 @@ class TcpProxy:
 @contextmanager
 def publishing_to(broker_url):
     """Queue tasks on `broker_url` instead of running them inline, for the length of the block.
-    Celery keeps its connection pools until a fork; dropping them makes the next publish
-    connect to the new address."""
+    Celery's CELERY_BROKER_URL environment variable outranks its `broker_url` setting, but not
+    `broker_write_url`, which publishing uses. Celery keeps its connection pools until a fork;
+    dropping them makes the next publish connect to the new address."""
     conf = celery_app.conf
-    previous = conf.broker_url, conf.task_always_eager
+    previous = conf.broker_write_url, conf.task_always_eager
 
     def drop_pools():
         celery_app._pool = None
         celery_app.amqp._producer_pool = None
 
-    conf.broker_url, conf.task_always_eager = broker_url, False
+    conf.broker_write_url, conf.task_always_eager = broker_url, False
     drop_pools()
     try:
         yield
     finally:
-        conf.broker_url, conf.task_always_eager = previous
+        conf.broker_write_url, conf.task_always_eager = previous
         drop_pools()
+
+
+@contextmanager
+def celery_worker(database_url, broker_url, *, pool="solo"):
+    """A real worker process on the suite's queue; its output is printed when it stops."""
+    env = {**os.environ, "DATABASE_URL": database_url, "CELERY_BROKER_URL": broker_url}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            f"--pool={pool}",
+            "--concurrency=1",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "-Q",
+            settings.CELERY_TASK_DEFAULT_QUEUE,
+        ],  # fmt: skip
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            output, _ = process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
+        print(output)
+
+
+def pool_processes(worker):
+    """The process ids of a prefork worker's pool, once it has started them."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
+        if children:
+            return [int(pid) for pid in children]
+        time.sleep(0.1)
+    raise RuntimeError("the worker started no pool process")
+
+
+def wait_for(condition, timeout=90, worker=None):
+    """Poll `condition()` until it is true; False if it never was (or the worker exited)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        if worker is not None and worker.poll() is not None:
+            return False
+        time.sleep(0.25)
+    return False
