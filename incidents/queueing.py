@@ -71,7 +71,7 @@ def pending_work_sweep(*, grace=None):
     now = timezone.now()
     due = PendingWork.objects.filter(queued_at__lte=now - timedelta(seconds=grace))
     queued = 0
-    for name, argument in sorted(set(due.values_list("task", "argument")), key=repr):
+    for name, argument in due.values_list("task", "argument").distinct().order_by("task"):
         PendingWork.objects.filter(task=name, argument=argument, queued_at__lte=now).update(
             queued_at=now
         )
