@@ -116,6 +116,9 @@ DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=env_int("CONN_MAX_AGE", 0),
+        # A persistent connection is checked before a request reuses it, so the first request
+        # after a database restart reconnects instead of failing.
+        conn_health_checks=env_bool("CONN_HEALTH_CHECKS", default=True),
     )
 }
 # The same backends, with their queries counted and timed for /metrics.
@@ -135,13 +138,27 @@ SILENCED_SYSTEM_CHECKS = ["models.W040"]
 CACHE_URL = env_matching(
     "CACHE_URL", "", r"(rediss?|unix)://\S+", "a Redis URL such as redis://127.0.0.1:6379/1"
 )
+
+
+def redis_cache(url):
+    """The cache is an optimisation: when its Redis cannot be reached, reads miss and writes are
+    dropped (each logged), so pages and the API are served uncached rather than failing. The
+    short timeouts keep an unreachable host from holding up every request."""
+    return {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": url,
+        "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
+    }
+
+
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        redis_cache(CACHE_URL)
         if CACHE_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -215,11 +232,20 @@ CELERY_BEAT_SCHEDULE = {
         "task": "incidents.tasks.recompute_pattern_clusters",
         "schedule": crontab(hour=3, minute=30),
     },
+    # Queues what a broker outage left over, and fails import jobs whose worker stopped.
+    "sweep-pending-work": {"task": "incidents.tasks.sweep_pending_work", "schedule": 300.0},
     "send-weekly-digests": {
         "task": "incidents.tasks.send_weekly_digests",
         "schedule": crontab(day_of_week="mon", hour=7, minute=30),
     },
 }
+
+# Work set off by a save is queued on commit; the sweep queues what is still pending this long
+# after (younger work may still be waiting in the broker).
+PENDING_WORK_GRACE_SECONDS = env_int("PENDING_WORK_GRACE_SECONDS", 300)
+# A running import job that reported no progress for this long lost its worker: the sweep marks
+# it failed, and the admin offers to retry it.
+IMPORT_JOB_STALE_SECONDS = env_int("IMPORT_JOB_STALE_SECONDS", 900)
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")

@@ -12,3 +12,8 @@ urlpatterns = [
 ]
 
 urlpatterns += [path("api/", include("incidents.api.urls"))]
+
+# JSON under /api/, plain pages elsewhere; a database that cannot be reached answers 503.
+handler400 = "incidents.views.errors.bad_request"
+handler403 = "incidents.views.errors.permission_denied"
+handler500 = "incidents.views.errors.server_error"

@@ -1,11 +1,20 @@
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path
 from django.utils import timezone
 from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
 
 from incidents.importers import IMPORTERS
-from incidents.importers.jobs import import_job_create, import_job_progress
+from incidents.importers.jobs import (
+    import_job_can_retry,
+    import_job_create,
+    import_job_progress,
+    import_job_retry,
+)
 from incidents.models import (
     ActionClassRule,
     ActionItem,
@@ -417,14 +426,42 @@ class ImportJobAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         pass
 
+    def get_urls(self):
+        retry = self.admin_site.admin_view(require_POST(self.retry_view))
+        name = f"{self.opts.app_label}_{self.opts.model_name}_retry"
+        return [path("<int:object_id>/retry/", retry, name=name), *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        job = self.get_object(request, object_id)
+        can_retry = job is not None and import_job_can_retry(job)
+        extra_context = {**(extra_context or {}), "can_retry": can_retry}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def retry_view(self, request, object_id):
+        """Queue again a job whose worker stopped, for whoever may start imports."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        job = get_object_or_404(ImportJob, pk=object_id)
+        change_page = redirect("admin:incidents_importjob_change", job.pk)
+        if not import_job_can_retry(job):
+            self.message_user(
+                request, "This import cannot be retried: upload the file again.", messages.ERROR
+            )
+            return change_page
+        import_job_retry(job=job)
+        self.message_user(request, "The import is queued again.", messages.SUCCESS)
+        return change_page
+
     @admin.display(description="Progress")
     def progress(self, job):
         if job.status != ImportJob.Status.RUNNING:
             return "-"
         progress = import_job_progress(job)
-        if not progress:
+        if not progress or progress["total"] is None:
             return "Reading and checking the file..."
-        return f"{progress['done']:,} of {progress['total']:,} incidents written"
+        # Every record is written in one transaction that commits at the end.
+        counts = f"{progress['done']:,} of {progress['total']:,}"
+        return f"{counts} incidents read; none is saved until all are"
 
     @admin.display(description="Result")
     def result(self, job):

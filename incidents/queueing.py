@@ -1,17 +1,30 @@
 """Follow-up work for the Celery worker, queued once the transaction commits.
 
+The save has succeeded by the time a task is published, so publishing never fails a request:
+a broker error is logged and the work stays recorded as `PendingWork`, written in the same
+transaction as the save. The task deletes the record once done; `pending_work_sweep` (Celery
+beat, and `manage.py sweep_pending_work`) queues whatever is still recorded after a grace
+period, so work set off during a broker outage runs once the broker is back.
+
 Tasks are looked up by name rather than imported: the tasks call the services and the services
 queue tasks, so importing `incidents.tasks` here would close an import cycle. The app registers
 the tasks when Django starts (`IncidentsConfig.ready`).
 """
 
 import logging
+from contextlib import contextmanager
+from datetime import timedelta
+from functools import partial
 
 from celery import current_app
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from incidents.dashboards.summaries import REBUILD_QUEUED_KEY
+from incidents.models import PendingWork
 
 log = logging.getLogger(__name__)
 
@@ -20,46 +33,92 @@ def _task(name):
     return current_app.tasks[f"incidents.tasks.{name}"]
 
 
+def publish(name, *args):
+    """Hand a task to the broker now. Returns whether it was queued; a broker that cannot be
+    reached is logged, not raised (Celery raises kombu's OperationalError once its publish
+    retries are spent). In eager mode the task runs here and its own errors propagate."""
+    try:
+        _task(name).delay(*args)
+    except BrokerUnreachable:
+        log.warning("Could not queue %s%r; it stays pending", name, args, exc_info=True)
+        return False
+    return True
+
+
+def _queue_on_commit(name, argument=None):
+    PendingWork.objects.create(task=name, argument=argument)
+    args = () if argument is None else (argument,)
+    transaction.on_commit(partial(publish, name, *args))
+
+
+@contextmanager
+def pending_work_done(name, argument=None):
+    """Around a task's work: the records it finds as it starts are deleted once the work is
+    done. Their saves committed before the task read anything, so it saw their data; records
+    written meanwhile stay for the run their own save queued."""
+    seen = list(
+        PendingWork.objects.filter(task=name, argument=argument).values_list("pk", flat=True)
+    )
+    yield
+    PendingWork.objects.filter(pk__in=seen).delete()
+
+
+def pending_work_sweep(*, grace=None):
+    """Queue each piece of recorded work once, if it was last queued longer ago than the grace
+    period (younger work may still be waiting in the broker). Returns how many were queued."""
+    if grace is None:
+        grace = settings.PENDING_WORK_GRACE_SECONDS
+    now = timezone.now()
+    due = PendingWork.objects.filter(queued_at__lte=now - timedelta(seconds=grace))
+    queued = 0
+    for name, argument in due.values_list("task", "argument").distinct().order_by("task"):
+        PendingWork.objects.filter(task=name, argument=argument, queued_at__lte=now).update(
+            queued_at=now
+        )
+        args = () if argument is None else (argument,)
+        if not publish(name, *args):
+            break  # the broker is still down: the next sweep tries again
+        queued += 1
+    return queued
+
+
 def related_incidents(incident_id):
     """Recompute one incident's similar incidents (and its neighbours')."""
-    _task("recompute_related_incidents").delay_on_commit(incident_id)
+    _queue_on_commit("recompute_related_incidents", incident_id)
 
 
 def all_related_incidents():
     """Recompute every incident's similar incidents, after an import."""
-    _task("recompute_all_related_incidents").delay_on_commit()
+    _queue_on_commit("recompute_all_related_incidents")
 
 
 def pattern_clusters():
-    _task("recompute_pattern_clusters").delay_on_commit()
+    _queue_on_commit("recompute_pattern_clusters")
 
 
 def import_job(job_id):
-    _task("run_import_job").delay_on_commit(job_id)
+    """The job row itself records the work: the sweep queues jobs still queued after the grace
+    period (`incidents.importers.jobs.import_jobs_sweep`)."""
+    transaction.on_commit(partial(publish, "run_import_job", job_id))
 
 
 def summaries_rebuild():
     """Rebuild the dashboard summaries once the transaction commits. Many saves in a row queue
     one rebuild, not one each (the task clears the mark when it starts)."""
+    PendingWork.objects.create(task="rebuild_dashboard_summaries")
 
     def queue():
-        if cache.add(REBUILD_QUEUED_KEY, True, timeout=600):
-            try:
-                _task("rebuild_dashboard_summaries").delay()
-            except Exception:  # noqa: BLE001 - the beat schedule rebuilds later anyway
-                cache.delete(REBUILD_QUEUED_KEY)
-                log.warning("Could not queue the summary rebuild", exc_info=True)
+        # add() is False when a rebuild is already queued; None means the cache is down,
+        # and then one rebuild too many beats none.
+        if cache.add(REBUILD_QUEUED_KEY, True, timeout=600) is not False and not publish(
+            "rebuild_dashboard_summaries"
+        ):
+            cache.delete(REBUILD_QUEUED_KEY)
 
     transaction.on_commit(queue)
 
 
 def notifications_send():
-    """Send the outbox once the transaction that wrote to it commits."""
-
-    def queue():
-        try:
-            _task("send_notifications").delay()
-        except Exception:  # noqa: BLE001 - any broker failure: the beat schedule retries later
-            log.warning("Could not queue sending notifications; beat retries", exc_info=True)
-
-    transaction.on_commit(queue)
+    """Send the outbox once the transaction that wrote to it commits. Unsent notifications are
+    their own record: the beat schedule sends them every minute."""
+    transaction.on_commit(partial(publish, "send_notifications"))

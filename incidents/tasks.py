@@ -1,29 +1,43 @@
 """Celery tasks: thin shells that load by id and call a service. Queued through
-`incidents.queueing`, never imported by the code that queues them."""
+`incidents.queueing`, never imported by the code that queues them.
+
+Tasks that recompute a result from the current data are idempotent, so they acknowledge their
+message only when done (`acks_late`) and a worker killed mid-task (out of memory, a deploy)
+hands it back to the broker (`reject_on_worker_lost`) for another run, rather than losing it.
+An import job is not retried that way: an upload that killed one worker would kill the next;
+the sweep marks it failed instead and an editor retries it from the admin.
+"""
 
 from celery import shared_task
+from django.conf import settings
 from django.core.cache import cache
 
+from incidents import queueing
 from incidents.dashboards import summaries
-from incidents.importers.jobs import import_job_run
+from incidents.importers.jobs import import_job_run, import_jobs_sweep
 from incidents.models import ImportJob, Incident
 from incidents.services import digest, notifications, patterns, related, reporting
 
+# Run again after a lost worker: each replaces stored results with ones computed afresh.
+recomputes = shared_task(acks_late=True, reject_on_worker_lost=True)
 
-@shared_task
+
+@recomputes
 def recompute_related_incidents(incident_id):
-    incident = Incident.objects.filter(pk=incident_id).first()
-    if incident is None:
-        return 0
-    related.related_incidents_recompute(incident=incident)
-    recompute_pattern_clusters.delay_on_commit()
+    with queueing.pending_work_done("recompute_related_incidents", incident_id):
+        incident = Incident.objects.filter(pk=incident_id).first()
+        if incident is None:
+            return 0
+        related.related_incidents_recompute(incident=incident)
+        queueing.pattern_clusters()
     return incident.related_links.count()
 
 
-@shared_task
+@recomputes
 def recompute_all_related_incidents():
-    related.related_incidents_recompute_all()
-    recompute_pattern_clusters.delay_on_commit()
+    with queueing.pending_work_done("recompute_all_related_incidents"):
+        related.related_incidents_recompute_all()
+        queueing.pattern_clusters()
 
 
 @shared_task
@@ -48,17 +62,31 @@ def remind_reporting_deadlines():
     return reporting.reporting_reminders()
 
 
-@shared_task
+@recomputes
 def rebuild_dashboard_summaries():
     cache.delete(summaries.REBUILD_QUEUED_KEY)
-    return summaries.summaries_rebuild()
+    with queueing.pending_work_done("rebuild_dashboard_summaries"):
+        return summaries.summaries_rebuild()
 
 
-@shared_task
+@recomputes
 def recompute_pattern_clusters():
-    return patterns.clusters_recompute()
+    with queueing.pending_work_done("recompute_pattern_clusters"):
+        return patterns.clusters_recompute()
 
 
 @shared_task
 def send_weekly_digests():
     return digest.send_weekly_digests()
+
+
+@recomputes
+def sweep_pending_work(grace=None):
+    """Queue what a broker outage left over, and fail import jobs whose worker stopped."""
+    if grace is None:
+        grace = settings.PENDING_WORK_GRACE_SECONDS
+    queued = queueing.pending_work_sweep(grace=grace)
+    jobs_queued, jobs_failed = import_jobs_sweep(
+        grace=grace, stale_after=settings.IMPORT_JOB_STALE_SECONDS
+    )
+    return {"queued": queued + jobs_queued, "jobs_failed": jobs_failed}

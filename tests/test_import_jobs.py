@@ -1,12 +1,17 @@
 """Uploading a dataset in the admin: the import runs as a task and its result shows on the job."""
 
 import io
+import time
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from incidents.models import ImportJob, Incident
 
@@ -94,3 +99,68 @@ def test_the_import_page_is_for_staff_only(olga_client):
     response = olga_client.get(reverse("admin:incidents_importjob_add"))
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def running_job(started_minutes_ago, progress=None):
+    job = ImportJob.objects.create(
+        source="aiaaic",
+        filename=AIAAIC_CSV.name,
+        payload=AIAAIC_CSV.read_bytes(),
+        status=ImportJob.Status.RUNNING,
+        started_at=timezone.now() - timedelta(minutes=started_minutes_ago),
+    )
+    if progress:
+        cache.set(job.progress_key, progress)
+    return job
+
+
+def change_page(client, job):
+    return client.get(reverse("admin:incidents_importjob_change", args=[job.pk])).text
+
+
+def test_progress_says_records_were_read_since_nothing_is_written_until_the_end(sue_client):
+    job = running_job(1, progress={"done": 25, "total": 1367, "at": time.time()})
+
+    page = change_page(sue_client, job)
+
+    assert "25 of 1,367 incidents read; none is saved until all are" in page
+    assert "written" not in page
+
+
+def test_a_job_whose_worker_stopped_is_failed_by_the_sweep_and_can_be_retried(
+    sue_client, django_capture_on_commit_callbacks
+):
+    stopped = running_job(60, progress={"done": 25, "total": 4, "at": time.time() - 3600})
+    busy = running_job(60, progress={"done": 2, "total": 4, "at": time.time()})
+
+    call_command("sweep_pending_work")
+
+    busy.refresh_from_db()
+    assert busy.status == ImportJob.Status.RUNNING
+    stopped.refresh_from_db()
+    assert stopped.status == ImportJob.Status.FAILED
+    assert "The worker stopped" in stopped.error and "Nothing was written." in stopped.error
+    page = change_page(sue_client, stopped)
+    assert "Nothing was written." in page
+    retry = reverse("admin:incidents_importjob_retry", args=[stopped.pk])
+    assert f'action="{retry}"' in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = sue_client.post(retry)
+
+    assert response.status_code == 302
+    stopped.refresh_from_db()
+    assert stopped.status == ImportJob.Status.SUCCEEDED, stopped.error
+    assert Incident.objects.count() == 4
+
+
+def test_a_bad_file_is_not_offered_a_retry(sue_client, django_capture_on_commit_callbacks):
+    content = AIAAIC_CSV.read_bytes().replace(b"AIAAIC2151,", b"AIAAIC0187,", 1)
+    job = upload(sue_client, django_capture_on_commit_callbacks, "aiaaic.csv", content, "aiaaic")
+
+    retry = reverse("admin:incidents_importjob_retry", args=[job.pk])
+    assert f'action="{retry}"' not in change_page(sue_client, job)
+    response = sue_client.post(retry, follow=True)
+    assert "cannot be retried" in response.text
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.FAILED

@@ -37,6 +37,25 @@ def not_found(request, *args, **kwargs):
     )
 
 
+def server_error(*, unavailable):
+    """The answer to an error no view handled (see `incidents.views.errors`)."""
+    if unavailable:
+        detail = "The database is unavailable for a moment (a restart or failover); try again."
+        return JsonResponse({"detail": detail}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+    detail = "Something went wrong on our side; it has been logged."
+    return JsonResponse({"detail": detail}, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+def bad_request():
+    detail = "Bad request: check the address, the Host header and the size of the body."
+    return JsonResponse({"detail": detail}, status=status.HTTP_400_BAD_REQUEST)
+
+
+def permission_denied(error):
+    detail = str(error) or "You do not have permission to do this."
+    return JsonResponse({"detail": detail}, status=status.HTTP_403_FORBIDDEN)
+
+
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
 

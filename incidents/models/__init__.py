@@ -11,6 +11,7 @@ from .incident import (
     Tristate,
 )
 from .patterns import DigestSubscription, PatternCluster, PatternClusterMember, SummaryCount
+from .pending import PendingWork
 from .policy import PolicyChange, PolicyChangeIncident, PolicySource
 from .provenance import Dataset, DuplicateFlag, Provenance
 from .review import AuditEvent, IncidentRevision, Notification, Review
@@ -48,6 +49,7 @@ __all__ = [
     "DigestSubscription",
     "PatternCluster",
     "PatternClusterMember",
+    "PendingWork",
     "SummaryCount",
 ]
 
