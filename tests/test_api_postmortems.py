@@ -334,3 +334,15 @@ def test_a_near_miss_with_a_worst_credible_severity_reads_and_edits(bot):
     assert edited.json()["worst_credible_severity"] == "SEV1"
     assert edited.json()["summary"] == "Caught in time."
     assert Incident.objects.get(number=created["number"]).worst_credible_severity.name == "SEV1"
+
+
+def test_json_nested_too_deeply_is_a_400_not_a_500(bot):
+    created = bot.post(url(), DRAFT).json()
+    body = '{"base_revision": 1, "summary": ' + "[" * 100_000 + "]" * 100_000 + "}"
+
+    response = bot.client.patch(
+        url(created["number"]), body, content_type="application/json", **bot.headers
+    )
+
+    assert response.status_code == 400
+    assert "nested" in response.json()["detail"]
