@@ -6,7 +6,6 @@ provenances they carry, verbatim. Importing an export adds no provenance of its 
 export → import → export round trip gives the same bytes.
 """
 
-import json
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
@@ -34,6 +33,7 @@ from incidents.models import (
     TimelineEvent,
     Tristate,
 )
+from incidents.untrusted import MAX_FIELD_CHARS
 
 from .base import Importer, Record, SourceRef
 
@@ -83,10 +83,10 @@ class _Object:
             self.fail(key, f"expected {names}, got {type(value).__name__}")
         return value
 
-    def text(self, key, *, required=False, max_length=None, choices=None):
+    def text(self, key, *, required=False, max_length=MAX_FIELD_CHARS, choices=None):
         value = self.get(key, str, required=required, default="")
-        if max_length and len(value) > max_length:
-            self.fail(key, f"longer than {max_length} characters")
+        if len(value) > max_length:
+            self.fail(key, f"{len(value):,} characters; at most {max_length:,} fit in this field")
         if choices is not None and value not in choices:
             self.fail(key, f"{value!r} is not one of: {', '.join(choices)}")
         return value
@@ -169,15 +169,7 @@ class BlastRadiusImporter(Importer):
         yield from records
 
     def read_document(self):
-        if not self.path.is_file():
-            self.fail(None, None, "file not found")
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8-sig"))
-        except UnicodeDecodeError as error:
-            self.fail(None, None, f"not valid UTF-8 text ({error.reason})")
-        except json.JSONDecodeError as error:
-            self.fail(error.lineno, None, f"not valid JSON: {error.msg} at column {error.colno}")
-        document = _Object(self, data, "")
+        document = _Object(self, self.parse_json(self.read_text()), "")
         if document.get("schema", str) != exporters.SCHEMA:
             document.fail("schema", f"expected {exporters.SCHEMA!r}: not a Blast Radius export")
         version = document.get("version", int)
