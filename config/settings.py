@@ -293,6 +293,9 @@ SPECTACULAR_SETTINGS = {
 # is kept for the worker, which unpacks a .zip in chunks and refuses one that holds more than
 # MAX_UNPACKED_BYTES or expands more than MAX_COMPRESSION_RATIO times (a zip bomb).
 MAX_TRACE_BYTES = env_int("MAX_TRACE_BYTES", 2 * 1024 * 1024)
+MAX_IMPORT_BYTES = env_int("MAX_IMPORT_BYTES", 50 * 1024 * 1024)
+MAX_UNPACKED_BYTES = env_int("MAX_UNPACKED_BYTES", 200 * 1024 * 1024)
+MAX_COMPRESSION_RATIO = env_int("MAX_COMPRESSION_RATIO", 100)
 
 # Anonymous readers get whole public pages from the cache until the data changes, or at most
 # this long (taxonomy renames do not change the data version).

@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.translation import ngettext
 
 from incidents.importers import IMPORTERS
-from incidents.importers.jobs import import_job_create, import_job_progress
+from incidents.importers.jobs import import_job_create, import_job_progress, import_upload_checked
 from incidents.models import (
     ActionClassRule,
     ActionItem,
@@ -382,6 +382,9 @@ class ImportJobForm(forms.ModelForm):
             self.fields["source"].choices = [
                 (name, f"{name}: {importer.description}") for name, importer in IMPORTERS.items()
             ]
+
+    def clean_upload(self):
+        return import_upload_checked(self.cleaned_data["upload"])
 
 
 @admin.register(ImportJob)

@@ -31,9 +31,9 @@ class Unreadable(ValueError):
 
 
 def size(count):
-    """A byte count for people: 48.2 MB, 512 KB."""
+    """A byte count for people: 48.2 MB, 2 MB, 512 KB."""
     if count >= 1024 * 1024:
-        return f"{count / (1024 * 1024):,.1f} MB"
+        return f"{count / (1024 * 1024):,.1f}".removesuffix(".0") + " MB"
     return f"{count / 1024:,.0f} KB"
 
 
@@ -50,12 +50,13 @@ def decode(data):
     except UnicodeDecodeError as error:
         # The codec counts from after the byte-order mark.
         at = error.start + (len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0)
-        line = data.count(b"\n", 0, at) + 1
-        line_start = data.rfind(b"\n", 0, at) + 1
+        # Lines end as text files' do: \n, \r\n, or a lone \r (as the csv module reads them).
+        ends = data.count(b"\n", 0, at) + data.count(b"\r", 0, at) - data.count(b"\r\n", 0, at)
+        line_start = max(data.rfind(b"\n", 0, at), data.rfind(b"\r", 0, at)) + 1
         column = len(data[line_start:at].decode("utf-8", "replace")) + 1
         raise Unreadable(
             f"byte {at + 1:,} (0x{data[at]:02x}) cannot be read; save the file as UTF-8",
-            line,
+            ends + 1,
             column,
         ) from None
 
@@ -88,8 +89,9 @@ def unzip(archive_file, folder, *, max_bytes, max_ratio):
 
     Refused before anything is written: an archive whose files add up to more than
     `max_bytes`, or a file more than 1 MB that is over `max_ratio` times its compressed size
-    (a zip bomb). What is written is counted as well, so a size the archive misstates cannot
-    get past either limit."""
+    (a zip bomb). What is written is counted too, so an archive that understates its sizes
+    still cannot unpack more than `max_bytes` (zipfile also stops each file at its stated
+    size, and then refuses it for its checksum)."""
     try:
         with zipfile.ZipFile(archive_file) as archive:
             members = [
@@ -99,7 +101,7 @@ def unzip(archive_file, folder, *, max_bytes, max_ratio):
             ]
             declared = sum(member.file_size for member in members)
             if declared > max_bytes:
-                raise Unreadable(_too_large(declared, max_bytes))
+                raise Unreadable(_too_large(size(declared), max_bytes))
             for member in members:
                 _check_ratio(member.filename, member.file_size, member.compress_size, max_ratio)
             written = 0
@@ -109,7 +111,7 @@ def unzip(archive_file, folder, *, max_bytes, max_ratio):
                     while chunk := source.read(CHUNK):
                         written += len(chunk)
                         if written > max_bytes:
-                            raise Unreadable(_too_large(written, max_bytes))
+                            raise Unreadable(_too_large(f"over {size(written)}", max_bytes))
                         output.write(chunk)
     except zipfile.BadZipFile as error:
         raise Unreadable(f"not a readable zip file ({error})") from None
@@ -129,8 +131,8 @@ def _check_ratio(name, unpacked, packed, max_ratio):
         )
 
 
-def _too_large(count, limit):
+def _too_large(unpacked, limit):
     return (
-        f"the zip file unpacks to more than {size(limit)} ({size(count)} or more); "
-        "the limit is MAX_UNPACKED_BYTES"
+        f"the zip file unpacks to {unpacked}, more than the {size(limit)} the site unpacks "
+        "(MAX_UNPACKED_BYTES)"
     )

@@ -7,7 +7,6 @@ existing incidents by (dataset, external id).
 
 import csv
 import hashlib
-import io
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -125,19 +124,20 @@ class Importer:
         raise ImportFailed(path or self.path, line, field_name, message)
 
     def read_text(self, path=None, *, missing="file not found"):
-        """A UTF-8 text file (a byte-order mark is dropped), whole: what the importers read is
-        bounded by what the site unpacks (MAX_UNPACKED_BYTES) or by the operator's own disk.
-        A byte that is not UTF-8 is refused naming its line and column."""
+        """A UTF-8 text file, whole, without a byte-order mark; a byte that is not UTF-8 is
+        refused naming its line and column. Files are bounded by what the site unpacks
+        (MAX_UNPACKED_BYTES), or by the operator's own disk."""
         path = Path(path or self.path)
         if not path.is_file():
             self.fail(None, None, missing, path)
         try:
             return decode(path.read_bytes())
         except Unreadable as error:
-            self.fail(
-                error.line, None, f"not valid UTF-8 text at column {error.column}: {error.problem}",
-                path,
-            )  # fmt: skip
+            self.not_utf8(error, path)
+
+    def not_utf8(self, error, path):
+        message = f"not valid UTF-8 text at column {error.column}: {error.problem}"
+        self.fail(error.line, None, message, path)
 
     def parse_json(self, text, path=None):
         try:
@@ -153,22 +153,29 @@ class Importer:
         """Non-blank rows of a UTF-8 CSV as (line number, cells), with clear errors for
         undecodable bytes, unterminated quotes and oversized fields."""
         path = Path(path)
-        text = self.read_text(path)
+        if not path.is_file():
+            self.fail(None, None, "file not found", path)
         csv.field_size_limit(MAX_FIELD_CHARS)
         empty = True
-        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-        try:
-            for row in reader:
-                empty = False
-                if any(cell.strip() for cell in row):
-                    yield reader.line_num, row
-        except csv.Error as error:
-            message = str(error)
-            if "field larger" in message:
-                message = f"a field is longer than {MAX_FIELD_CHARS:,} characters"
-            elif "EOF" in message or "end of data" in message:
-                message = "the file ends inside a quoted field: it looks truncated"
-            self.fail(reader.line_num, None, message, path)
+        # Read as a stream, a buffer at a time; the decoder's position is only that of its
+        # buffer, so a byte that is not UTF-8 is placed by reading the file again.
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle, strict=True)
+            try:
+                for row in reader:
+                    empty = False
+                    if any(cell.strip() for cell in row):
+                        yield reader.line_num, row
+            except UnicodeDecodeError:
+                self.read_text(path)
+                raise  # not reached: the whole file failed to decode just as its buffer did
+            except csv.Error as error:
+                message = str(error)
+                if "field larger" in message:
+                    message = f"a field is longer than {MAX_FIELD_CHARS:,} characters"
+                elif "EOF" in message or "end of data" in message:
+                    message = "the file ends inside a quoted field: it looks truncated"
+                self.fail(reader.line_num, None, message, path)
         if empty:
             self.fail(None, None, "the file is empty", path)
 
