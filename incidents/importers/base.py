@@ -133,11 +133,8 @@ class Importer:
         try:
             return decode(path.read_bytes())
         except Unreadable as error:
-            self.not_utf8(error, path)
-
-    def not_utf8(self, error, path):
-        message = f"not valid UTF-8 text at column {error.column}: {error.problem}"
-        self.fail(error.line, None, message, path)
+            message = f"not valid UTF-8 text at column {error.column}: {error.problem}"
+            self.fail(error.line, None, message, path)
 
     def parse_json(self, text, path=None):
         try:
