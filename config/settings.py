@@ -34,7 +34,7 @@ def env_bool(name, default=False):
 
 
 def env_int(name, default):
-    """Seconds or a port number: never negative, in plain digits."""
+    """Seconds, bytes or a port number: never negative, in plain digits."""
     return int(env_matching(name, str(default), r"[0-9]+", "a whole number such as 0 or 600"))
 
 
@@ -341,7 +341,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["incidents.api.parsers.JSONParser"],
     "DEFAULT_THROTTLE_CLASSES": [
         "incidents.api.throttles.AnonymousThrottle",
         "incidents.api.throttles.TokenThrottle",
@@ -374,6 +374,15 @@ SPECTACULAR_SETTINGS = {
         "PolicyChangeKindEnum": "incidents.models.policy.PolicyChange.Kind",
     },
 }
+# What people upload is read within bounds. A trace is read by the web process while the
+# request waits, so a larger one goes through `manage.py import_agent_trace`; a dataset upload
+# is kept for the worker, which unpacks a .zip in chunks and refuses one that holds more than
+# MAX_UNPACKED_BYTES or expands more than MAX_COMPRESSION_RATIO times (a zip bomb).
+MAX_TRACE_BYTES = env_int("MAX_TRACE_BYTES", 2 * 1024 * 1024)
+MAX_IMPORT_BYTES = env_int("MAX_IMPORT_BYTES", 50 * 1024 * 1024)
+MAX_UNPACKED_BYTES = env_int("MAX_UNPACKED_BYTES", 200 * 1024 * 1024)
+MAX_COMPRESSION_RATIO = env_int("MAX_COMPRESSION_RATIO", 100)
+
 # Anonymous readers get whole public pages from the cache until the data changes, or at most
 # this long (taxonomy renames do not change the data version).
 PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 600)

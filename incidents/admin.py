@@ -14,6 +14,7 @@ from incidents.importers.jobs import (
     import_job_create,
     import_job_progress,
     import_job_retry,
+    import_upload_checked,
 )
 from incidents.models import (
     ActionClassRule,
@@ -393,6 +394,9 @@ class ImportJobForm(forms.ModelForm):
             self.fields["source"].choices = [
                 (name, f"{name}: {importer.description}") for name, importer in IMPORTERS.items()
             ]
+
+    def clean_upload(self):
+        return import_upload_checked(self.cleaned_data["upload"])
 
 
 @admin.register(ImportJob)

@@ -239,7 +239,7 @@ def incident_for(dataset, external_id):
 TRACE_START_NS = 1_764_579_600_000_000_000  # 2025-12-01 09:00:00 UTC
 
 
-def otlp_trace(*calls, agent="ops-agent"):
+def otlp_trace(*calls, agent="ops-agent", trace_id="5b8efff798038103d269b633813fc60c"):
     """An OTLP JSON trace: one invoke_agent span named for `agent`, and under it one
     execute_tool span per call, a dict with `tool` and optionally `arguments` (a dict or a
     string), `second` (start, after 09:00:00 UTC) and `status` (an OTLP status object)."""
@@ -250,7 +250,7 @@ def otlp_trace(*calls, agent="ops-agent"):
     root = "a1" * 8
     spans = [
         {
-            "traceId": "5b8efff798038103d269b633813fc60c",
+            "traceId": trace_id,
             "spanId": root,
             "name": f"invoke_agent {agent}",
             "kind": "SPAN_KIND_INTERNAL",
@@ -266,7 +266,7 @@ def otlp_trace(*calls, agent="ops-agent"):
         arguments = call.get("arguments", {})
         start = TRACE_START_NS + call.get("second", number) * 10**9
         span = {
-            "traceId": "5b8efff798038103d269b633813fc60c",
+            "traceId": trace_id,
             "spanId": f"{number:016x}",
             "parentSpanId": root,
             "name": f"execute_tool {call['tool']}",

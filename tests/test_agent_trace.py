@@ -115,9 +115,10 @@ def test_span_status_becomes_the_outcome(draft, ada):
 
 
 def test_it_reads_the_one_document_per_line_form(draft, ada):
+    # Two agent runs, so two traces: span ids need only be unique within their trace.
     lines = "\n".join(
-        json.dumps(otlp_trace({"tool": tool, "arguments": {"path": tool}}))
-        for tool in ("read_file", "write_file")
+        json.dumps(otlp_trace({"tool": tool, "arguments": {"path": tool}}, trace_id=trace_id))
+        for tool, trace_id in [("read_file", "1" * 32), ("write_file", "2" * 32)]
     )
 
     result = import_(draft, lines.encode(), ada)
@@ -380,3 +381,95 @@ def test_the_uploaded_file_is_not_kept(draft, ada, settings, tmp_path):
 
     assert "Imported 1 step" in response.text
     assert list(tmp_path.iterdir()) == []
+
+
+def test_json_nested_too_deeply_is_refused_not_a_crash(draft, ada):
+    data = b'{"resourceSpans": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+
+    message = refused(draft, ada, data)
+
+    assert "nested more than 64 levels deep" in message
+
+
+def test_json_nested_a_little_too_deeply_is_refused_too(draft, ada):
+    document = otlp_trace(DELETE_CALL)
+    value = {"stringValue": "bottom"}
+    for _ in range(30):  # each kvlist level is three levels of JSON
+        value = {"kvlistValue": {"values": [{"key": "k", "value": value}]}}
+    span = document["resourceSpans"][0]["scopeSpans"][0]["spans"][1]
+    span["attributes"].append({"key": "deep", "value": value})
+
+    message = refused(draft, ada, json.dumps(document).encode())
+
+    assert "nested more than 64 levels deep" in message
+
+
+def test_tool_arguments_nested_too_deeply_are_kept_as_text(draft, ada):
+    arguments = "[" * 30_000 + "]" * 30_000
+
+    import_(draft, trace_bytes({"tool": "run_shell", "arguments": arguments}), ada)
+
+    assert steps_of(draft)[0].command == arguments
+
+
+def test_a_repeated_span_id_is_refused_naming_both_spans(draft, ada):
+    document = otlp_trace(DELETE_CALL, {"tool": "read_file", "arguments": {"path": "x"}})
+    spans = document["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    spans[2]["spanId"] = spans[1]["spanId"]
+
+    message = refused(draft, ada, json.dumps(document).encode())
+
+    assert message.startswith("Span 3 (resourceSpans[0].scopeSpans[0].spans[2])")
+    assert f"spanId {spans[1]['spanId']} is also the id of span 2" in message
+
+
+@pytest.mark.parametrize(
+    ("call", "field", "limit"),
+    [
+        ({"tool": "run_shell", "arguments": {"command": "x" * 10_000_000}}, "command", "100,000"),
+        ({"tool": "t" * 201, "arguments": {"command": "ls"}}, "gen_ai.tool.name", "200"),
+    ],
+    ids=["10mb-command", "long-tool-name"],
+)
+def test_a_field_longer_than_the_record_holds_is_refused_naming_the_span(
+    draft, ada, call, field, limit
+):
+    message = refused(draft, ada, trace_bytes(call))
+
+    assert message.startswith("Span 2 (")
+    assert field in message and f"at most {limit}" in message
+
+
+def test_a_file_that_is_not_utf8_names_the_line_and_column(draft, ada):
+    text = trace_bytes(DELETE_CALL, {"tool": "read_file", "arguments": {"path": "menu"}})
+    broken = text.replace(b"menu", "menù".encode("latin-1"))  # saved by a Latin-1 editor
+    line = broken[: broken.index(b"\xf9")].count(b"\n") + 1
+    column = len(broken[: broken.index(b"\xf9")].rsplit(b"\n", 1)[-1]) + 1
+
+    message = refused(draft, ada, broken)
+
+    assert f"not UTF-8 text: line {line}, column {column}" in message
+
+
+def test_uploading_a_trace_larger_than_the_web_allows_names_the_command(draft, ada, settings):
+    data = trace_bytes(DELETE_CALL)
+    settings.MAX_TRACE_BYTES = len(data) - 1
+
+    response = upload(signed_in(ada), draft, data)
+
+    assert "The trace was not imported: The file is larger than" in response.text
+    assert "manage.py import_agent_trace" in response.text
+    assert steps_of(draft) == []
+
+
+def test_a_large_trace_never_reaches_the_parser(draft, ada, settings, monkeypatch):
+    settings.MAX_TRACE_BYTES = 1000
+    read = []
+    monkeypatch.setattr(
+        "incidents.services.agent_trace.parse_trace",
+        lambda data, progress=None: read.append(len(data)),
+    )
+
+    upload(signed_in(ada), draft, b" " * 1001)
+
+    assert read == []

@@ -318,3 +318,31 @@ def test_an_edit_keeps_parts_of_the_postmortem_the_api_does_not_show(bot, ada):
     assert newest.data["fields"]["summary"] == "Edited by the bot."
     assert [row["command"] for row in newest.data["agent_actions"]] == [step["command"]]
     assert incident.agent_actions.get().command == step["command"]
+
+
+def test_a_near_miss_with_a_worst_credible_severity_reads_and_edits(bot):
+    near_miss = {**DRAFT, "kind": "near_miss", "worst_credible_severity": "SEV1"}
+    created = bot.post(url(), near_miss).json()
+    assert created["worst_credible_severity"] == "SEV1"
+
+    read = bot.get(url(created["number"]))
+    edited = bot.patch(url(created["number"]), {"base_revision": 1, "summary": "Caught in time."})
+
+    assert read.status_code == 200
+    assert read.json()["worst_credible_severity"] == "SEV1"
+    assert edited.status_code == 200, edited.content
+    assert edited.json()["worst_credible_severity"] == "SEV1"
+    assert edited.json()["summary"] == "Caught in time."
+    assert Incident.objects.get(number=created["number"]).worst_credible_severity.name == "SEV1"
+
+
+def test_json_nested_too_deeply_is_a_400_not_a_500(bot):
+    created = bot.post(url(), DRAFT).json()
+    body = '{"base_revision": 1, "summary": ' + "[" * 100_000 + "]" * 100_000 + "}"
+
+    response = bot.client.patch(
+        url(created["number"]), body, content_type="application/json", **bot.headers
+    )
+
+    assert response.status_code == 400
+    assert "nested" in response.json()["detail"]

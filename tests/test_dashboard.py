@@ -240,3 +240,30 @@ def test_a_tag_or_organisation_deleted_since_the_rebuild_is_left_out(reader, inc
         assert csv_response.status_code == 200, slug
         assert "Broad credentials" not in csv_response.content.decode()
         assert "Globex" not in csv_response.content.decode()
+
+
+def test_an_unbounded_date_range_is_clamped_to_the_months_with_incidents(reader):
+    IncidentFactory(title="Oldest", occurred_at=datetime(1983, 1, 10, tzinfo=UTC))
+    IncidentFactory(title="Newest", occurred_at=datetime(2025, 2, 10, tzinfo=UTC))
+    summaries_rebuild()
+
+    response = reader.get("/dashboard/?occurred_after=0001-01-01&occurred_before=9999-12-31")
+    download = reader.get(
+        "/dashboard/incidents-by-severity.csv?occurred_after=0001-01-01&occurred_before=9999-12-31"
+    )
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "occurred_after = \u201c0001-01-01\u201d: no incidents before Jan 1983" in html
+    assert "shown from Jan 1983" in html
+    assert "shown to Feb 2025" in html
+    # Over 42 years the chart counts by year: 1983 to 2025, not year 1 to 9999.
+    periods = [row[0] for row in csv.reader(io.StringIO(download.content.decode()))][1:]
+    assert (periods[0], periods[-1], len(periods)) == ("1983", "2025", 43)
+
+
+def test_a_range_within_the_data_is_kept_as_asked(reader, incidents):
+    response = reader.get("/dashboard/?occurred_after=2025-02-01&occurred_before=2025-02-28")
+
+    assert severity_table(response) == [("Feb 2025", 1)]
+    assert "shown from" not in response.content.decode()

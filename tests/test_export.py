@@ -427,6 +427,16 @@ def valid_document():
             ),
             "field 'policy_changes[0].incidents[0].incident': no incident with slug 'nowhere'",
         ),
+        (
+            lambda d: d["incidents"][0].update(narrative="x" * 10_000_000),
+            "field 'incidents[0].narrative': 10,000,000 characters; at most 100,000 fit",
+        ),
+        (
+            lambda d: d["incidents"][0]["timeline"].append(
+                {"at": "2025-01-01T00:00:00Z", "description": "x" * 100_001}
+            ),
+            "field 'incidents[0].timeline[0].description': 100,001 characters; at most 100,000",
+        ),
     ],
 )
 def test_bad_input_is_reported_with_its_location_and_nothing_is_written(tmp_path, change, message):
@@ -442,6 +452,23 @@ def test_bad_input_is_reported_with_its_location_and_nothing_is_written(tmp_path
     assert message in str(error.value)
     assert not Incident.objects.exists()
     assert not PolicyChange.objects.exists()
+
+
+@pytest.mark.parametrize("depth", [70, 100_000])
+def test_json_nested_too_deeply_is_refused_and_nothing_is_written(tmp_path, depth):
+    document = json.dumps(valid_document())
+    path = tmp_path / "deep.json"
+    path.write_text(
+        document.replace(
+            '"narrative": ', '"narrative": ' + "[" * depth + "]" * depth + ', "x": ', 1
+        )
+    )
+
+    with pytest.raises(ImportFailed) as error:
+        import_file(path)
+
+    assert str(error.value) == "deep.json: JSON nested more than 64 levels deep is not accepted"
+    assert not Incident.objects.exists()
 
 
 def test_invalid_json_is_reported_with_line_and_column(tmp_path):

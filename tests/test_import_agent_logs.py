@@ -307,6 +307,132 @@ def test_awesome_agent_failures_rejects_a_file_without_a_title(tmp_path):
     assert error.path.endswith("notes.md")
 
 
+def test_awesome_agent_failures_refuses_a_truncated_case_study_and_keeps_the_good_record(
+    tmp_path,
+):
+    shutil.copytree(AWESOME / "docs" / "case-studies", tmp_path, dirs_exist_ok=True)
+    import_("awesome-agent-failures", tmp_path)
+    terraform = incident_for("awesome-agent-failures", "claude-code-terraform-destroy")
+    good = (terraform.title, terraform.summary, terraform.narrative, terraform.sources.count())
+    path = tmp_path / "claude-code-terraform-destroy.md"
+    text = path.read_text()
+    path.write_text(text[: text.index("## What Happened") + 200])  # a download cut short
+
+    error = assert_fails_without_writing("awesome-agent-failures", tmp_path, 1, "sections")
+
+    assert error.path.endswith("claude-code-terraform-destroy.md")
+    assert "References" in str(error) and "truncated" in str(error)
+    terraform.refresh_from_db()
+    assert (terraform.title, terraform.summary, terraform.narrative) == good[:3]
+    assert terraform.sources.count() == good[3]
+
+
+# Every importer: bounded fields, byte-order marks, undecodable bytes
+
+
+def test_agent_incident_log_accepts_a_byte_order_mark(tmp_path):
+    path = tmp_path / "incidents.json"
+    path.write_bytes(b"\xef\xbb\xbf" + (HELIO / "dist" / "incidents.json").read_bytes())
+
+    summary = import_("agent-incident-log", path)
+
+    assert summary.created == 3
+
+
+def helio_with(tmp_path, **changes):
+    bundle = json.loads((HELIO / "dist" / "incidents.json").read_text())
+    bundle["incidents"][1].update(changes)
+    path = tmp_path / "incidents.json"
+    path.write_text(json.dumps(bundle, indent=2))
+    line = next(
+        n
+        for n, text in enumerate(path.read_text().splitlines(), 1)
+        if f'"id": "{bundle["incidents"][1]["id"]}"' in text
+    )
+    return path, line, bundle["incidents"][1]["id"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field_name", "limit"),
+    [
+        ({"title": "T" * 201}, "title", "200"),
+        ({"body": "A short first paragraph.\n\n" + "x" * 10_000_000}, "narrative", "100,000"),
+        ({"organization": "O" * 201}, "organisations", "200"),
+        (
+            {"sources": [{"url": "https://example.com/"}, {"url": "https://x.com/" + "a" * 1000}]},
+            "sources.url",
+            "1,000",
+        ),
+    ],
+    ids=["title", "10mb-body", "organisation", "source-url"],
+)
+def test_agent_incident_log_refuses_a_field_longer_than_the_record_holds(
+    tmp_path, changes, field_name, limit
+):
+    path, line, identifier = helio_with(tmp_path, **changes)
+
+    error = assert_fails_without_writing("agent-incident-log", path, line, field_name)
+
+    assert identifier in str(error)
+    assert f"at most {limit}" in str(error)
+
+
+def test_awesome_agent_failures_refuses_a_narrative_longer_than_the_record_holds(tmp_path):
+    shutil.copytree(AWESOME / "docs" / "case-studies", tmp_path, dirs_exist_ok=True)
+    path = tmp_path / "air-canada-chatbot-legal-ruling.md"
+    text = path.read_text()
+    path.write_text(
+        text.replace("## Technical Analysis", "x" * 100_001 + "\n\n## Technical Analysis")
+    )
+
+    error = assert_fails_without_writing("awesome-agent-failures", tmp_path, 1, "narrative")
+
+    assert "air-canada-chatbot-legal-ruling" in str(error)
+
+
+def latin1(path, line, plain, accented):
+    """The file with `plain` replaced by `accented` saved as Latin-1, as an old editor would."""
+    data = path.read_bytes()
+    assert plain.encode() in data
+    data = data.replace(plain.encode(), accented.encode("latin-1"), 1)
+    first_accent = next(n for n, char in enumerate(accented) if not char.isascii())
+    where = data.index(accented.encode("latin-1")) + first_accent
+    assert data.count(b"\n", 0, where) + 1 == line
+    column = len(data[data.rfind(b"\n", 0, where) + 1 : where].decode()) + 1
+    return data, column
+
+
+@pytest.mark.parametrize(
+    ("source", "original", "plain", "accented"),
+    [
+        ("agent-incident-log", HELIO / "dist" / "incidents.json", "Fortune", "Fortuné"),
+        ("ai-agent-incident-register", REGISTER / "incidents.csv", "Air Canada", "Air Canadà"),
+        ("agent-spending-incidents", SPENDING / "incidents.csv", "Freysa", "Fréysa"),
+        (
+            "awesome-agent-failures",
+            AWESOME / "docs" / "case-studies" / "air-canada-chatbot-legal-ruling.md",
+            "Moffatt",
+            "Moffätt",
+        ),
+    ],
+)
+def test_a_file_that_is_not_utf8_is_refused_naming_its_line_and_column(
+    tmp_path, source, original, plain, accented
+):
+    text = original.read_bytes()
+    line = text[: text.index(plain.encode())].count(b"\n") + 1
+    data, column = latin1(original, line, plain, accented)
+    path = tmp_path / original.name
+    path.write_bytes(data)
+
+    error = assert_fails_without_writing(
+        source, tmp_path if path.suffix == ".md" else path, line, None
+    )
+
+    assert f"not valid UTF-8 text at column {column}" in str(error)
+    assert error.path.endswith(original.name)
+
+
 # The full datasets, when they are available
 
 

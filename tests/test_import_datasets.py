@@ -105,6 +105,61 @@ def test_aiaaic_handles_banner_grouped_headers_blank_rows_and_repeats():
     assert bipolar.provenances.get().licence == "CC BY-SA 4.0"
 
 
+def test_an_aiaaic_cell_listing_people_with_commas_becomes_one_organisation_each(tmp_path):
+    authors = ", ".join(f"Author Number {n}" for n in range(1, 16))  # 239 characters
+    assert len(authors) > 200
+    text = (AIAAIC / "AIAAIC Repository - Incidents.csv").read_text()
+    (tmp_path / "aiaaic.csv").write_text(text.replace("Brett Michael Dadig", f'"{authors}"', 1))
+
+    summary = import_("aiaaic", tmp_path)
+
+    stalker = incident_for("aiaaic", "AIAAIC2151")
+    deployers = stalker.organisation_roles.filter(role=IncidentOrganisation.Role.DEPLOYER)
+    assert deployers.count() == 15
+    assert deployers.filter(organisation__name="Author Number 15").exists()
+    assert any("AIAAIC2151" in note and "commas" in note for note in summary.notes)
+
+
+def test_a_name_longer_than_an_organisation_holds_is_refused(tmp_path):
+    text = (AIAAIC / "AIAAIC Repository - Incidents.csv").read_text()
+    (tmp_path / "aiaaic.csv").write_text(text.replace("Brett Michael Dadig", "B" * 201, 1))
+
+    with pytest.raises(ImportFailed) as error:
+        import_("aiaaic", tmp_path)
+
+    assert "line 4, field 'organisations': AIAAIC2151: 201 characters" in str(error.value)
+    assert not Incident.objects.exists()
+
+
+def test_a_latin1_byte_far_into_a_csv_names_its_own_line(tmp_path):
+    rows = b"".join(
+        b'%d,2020-01-01,[1],"[]","[]","[]",Row %d,Title %d\n' % (n, n, n) for n in range(1, 600)
+    )
+    rows = rows.replace(b"Row 500,", b"Caf\xe9 500,")
+    (tmp_path / "incidents.csv").write_bytes(HEADER + rows)
+
+    with pytest.raises(ImportFailed) as error:
+        import_("aiid", tmp_path)
+
+    assert "incidents.csv, line 501: not valid UTF-8 text at column 38" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [b'"' + b"[" * 30_000 + b"]" * 30_000 + b'"', b"5", b'"[1, 2]"', b'"{""a"": 1}"'],
+    ids=["nested-30000-deep", "number", "numbers", "object"],
+)
+def test_an_aiid_entity_cell_that_is_not_a_list_of_names_is_refused(tmp_path, cell):
+    (tmp_path / "incidents.csv").write_bytes(
+        HEADER + b"1,2020-01-01,[1]," + cell + b',"[]","[]",Text,Title\n'
+    )
+
+    with pytest.raises(ImportFailed) as error:
+        import_("aiid", tmp_path)
+
+    assert "line 2, field 'Alleged deployer of AI system': not a JSON list" in str(error.value)
+
+
 def test_the_same_incident_in_both_datasets_is_flagged_then_merged_keeping_both(reader):
     import_("aiid", AIID_OLD)
     summary = import_("aiaaic", AIAAIC)

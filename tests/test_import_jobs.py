@@ -2,6 +2,7 @@
 
 import io
 import time
+import tracemalloc
 import zipfile
 from datetime import timedelta
 from pathlib import Path
@@ -19,6 +20,7 @@ pytestmark = pytest.mark.django_db
 
 DATA = Path(__file__).parent / "data"
 AIAAIC_CSV = DATA / "aiaaic" / "AIAAIC Repository - Incidents.csv"
+MB = 1024 * 1024
 
 
 def upload(client, captured, name, content, source, dry_run=False):
@@ -164,3 +166,67 @@ def test_a_bad_file_is_not_offered_a_retry(sue_client, django_capture_on_commit_
     assert "cannot be retried" in response.text
     job.refresh_from_db()
     assert job.status == ImportJob.Status.FAILED
+
+
+def zip_bomb(unpacked, name="incidents.csv"):
+    """A small zip of one file of zeros that expands about a thousand times."""
+    buffer = io.BytesIO()
+    archive = zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9)
+    with archive, archive.open(name, "w") as member:
+        for _ in range(unpacked // MB):
+            member.write(bytes(MB))
+    return buffer.getvalue()
+
+
+def test_a_zip_bomb_is_refused_before_it_is_unpacked(
+    sue_client, django_capture_on_commit_callbacks
+):
+    bomb = zip_bomb(100 * MB)
+    assert len(bomb) < 150 * 1024
+
+    tracemalloc.start()
+    try:
+        job = upload(sue_client, django_capture_on_commit_callbacks, "aiid.zip", bomb, "aiid")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert job.status == ImportJob.Status.FAILED
+    assert job.error.startswith("Nothing was written. aiid.zip: incidents.csv would expand")
+    assert "possible zip bomb" in job.error
+    assert peak < 20 * MB  # the 100 MB were never held, nor written
+    assert not Incident.objects.exists()
+
+
+def test_a_zip_that_unpacks_to_more_than_the_site_allows_is_refused(
+    sue_client, django_capture_on_commit_callbacks, settings
+):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in (DATA / "aiid" / "2026-02").iterdir():
+            archive.write(path, f"aiid-snapshot/{path.name}")
+    settings.MAX_UNPACKED_BYTES = 2 * 1024  # the two files hold 3.8 KB
+
+    job = upload(
+        sue_client, django_capture_on_commit_callbacks, "aiid.zip", buffer.getvalue(), "aiid"
+    )
+
+    assert job.status == ImportJob.Status.FAILED
+    assert "unpacks to 4 KB, more than the 2 KB the site unpacks" in job.error
+    assert "MAX_UNPACKED_BYTES" in job.error
+    assert not Incident.objects.exists()
+
+
+def test_an_upload_larger_than_the_site_takes_is_refused_on_the_form(sue_client, settings):
+    settings.MAX_IMPORT_BYTES = 1024
+    content = AIAAIC_CSV.read_bytes()
+
+    response = sue_client.post(
+        reverse("admin:incidents_importjob_add"),
+        {"source": "aiaaic", "upload": SimpleUploadedFile(AIAAIC_CSV.name, content)},
+    )
+
+    assert response.status_code == 200
+    assert "The file is larger than 1 KB" in response.text
+    assert "MAX_IMPORT_BYTES" in response.text
+    assert not ImportJob.objects.exists()

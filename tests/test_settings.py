@@ -134,6 +134,8 @@ def test_starting_django_with_good_values_passes_its_checks():
         ("SITE_URL", "blast-radius.example"),
         ("API_THROTTLE_ANONYMOUS", "120/month"),
         ("API_THROTTLE_TOKEN", "600 per minute"),
+        ("MAX_TRACE_BYTES", "2MB"),
+        ("MAX_UNPACKED_BYTES", "-1"),
     ],
 )
 def test_a_misread_setting_stops_the_start_naming_it(name, value):
@@ -156,3 +158,12 @@ def test_settings_read_from_the_environment_take_effect():
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("DEBUG 31536000 https://blast-radius.example ")
     assert "'token': '1000/hour'" in result.stdout
+
+
+def test_upload_limits_come_from_the_environment():
+    names = ["MAX_TRACE_BYTES", "MAX_IMPORT_BYTES", "MAX_UNPACKED_BYTES", "MAX_COMPRESSION_RATIO"]
+    defaults = read_settings(*names)
+    chosen = read_settings(*names, **dict(zip(names, ["1000", "2000", "3000", "40"], strict=True)))
+
+    assert defaults.stdout.split() == ["2097152", "52428800", "209715200", "100"]
+    assert chosen.stdout.split() == ["1000", "2000", "3000", "40"]

@@ -8,10 +8,17 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.core.cache import cache
-from django.db.models import Max, Q, Sum
+from django.db.models import Max, Min, Q, Sum
 
 from incidents.caching import data_version
-from incidents.dashboards.periods import MONTH, QUARTER, last_day, month_start, quarter_start
+from incidents.dashboards.periods import (
+    MONTH,
+    QUARTER,
+    last_day,
+    month_label,
+    month_start,
+    quarter_start,
+)
 from incidents.dashboards.series import SERIES_BY_NAME
 from incidents.dashboards.summaries import Scope, reader_scope, scope_incidents
 from incidents.filters import IncidentFilter
@@ -23,7 +30,7 @@ Dimension = SummaryCount.Dimension
 @dataclass
 class DashboardQuery:
     """What the dashboard is asked for: one scope, at most one organisation and one tag, and
-    a range of whole months (None: unbounded)."""
+    a range of whole months (None: unbounded), within the months that have incidents."""
 
     scope: str = Scope.PUBLIC
     organisation: Organisation | None = None
@@ -53,12 +60,29 @@ class DashboardQuery:
         if start and end and start > end:
             problems.append("The date range ends before it starts: it is ignored.")
             start = end = None
+        start, end = (month_start(day) if day else None for day in (start, end))
+        if start or end:
+            # Every month of the range is charted: 0001-01-01 would mean 24,000 of them.
+            first, last = _months_with_incidents(scope)
+            given = request.GET
+            if first and start and start < first:
+                start = first
+                problems.append(
+                    f"occurred_after = \u201c{given.get('occurred_after')}\u201d: no incidents "
+                    f"before {month_label(first)}; shown from {month_label(first)}."
+                )
+            if last and end and end > last:
+                end = last
+                problems.append(
+                    f"occurred_before = \u201c{given.get('occurred_before')}\u201d: no incidents "
+                    f"after {month_label(last)}; shown to {month_label(last)}."
+                )
         return cls(
             scope=scope,
             organisation=cleaned.get("organisation"),
             tag=tags[0] if tags else None,
-            start=month_start(start) if start else None,
-            end=month_start(end) if end else None,
+            start=start,
+            end=end,
             problems=problems,
         )
 
@@ -100,6 +124,15 @@ class DashboardQuery:
             data["occurred_before"] = last_day(last, granularity).isoformat()
         filterset = IncidentFilter(data, queryset=scope_incidents(self.scope).newest_first())
         return filterset.qs.order_by()
+
+
+def _months_with_incidents(scope):
+    """(first, last) month with a dated incident in the scope, from the summaries; (None,
+    None) when there is none."""
+    found = SummaryCount.objects.filter(
+        scope=scope, dimension=Dimension.ALL, dimension_id=0, series="total", period__isnull=False
+    ).aggregate(first=Min("period"), last=Max("period"))
+    return found["first"], found["last"]
 
 
 def age_bucket(due_on, today):

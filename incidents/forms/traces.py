@@ -1,13 +1,19 @@
 """Importing an agent's trace into the action record."""
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
+
+from incidents.untrusted import size
 
 
 class AgentTraceUploadForm(forms.Form):
-    """An OTLP JSON trace to import into the action record; read in memory, never stored."""
+    """An OTLP JSON trace to import into the action record; read in memory, never stored.
 
-    MAX_BYTES = 50 * 1024 * 1024
+    The web process reads and checks the whole trace while the request waits, so it takes
+    traces up to MAX_TRACE_BYTES; a larger one is imported with `manage.py import_agent_trace`
+    on the server. A job on the worker would have to keep the raw file, secrets and all, until
+    it ran, and the file is never stored."""
 
     based_on = forms.IntegerField(widget=forms.HiddenInput, min_value=0, required=False)
     trace = forms.FileField(
@@ -21,6 +27,10 @@ class AgentTraceUploadForm(forms.Form):
 
     def clean_trace(self):
         trace = self.cleaned_data["trace"]
-        if trace.size > self.MAX_BYTES:
-            raise ValidationError("The file is larger than 50 MB.")
+        if trace.size > settings.MAX_TRACE_BYTES:
+            raise ValidationError(
+                f"The file is larger than {size(settings.MAX_TRACE_BYTES)}, the most a web "
+                "upload may be (MAX_TRACE_BYTES). Import a larger trace on the server with "
+                "manage.py import_agent_trace, which reads the file where it is."
+            )
         return trace

@@ -32,16 +32,8 @@ class AgentIncidentLogImporter(Importer):
     def records(self):
         if self.path.is_dir():
             self.path = self.path / "dist" / "incidents.json"
-        if not self.path.is_file():
-            self.fail(None, None, "file not found (this importer reads dist/incidents.json)")
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as error:
-            self.fail(None, None, f"not valid UTF-8 text ({error.reason})")
-        try:
-            bundle = json.loads(text)
-        except json.JSONDecodeError as error:
-            self.fail(error.lineno, None, f"not valid JSON ({error.msg}, column {error.colno})")
+        text = self.read_text(missing="file not found (this importer reads dist/incidents.json)")
+        bundle = self.parse_json(text)
         if not isinstance(bundle, dict) or not isinstance(bundle.get("incidents"), list):
             self.fail(1, "incidents", "expected an object with an 'incidents' list")
         incidents = bundle["incidents"]

@@ -20,7 +20,9 @@ from google.protobuf import json_format
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
+from incidents.models import AgentAction, AISystem
 from incidents.redaction import redact, redact_many
+from incidents.untrusted import Unreadable, decode, field_limit, load_json
 
 EXECUTE_TOOL = "execute_tool"
 INVOKE_AGENT = "invoke_agent"
@@ -61,13 +63,22 @@ def parse_trace(data, progress=None):
     spans = list(_span_dicts(documents))
     if not spans:
         raise TraceError("The trace holds no spans.")
-    parsed = []
+    parsed, by_id, position = [], {}, {}
     for index, (where, raw) in enumerate(spans):
         span = _span(index, where, raw)
+        key = (span.trace_id, span.span_id)
+        if key in position:
+            # A repeated id makes a child's parentSpanId ambiguous, and guessing which of the
+            # two is real could drop a tool call or count one twice.
+            raise TraceError(
+                f"Span {index + 1} ({where}): spanId {span.span_id.hex()} is also the id of "
+                f"span {position[key] + 1} of the same trace; every span needs an id of its own."
+            )
+        position[key] = index
         parsed.append((span, _attributes(span.attributes)))
+        by_id[key] = parsed[-1]
         if progress:
             progress(index + 1, len(spans))
-    by_id = {span.span_id: (span, attributes) for span, attributes in parsed}
     steps = [
         (span.start_time_unix_nano, index, _step(index, span, attributes, by_id))
         for index, (span, attributes) in enumerate(parsed)
@@ -83,7 +94,9 @@ def parse_trace(data, progress=None):
     texts = redact_many([text for s in ordered for text in (s.agent, s.tool, s.command, s.target)])
     for number, step in enumerate(ordered):
         agent, tool, step.command, target = texts[number * 4 : number * 4 + 4]
-        # Shortened to the record's field sizes only now, so no cut hides half a secret.
+        # The target is an excerpt of the arguments, shortened to its field only now, so no
+        # cut hides half a secret. Names too long were refused above; their cut only guards
+        # against a redaction marker lengthening one.
         step.agent, step.tool, step.target = agent[:200], tool[:200], target[:500]
     return ordered
 
@@ -91,10 +104,11 @@ def parse_trace(data, progress=None):
 def _text(data):
     if isinstance(data, bytes):
         try:
-            data = data.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
+            data = decode(data)
+        except Unreadable as error:
             raise TraceError(
-                f"The file is not UTF-8 text (byte {error.start + 1} cannot be read)."
+                f"The file is not UTF-8 text: line {error.line}, column {error.column}: "
+                f"{error.problem}."
             ) from None
     if not data.strip():
         raise TraceError("The file is empty.")
@@ -103,7 +117,7 @@ def _text(data):
 
 def _documents(text):
     try:
-        return [(0, json.loads(text))]
+        return [(0, _load(text))]
     except json.JSONDecodeError as error:
         if error.msg != "Extra data":
             raise TraceError(_json_problem(text, error, 0)) from None
@@ -113,10 +127,18 @@ def _documents(text):
         if not line.strip():
             continue
         try:
-            documents.append((offset, json.loads(line)))
+            documents.append((offset, _load(line, offset)))
         except json.JSONDecodeError as error:
             raise TraceError(_json_problem(line, error, offset)) from None
     return documents
+
+
+def _load(text, line_offset=None):
+    try:
+        return load_json(text)
+    except Unreadable as error:
+        line = f" (document on line {line_offset + 1})" if line_offset is not None else ""
+        raise TraceError(f"{error}{line}. Nothing was imported.") from None
 
 
 def _json_problem(text, error, line_offset):
@@ -230,11 +252,22 @@ def _step(index, span, attributes, by_id):
             f"Span {index + 1} ({span.name!r}): an execute_tool span needs gen_ai.tool.name."
         )
     command, target = _command_and_target(attributes.get("gen_ai.tool.call.arguments"))
+    agent = str(attributes.get("gen_ai.agent.name") or _agent_above(span, by_id))
+    for text, name, limit in [
+        (tool, "gen_ai.tool.name", field_limit(AgentAction, "tool")),
+        (agent, "gen_ai.agent.name", field_limit(AISystem, "name")),
+        (command, "the command in gen_ai.tool.call.arguments", field_limit(AgentAction, "command")),
+    ]:
+        if len(text) > limit:
+            raise TraceError(
+                f"Span {index + 1} ({_short(span.name)!r}): {name} is {len(text):,} characters; "
+                f"at most {limit:,} fit in the action record."
+            )
     started = span.start_time_unix_nano
     at = datetime.fromtimestamp(started / 1e9, tz=UTC) if started else None
     return Step(
         at=at,
-        agent=str(attributes.get("gen_ai.agent.name") or _agent_above(span, by_id)),
+        agent=agent,
         tool=tool,
         command=command,
         target=target,
@@ -245,8 +278,8 @@ def _step(index, span, attributes, by_id):
 def _command_and_target(arguments):
     if isinstance(arguments, str):
         try:
-            arguments = json.loads(arguments)
-        except json.JSONDecodeError:
+            arguments = load_json(arguments)
+        except (json.JSONDecodeError, Unreadable):
             return arguments, ""
     if not isinstance(arguments, dict):
         return ("" if arguments is None else json.dumps(arguments)), ""
@@ -261,13 +294,14 @@ def _command_and_target(arguments):
 
 
 def _agent_above(span, by_id):
+    """The agent named by the nearest invoke_agent span above, within the span's trace."""
     seen = set()
-    parent, attributes = by_id.get(span.parent_span_id, (None, None))
+    parent, attributes = by_id.get((span.trace_id, span.parent_span_id), (None, None))
     while parent is not None and parent.span_id not in seen:
         seen.add(parent.span_id)
         if _operation(parent, attributes) == INVOKE_AGENT and attributes.get("gen_ai.agent.name"):
             return attributes["gen_ai.agent.name"]
-        parent, attributes = by_id.get(parent.parent_span_id, (None, None))
+        parent, attributes = by_id.get((span.trace_id, parent.parent_span_id), (None, None))
     return ""
 
 

@@ -3,7 +3,8 @@
 import re
 from datetime import UTC, datetime
 
-from incidents.models import Dataset, Incident, IncidentOrganisation, Tag
+from incidents.models import Dataset, Incident, IncidentOrganisation, Organisation, Tag
+from incidents.untrusted import field_limit
 
 from .base import Importer, Record, SourceRef, split_list, unique
 
@@ -104,15 +105,33 @@ class AIAAICImporter(Importer):
         )
         return kept
 
+    def names(self, identifier, line, column, value):
+        """The organisations a cell names. AIAAIC separates them with semicolons, but a few
+        cells list people with commas, longer than any one name can be: those are read as
+        lists separated by commas, and the summary says so."""
+        names = []
+        for name in split_list(value):
+            if len(name) > field_limit(Organisation, "name") and "," in name:
+                self.notes.append(
+                    f"{identifier} (line {line}): {column} is too long for one name; "
+                    "read as names separated by commas"
+                )
+                names += split_list(name, ",")
+            else:
+                names.append(name)
+        return names
+
     def record(self, identifier, line, row):
         occurred_text = row.get("Occurred", "")
         year = YEAR.search(occurred_text)
         url = row.get("Summary/links", "").strip()
         organisations = [
-            (name, IncidentOrganisation.Role.DEPLOYER) for name in split_list(row["Deployer(s)"])
-        ]
-        organisations += [
-            (name, IncidentOrganisation.Role.DEVELOPER) for name in split_list(row["Developer(s)"])
+            (name, role)
+            for column, role in [
+                ("Deployer(s)", IncidentOrganisation.Role.DEPLOYER),
+                ("Developer(s)", IncidentOrganisation.Role.DEVELOPER),
+            ]
+            for name in self.names(identifier, line, column, row[column])
         ]
         tags = [
             (facet, name)

@@ -7,6 +7,7 @@ from collections import defaultdict
 from django.utils.dateparse import parse_date
 
 from incidents.models import Dataset, IncidentOrganisation, Tag
+from incidents.untrusted import Unreadable, load_json
 
 from .base import Importer, Record, SourceRef, unique
 
@@ -52,9 +53,13 @@ class AIIDImporter(Importer):
             organisations = []
             for column, role in ROLES.items():
                 try:
-                    slugs = json.loads(row[column] or "[]")
+                    slugs = load_json(row[column] or "[]")
                 except json.JSONDecodeError as error:
                     self.fail(line, column, f"not a JSON list ({error.msg})", incidents_csv)
+                except Unreadable as error:
+                    self.fail(line, column, f"not a JSON list ({error})", incidents_csv)
+                if not isinstance(slugs, list) or not all(isinstance(s, str) for s in slugs):
+                    self.fail(line, column, "not a JSON list of names", incidents_csv)
                 organisations += [(entity_name(slug), role) for slug in slugs if slug]
             url = f"https://incidentdatabase.ai/cite/{number}/"
             title = row["title"].strip()

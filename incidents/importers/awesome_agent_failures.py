@@ -52,6 +52,9 @@ FAILURE_MODES = {
     "verification-termination": "Verification & Termination Failures",
 }
 PERPETRATORS = [("coding agent", "ai-coding-agent"), ("chatbot", "chatbot")]
+# Every case study has these, References last: a file without them was cut short, and
+# importing it would empty a good record (its summary, narrative or sources).
+REQUIRED_SECTIONS = ["Incident Overview", "What Happened", "References"]
 
 
 def parse_date(text):
@@ -100,10 +103,7 @@ class AwesomeAgentFailuresImporter(Importer):
             yield self.record(path)
 
     def record(self, path):
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except UnicodeDecodeError as error:
-            self.fail(None, None, f"not valid UTF-8 text ({error.reason})", path)
+        lines = self.read_text(path).splitlines()
         title_line, title = next(
             (
                 (n, m[2])
@@ -115,6 +115,19 @@ class AwesomeAgentFailuresImporter(Importer):
         if not title:
             self.fail(1, "title", "no '# Title' heading: is this a case study?", path)
         sections = self.sections(lines)
+        missing = [
+            name
+            for name in REQUIRED_SECTIONS
+            if not any(text.strip() for text in sections.get(name.lower(), []))
+        ]
+        if missing:
+            self.fail(
+                title_line,
+                "sections",
+                f"no {', '.join(missing)} section, or an empty one: the file looks truncated. "
+                "Every case study has " + ", ".join(REQUIRED_SECTIONS),
+                path,
+            )
         overview = {}
         for text in sections.get("incident overview", []):
             if match := OVERVIEW_LINE.match(text.strip()):
@@ -184,6 +197,7 @@ class AwesomeAgentFailuresImporter(Importer):
                 "blast_radius_notes": plain(overview.get("Impact", "")),
                 "disclosed_on": disclosed.date() if disclosed else None,
             },
+            path=path,
         )
 
     @staticmethod

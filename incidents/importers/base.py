@@ -33,9 +33,7 @@ from incidents.models import (
 )
 from incidents.search_index import search_index_update
 from incidents.services import followups
-
-# Large enough for real narratives, small enough that a runaway field is reported, not loaded.
-MAX_FIELD_CHARS = 100_000
+from incidents.untrusted import MAX_FIELD_CHARS, Unreadable, decode, field_limit, load_json
 
 
 class ImportFailed(Exception):
@@ -76,10 +74,11 @@ class Record:
     tags: list[tuple[str, str]] = field(default_factory=list)
     sources: list[SourceRef] = field(default_factory=list)
     fields: dict = field(default_factory=dict)
+    path: Path | None = None  # the file it was read from, when not the importer's own
 
     def fingerprint(self):
         data = asdict(self)
-        del data["line"]
+        del data["line"], data["path"]
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -124,6 +123,29 @@ class Importer:
     def fail(self, line, field_name, message, path=None):
         raise ImportFailed(path or self.path, line, field_name, message)
 
+    def read_text(self, path=None, *, missing="file not found"):
+        """A UTF-8 text file, whole, without a byte-order mark; a byte that is not UTF-8 is
+        refused naming its line and column. Files are bounded by what the site unpacks
+        (MAX_UNPACKED_BYTES), or by the operator's own disk."""
+        path = Path(path or self.path)
+        if not path.is_file():
+            self.fail(None, None, missing, path)
+        try:
+            return decode(path.read_bytes())
+        except Unreadable as error:
+            message = f"not valid UTF-8 text at column {error.column}: {error.problem}"
+            self.fail(error.line, None, message, path)
+
+    def parse_json(self, text, path=None):
+        try:
+            return load_json(text)
+        except json.JSONDecodeError as error:
+            self.fail(
+                error.lineno, None, f"not valid JSON: {error.msg} at column {error.colno}", path
+            )
+        except Unreadable as error:
+            self.fail(None, None, str(error), path)
+
     def read_rows(self, path) -> Iterator[tuple[int, list[str]]]:
         """Non-blank rows of a UTF-8 CSV as (line number, cells), with clear errors for
         undecodable bytes, unterminated quotes and oversized fields."""
@@ -132,6 +154,8 @@ class Importer:
             self.fail(None, None, "file not found", path)
         csv.field_size_limit(MAX_FIELD_CHARS)
         empty = True
+        # Read as a stream, a buffer at a time; the decoder's position is only that of its
+        # buffer, so a byte that is not UTF-8 is placed by reading the file again.
         with path.open(encoding="utf-8-sig", newline="") as handle:
             reader = csv.reader(handle, strict=True)
             try:
@@ -139,8 +163,9 @@ class Importer:
                     empty = False
                     if any(cell.strip() for cell in row):
                         yield reader.line_num, row
-            except UnicodeDecodeError as error:
-                self.fail(reader.line_num + 1, None, f"not valid UTF-8 text ({error.reason})", path)
+            except UnicodeDecodeError:
+                self.read_text(path)
+                raise  # not reached: the whole file failed to decode just as its buffer did
             except csv.Error as error:
                 message = str(error)
                 if "field larger" in message:
@@ -178,6 +203,7 @@ def read_all(importer) -> list[Record]:
     for record in importer.records():
         if not record.title.strip():
             importer.fail(record.line, "title", "an incident needs a title")
+        check_lengths(importer, record)
         if record.external_id in seen:
             importer.fail(
                 record.line,
@@ -188,6 +214,43 @@ def read_all(importer) -> list[Record]:
         seen[record.external_id] = record.line
         records.append(record)
     return records
+
+
+def _texts(record):
+    """(field, text, model, model field) for every text of a record that is stored."""
+    yield "id", record.external_id, Provenance, "external_id"
+    yield "title", record.title, Incident, "title"
+    yield "summary", record.summary, Incident, "summary"
+    yield "narrative", record.narrative, Incident, "narrative"
+    yield "url", record.url, Provenance, "url"
+    for name, _ in record.organisations:
+        yield "organisations", name, Organisation, "name"
+    for name in record.ai_systems:
+        yield "ai_systems", name, AISystem, "name"
+    for *_, name in record.tags:
+        yield "tags", name, Tag, "name"
+    for ref in record.sources:
+        yield "sources.url", ref.url, Source, "url"
+        yield "sources.publisher", ref.publisher, Source, "publisher"
+        yield "sources.title", ref.title, Source, "title"
+    for name, value in record.fields.items():
+        if isinstance(value, str):
+            yield name, value, Incident, name
+
+
+def check_lengths(importer, record):
+    """A text longer than its field holds is refused naming the record and the field, never
+    cut short: a cut title or name reads as if the source had said it."""
+    for field_name, text, model, model_field in _texts(record):
+        limit = field_limit(model, model_field)
+        if len(text) > limit:
+            importer.fail(
+                record.line,
+                field_name,
+                f"{record.external_id[:100]}: {len(text):,} characters, and at most {limit:,} "
+                "fit in this field",
+                record.path,
+            )
 
 
 class _Writer:
@@ -214,19 +277,19 @@ class _Writer:
     def organisation(self, name):
         slug = slugify(name)[:200]
         if slug not in self.organisations:
-            self.organisations[slug] = Organisation.objects.create(name=name[:200], slug=slug)
+            self.organisations[slug] = Organisation.objects.create(name=name, slug=slug)
         return self.organisations[slug]
 
     def tag(self, facet, name):
         key = (facet, slugify(name)[:100])
         if key not in self.tags:
-            self.tags[key] = Tag.objects.create(facet=facet, name=name[:100], slug=key[1])
+            self.tags[key] = Tag.objects.create(facet=facet, name=name, slug=key[1])
         return self.tags[key]
 
     def system(self, name):
         slug = slugify(name)[:200]
         if slug not in self.systems:
-            self.systems[slug] = AISystem.objects.create(name=name[:200], slug=slug)
+            self.systems[slug] = AISystem.objects.create(name=name, slug=slug)
         return self.systems[slug]
 
     def write(self, record) -> str:
@@ -245,7 +308,7 @@ class _Writer:
                 published_at=self.now,
             )
             outcome = "created"
-        incident.title = record.title[:200]
+        incident.title = record.title
         incident.summary = record.summary
         incident.narrative = record.narrative
         incident.occurred_at = record.occurred_at
@@ -295,8 +358,8 @@ class _Writer:
                 Source(
                     incident=incident,
                     url=ref.url,
-                    publisher=ref.publisher[:200],
-                    title=ref.title[:400],
+                    publisher=ref.publisher,
+                    title=ref.title,
                     published_on=ref.published_on,
                     stance=ref.stance,
                 )

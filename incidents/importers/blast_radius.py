@@ -10,7 +10,6 @@ records, control assessments, controls adopted by policy changes) are replaced w
 carries them, and left as they are here when it does not, as in every version 1 file.
 """
 
-import json
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
@@ -42,6 +41,7 @@ from incidents.models import (
     Tristate,
 )
 from incidents.redaction import redact_many
+from incidents.untrusted import MAX_FIELD_CHARS
 
 from .base import Importer, Record, SourceRef
 
@@ -98,10 +98,10 @@ class _Object:
             self.fail(key, f"expected {names}, got {type(value).__name__}")
         return value
 
-    def text(self, key, *, required=False, max_length=None, choices=None):
+    def text(self, key, *, required=False, max_length=MAX_FIELD_CHARS, choices=None):
         value = self.get(key, str, required=required, default="")
-        if max_length and len(value) > max_length:
-            self.fail(key, f"longer than {max_length} characters")
+        if len(value) > max_length:
+            self.fail(key, f"{len(value):,} characters; at most {max_length:,} fit in this field")
         if choices is not None and value not in choices:
             self.fail(key, f"{value!r} is not one of: {', '.join(choices)}")
         return value
@@ -197,15 +197,7 @@ class BlastRadiusImporter(Importer):
         yield from records
 
     def read_document(self):
-        if not self.path.is_file():
-            self.fail(None, None, "file not found")
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8-sig"))
-        except UnicodeDecodeError as error:
-            self.fail(None, None, f"not valid UTF-8 text ({error.reason})")
-        except json.JSONDecodeError as error:
-            self.fail(error.lineno, None, f"not valid JSON: {error.msg} at column {error.colno}")
-        document = _Object(self, data, "")
+        document = _Object(self, self.parse_json(self.read_text()), "")
         schemas = {exporters.schema(version): version for version in exporters.VERSIONS}
         schema = document.get("schema", str)
         if schema not in schemas:

@@ -4,17 +4,19 @@ import io
 import logging
 import tempfile
 import time
-import zipfile
 from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 
+from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from incidents import queueing
 from incidents.models import ImportJob
+from incidents.untrusted import Unreadable, size, unzip
 
 from . import IMPORTERS, ImportFailed, run_import
 
@@ -25,6 +27,18 @@ STOPPED_MESSAGE = (
     "The worker stopped while running this import (no progress for %(minutes)d min)."
     " Nothing was written. Retry to queue it again."
 )
+
+
+def import_upload_checked(upload):
+    """The upload, if the site takes files that large (MAX_IMPORT_BYTES): it is kept in the
+    database until the worker has read it."""
+    if upload.size > settings.MAX_IMPORT_BYTES:
+        raise ValidationError(
+            f"The file is larger than {size(settings.MAX_IMPORT_BYTES)}, the most the site "
+            "takes (MAX_IMPORT_BYTES). Zip a dataset folder, or import it on the server with "
+            "manage.py import_incidents."
+        )
+    return upload
 
 
 def import_job_create(*, source, upload, dry_run, by):
@@ -100,21 +114,21 @@ def import_jobs_sweep(*, grace, stale_after):
 
 
 def _unpack(job, folder):
-    """A .zip is unpacked (a dataset folder); any other file is saved under its own name."""
-    data = bytes(job.payload)
+    """A .zip is unpacked (a dataset folder), in chunks and within the site's limits
+    (MAX_UNPACKED_BYTES, MAX_COMPRESSION_RATIO); any other file is saved under its own name."""
     if job.filename.lower().endswith(".zip"):
         try:
-            with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                for member in archive.infolist():
-                    name = Path(member.filename).name
-                    if name and not member.is_dir():
-                        (folder / name).write_bytes(archive.read(member))
-        except zipfile.BadZipFile as error:
-            message = f"not a readable zip file ({error})"
-            raise ImportFailed(job.filename, None, None, message) from error
+            unzip(
+                io.BytesIO(job.payload),
+                folder,
+                max_bytes=settings.MAX_UNPACKED_BYTES,
+                max_ratio=settings.MAX_COMPRESSION_RATIO,
+            )
+        except Unreadable as error:
+            raise ImportFailed(job.filename, None, None, str(error)) from error
         return folder
     path = folder / job.filename
-    path.write_bytes(data)
+    path.write_bytes(job.payload)
     return path
 
 

@@ -1,5 +1,6 @@
 """Filing and editing postmortems (reporters)."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
 from django.http import JsonResponse
@@ -15,6 +16,7 @@ from incidents.models import Incident, Organisation, Review, Tag
 from incidents.permissions import can_file, requires
 from incidents.services import controls as control_services
 from incidents.services import review as review_services
+from incidents.untrusted import size
 
 SUGGESTION_LIMIT = 5
 
@@ -100,7 +102,12 @@ def incident_edit(request, number):
         base = latest.number if latest else 0
         form = IncidentForm(initial=IncidentForm.initial_from(snapshot, base))
         formsets = build_formsets(snapshot=snapshot)
-    context = {"form": form, "formsets": formsets, **_review_state(incident, latest)}
+    context = {
+        "form": form,
+        "formsets": formsets,
+        "trace_upload_limit": size(settings.MAX_TRACE_BYTES),
+        **_review_state(incident, latest),
+    }
     return _render_form(request, "incidents/staff/incident_form.html", context)
 
 

@@ -185,14 +185,14 @@ def working_copy(incident):
     latest = incident.latest_revision()
     snapshot = latest.data if latest else revisions.from_incident(incident)
     values = revisions.field_values(snapshot)
-    severities = Severity.objects.in_bulk([values.get("severity_id")])
-    perpetrators = PerpetratorKind.objects.in_bulk([values.get("perpetrator_id")])
-    copy = {
-        name: values.get(Incident._meta.get_field(name).attname)
-        for name in revisions.EDITABLE_FIELDS
-    }
-    copy["severity"] = severities.get(values.get("severity_id"))
-    copy["perpetrator"] = perpetrators.get(values.get("perpetrator_id"))
+    copy = {}
+    for name in revisions.EDITABLE_FIELDS:
+        field = Incident._meta.get_field(name)
+        value = values.get(field.attname)
+        if field.is_relation and value is not None:
+            # The snapshot holds the id; the serializer names the record it points to.
+            value = field.related_model.objects.filter(pk=value).first()
+        copy[name] = value
     for part in API_LINKS:
         copy[part.api_name] = list(part.model.objects.filter(pk__in=snapshot.get(part.key, [])))
     for part in API_ROWS:

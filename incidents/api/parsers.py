@@ -1,0 +1,15 @@
+"""Request bodies: JSON, nested no deeper than the site reads anywhere (incidents.untrusted)."""
+
+from rest_framework import exceptions, parsers
+
+from incidents.untrusted import TOO_DEEP, Unreadable, check_depth
+
+
+class JSONParser(parsers.JSONParser):
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            data = super().parse(stream, media_type, parser_context)
+            check_depth(data)
+        except (RecursionError, Unreadable):
+            raise exceptions.ParseError(f"JSON parse error - {TOO_DEEP}.") from None
+        return data
