@@ -69,7 +69,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "incidents",
     "django.contrib.sitemaps",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
 ]
@@ -250,7 +250,7 @@ throttle_rate = (
 )
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "incidents.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
@@ -267,6 +267,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "incidents.api.schema.ApiSchema",
     "EXCEPTION_HANDLER": "incidents.api.errors.exception_handler",
 }
+# Tokens never expire by themselves: a reporter replaces or revokes theirs at /my/api-token/.
+REST_KNOX = {"TOKEN_TTL": None, "AUTH_HEADER_PREFIX": "Token"}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Blast Radius API",
     "DESCRIPTION": (
