@@ -33,6 +33,7 @@ from incidents.models import (
 )
 from incidents.search_index import search_index_update
 from incidents.services import followups
+from incidents.web_addresses import web_address_problem
 
 # Large enough for real narratives, small enough that a runaway field is reported, not loaded.
 MAX_FIELD_CHARS = 100_000
@@ -172,7 +173,8 @@ class Importer:
 
 
 def read_all(importer) -> list[Record]:
-    """Every record, validated; a repeated external id is an error naming both lines."""
+    """Every record, validated; a repeated external id is an error naming both lines, and an
+    address that is not a web address (a `javascript:` source) is refused, whatever the format."""
     seen = {}
     records = []
     for record in importer.records():
@@ -186,6 +188,11 @@ def read_all(importer) -> list[Record]:
                 f"{seen[record.external_id]}",
             )
         seen[record.external_id] = record.line
+        for field_name, address in [("url", record.url)] + [
+            ("sources", ref.url) for ref in record.sources
+        ]:
+            if problem := web_address_problem(address):
+                importer.fail(record.line, field_name, problem)
         records.append(record)
     return records
 
