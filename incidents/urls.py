@@ -14,6 +14,7 @@ from incidents.views import (
     public,
     reporting,
     review,
+    styles,
     tokens,
     traces,
 )
@@ -108,6 +109,7 @@ urlpatterns += [
 ]
 urlpatterns += [
     path("robots.txt", discovery.robots_txt, name="robots_txt"),
+    path("severities.css", styles.severity_styles, name="severity_styles"),
     path("sitemap.xml", discovery.sitemap_index, name="sitemap_index"),
     path("sitemap-<slug:section>.xml", discovery.sitemap_section, name="sitemap_section"),
 ]

@@ -128,6 +128,7 @@ PUBLIC_ROUTES = {
     "pattern_gaps",
     "pattern_detail",
     "robots_txt",
+    "severity_styles",
     "sitemap_index",
     "sitemap_section",
     # A feed reader cannot sign in: every feed is public.
