@@ -53,7 +53,8 @@ check: install-dev
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
-	  ALLOWED_HOSTS=blast-radius.example SECURE_SSL_REDIRECT=1 SECURE_HSTS_SECONDS=31536000 \
+	  ALLOWED_HOSTS=blast-radius.example CACHE_URL=redis://127.0.0.1:6379/1 \
+	  SECURE_SSL_REDIRECT=1 SECURE_HSTS_SECONDS=31536000 \
 	  SECURE_HSTS_INCLUDE_SUBDOMAINS=1 SECURE_HSTS_PRELOAD=1 \
 	  $(BIN)/python manage.py check --deploy --fail-level WARNING
 

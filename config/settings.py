@@ -9,11 +9,13 @@ so that `DEBUG=ture`, or `DEBUG=yes ` with a stray space, never quietly means Fa
 import logging
 import os
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 import sentry_sdk
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from sentry_sdk.integrations.celery import CeleryIntegration
 from sentry_sdk.integrations.django import DjangoIntegration
@@ -72,17 +74,21 @@ INSTALLED_APPS = [
     "rest_framework",
     "incidents",
     "django.contrib.sitemaps",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "health_check",
     "django_prometheus",
+    "axes",
+    "csp",
 ]
 
 MIDDLEWARE = [
     # First and last, so that /metrics times the whole request.
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Early, so that every answer gets the policy, the lockout page and error pages included.
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -90,6 +96,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last but for the metrics, as django-axes requires: it answers for a locked-out sign-in.
+    "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -167,6 +175,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Sign-ins (site and admin alike) go through django-axes first: after LOGIN_FAILURE_LIMIT wrong
+# passwords for one username from one address, that pair is refused for LOGIN_LOCKOUT_MINUTES,
+# even with the right password. Counting by the pair means an attacker elsewhere cannot lock the
+# owner out. Attempts are kept in the database, so an emptied cache does not lift a lockout.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Failed attempts are what a lockout needs; a log of every successful sign-in is not.
+AXES_DISABLE_ACCESS_LOG = True
+# Its start-up banner would print on every command.
+AXES_VERBOSE = False
+
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -196,6 +223,23 @@ SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Every page runs only the site's own scripts and styles: no inline <script>, no style=""
+# attributes, no other host. The API reference pages add what their bundles need
+# (incidents/api/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 X_FRAME_OPTIONS = "DENY"
 
 # Celery: without a broker, tasks run inline so the zero-setup default needs no Redis.
@@ -336,7 +380,7 @@ throttle_rate = (
 )
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "incidents.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
@@ -353,6 +397,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "incidents.api.schema.ApiSchema",
     "EXCEPTION_HANDLER": "incidents.api.errors.exception_handler",
 }
+# Tokens never expire by themselves: a reporter replaces or revokes theirs at /my/api-token/.
+REST_KNOX = {"TOKEN_TTL": None, "AUTH_HEADER_PREFIX": "Token"}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Blast Radius API",
     "DESCRIPTION": (

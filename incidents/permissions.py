@@ -64,13 +64,17 @@ def can_read_internal(user):
     )
 
 
+# Permissions come from the model backend; the other one (django-axes) only watches sign-ins.
+PERMISSION_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
 def people_who_can_review():
     """Active people who may review: through a group, their own permissions, or superusers."""
-    return get_user_model().objects.with_perm(REVIEW)
+    return get_user_model().objects.with_perm(REVIEW, backend=PERMISSION_BACKEND)
 
 
 def people_who_can_file():
-    return get_user_model().objects.with_perm(FILE)
+    return get_user_model().objects.with_perm(FILE, backend=PERMISSION_BACKEND)
 
 
 def requires(capability):

@@ -14,6 +14,7 @@ from incidents.views import (
     public,
     reporting,
     review,
+    styles,
     tokens,
     traces,
 )
@@ -40,6 +41,26 @@ urlpatterns = [
     # Signed-in work: filing, review and history.
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/password-reset/",
+        auth_views.PasswordResetView.as_view(),
+        name="password_reset",
+    ),
+    path(
+        "accounts/password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        accounts.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
     path("my/", accounts.my_postmortems, name="my_postmortems"),
     path("postmortems/new/", filing.incident_new, name="incident_new"),
     path("postmortems/preview/", filing.markdown_preview, name="markdown_preview"),
@@ -91,6 +112,7 @@ urlpatterns += [
 ]
 urlpatterns += [
     path("robots.txt", discovery.robots_txt, name="robots_txt"),
+    path("severities.css", styles.severity_styles, name="severity_styles"),
     path("sitemap.xml", discovery.sitemap_index, name="sitemap_index"),
     path("sitemap-<slug:section>.xml", discovery.sitemap_section, name="sitemap_section"),
 ]

@@ -8,9 +8,9 @@ import json
 
 import pytest
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from incidents import revisions
+from incidents.api.authentication import issue_token
 from incidents.models import AuditEvent, Incident
 from incidents.services import review as review_service
 
@@ -42,8 +42,7 @@ class TokenClient:
         self.client = Client()
         self.headers = {}
         if user is not None:
-            token, _ = Token.objects.get_or_create(user=user)
-            self.headers["HTTP_AUTHORIZATION"] = f"Token {token.key}"
+            self.headers["HTTP_AUTHORIZATION"] = f"Token {issue_token(user=user)}"
 
     def _send(self, method, url, data=None):
         body = json.dumps(data) if data is not None else ""

@@ -6,7 +6,8 @@ import json
 import feedparser
 import pytest
 from django.test import Client
-from rest_framework.authtoken.models import Token
+
+from incidents.api.authentication import issue_token
 
 from .factories import OrganisationFactory, TagFactory
 
@@ -16,8 +17,7 @@ pytestmark = pytest.mark.django_db
 def test_a_draft_filed_by_token_is_approved_on_the_web_and_published_everywhere(ada, rui_client):
     tag = TagFactory(name="Data deletion")
     organisation = OrganisationFactory(name="Example Cloud")
-    token = Token.objects.create(user=ada)
-    bot = {"HTTP_AUTHORIZATION": f"Token {token.key}"}
+    bot = {"HTTP_AUTHORIZATION": f"Token {issue_token(user=ada)}"}
     public = Client()
     assert feedparser.parse(public.get("/feeds/incidents/atom/").content).entries == []
 

@@ -34,6 +34,7 @@ from incidents.models import (
 from incidents.search_index import search_index_update
 from incidents.services import followups
 from incidents.untrusted import MAX_FIELD_CHARS, Unreadable, decode, field_limit, load_json
+from incidents.web_addresses import web_address_problem
 
 
 class ImportFailed(Exception):
@@ -197,7 +198,8 @@ class Importer:
 
 
 def read_all(importer) -> list[Record]:
-    """Every record, validated; a repeated external id is an error naming both lines."""
+    """Every record, validated; a repeated external id is an error naming both lines, and an
+    address that is not a web address (a `javascript:` source) is refused, whatever the format."""
     seen = {}
     records = []
     for record in importer.records():
@@ -212,6 +214,11 @@ def read_all(importer) -> list[Record]:
                 f"{seen[record.external_id]}",
             )
         seen[record.external_id] = record.line
+        for field_name, address in [("url", record.url)] + [
+            ("sources", ref.url) for ref in record.sources
+        ]:
+            if problem := web_address_problem(address):
+                importer.fail(record.line, field_name, problem)
         records.append(record)
     return records
 

@@ -42,6 +42,7 @@ from incidents.models import (
 )
 from incidents.redaction import redact_many
 from incidents.untrusted import MAX_FIELD_CHARS
+from incidents.web_addresses import web_address_problem
 
 from .base import Importer, Record, SourceRef
 
@@ -115,6 +116,12 @@ class _Object:
     def has(self, key):
         return key in self.data
 
+    def web_address(self, key, *, required=False, max_length=1000):
+        value = self.text(key, required=required, max_length=max_length)
+        if problem := web_address_problem(value):
+            self.fail(key, problem)
+        return value
+
     def date(self, key):
         value = self.get(key, str, required=False)
         if value is None:
@@ -159,7 +166,7 @@ class BlastRadiusImporter(Importer):
             {
                 "name": o.text("name", required=True, max_length=200),
                 "slug": o.text("slug", max_length=200),
-                "website": o.text("website", max_length=200),
+                "website": o.web_address("website", max_length=200),
                 "description": o.text("description"),
             }
             for o in document.items("organisations")
@@ -278,7 +285,7 @@ class BlastRadiusImporter(Importer):
             ],
             sources=[
                 SourceRef(
-                    url=s.text("url", required=True, max_length=1000),
+                    url=s.web_address("url", required=True),
                     publisher=s.text("publisher", max_length=200),
                     title=s.text("title", max_length=400),
                     published_on=s.date("published_on"),
@@ -334,7 +341,7 @@ class BlastRadiusImporter(Importer):
                 {
                     "dataset": p.text("dataset", required=True, choices=_choices(Dataset)),
                     "external_id": p.text("external_id", required=True, max_length=100),
-                    "url": p.text("url", max_length=1000),
+                    "url": p.web_address("url"),
                     "licence": p.text("licence", max_length=100),
                     "imported_at": p.datetime("imported_at", required=True),
                 }
@@ -453,7 +460,7 @@ class BlastRadiusImporter(Importer):
             "effective_on": effective,
             "sources": [
                 {
-                    "url": s.text("url", required=True, max_length=1000),
+                    "url": s.web_address("url", required=True),
                     "publisher": s.text("publisher", max_length=200),
                     "title": s.text("title", max_length=400),
                     "published_on": s.date("published_on"),

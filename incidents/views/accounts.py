@@ -1,6 +1,8 @@
 """Signing in and the personal "my postmortems" page."""
 
+from axes.utils import reset as reset_login_failures
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q, Subquery
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -9,6 +11,16 @@ from django.views.decorators.http import require_GET, require_POST
 from incidents.models import ActionItem, DigestSubscription, Incident, IncidentRevision, Review
 from incidents.permissions import can_review, is_signed_in, requires
 from incidents.services.digest import digest_subscribe
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's own, and whoever could read the account's email may sign in again at once: the
+    new password lifts a lockout from earlier wrong guesses."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        reset_login_failures(username=form.user.get_username())
+        return response
 
 
 def _latest(queryset, field):

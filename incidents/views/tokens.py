@@ -3,8 +3,8 @@
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
-from rest_framework.authtoken.models import Token
 
+from incidents.api.authentication import issue_token, revoke_tokens, token_of
 from incidents.permissions import can_file, requires
 
 
@@ -14,17 +14,16 @@ def api_token(request):
     """The key is shown once, right after it is made; replacing it stops the old one."""
     new_key, status = None, 200
     action = request.POST.get("action")
-    if action in ("create", "revoke"):
-        Token.objects.filter(user=request.user).delete()
-        if action == "revoke":
-            messages.success(request, "Your API token was revoked; tools using it are refused.")
-            return redirect("api_token")
-        new_key = Token.objects.create(user=request.user).key
+    if action == "revoke":
+        revoke_tokens(user=request.user)
+        messages.success(request, "Your API token was revoked; tools using it are refused.")
+        return redirect("api_token")
+    if action == "create":
+        new_key = issue_token(user=request.user)
     elif request.method == "POST":
         messages.error(request, "Choose to create, replace or revoke your token.")
         status = 400
-    token = Token.objects.filter(user=request.user).first()
-    context = {"token": token, "new_key": new_key}
+    context = {"token": token_of(request.user), "new_key": new_key}
     response = render(request, "incidents/api_token.html", context, status=status)
     response["Cache-Control"] = "no-store"
     return response
