@@ -83,6 +83,28 @@ def check_depth(value):
         pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
 
 
+def unstorable_text(value):
+    """What makes a parsed JSON value unstorable, or None: a NUL character or a lone UTF-16
+    surrogate in any key or string (no stored text holds either, and PostgreSQL refuses
+    both)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return "Null characters are not allowed"
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return "Text must be valid Unicode (a lone surrogate was sent)"
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return None
+
+
 def unzip(archive_file, folder, *, max_bytes, max_ratio):
     """Writes the files of a zip archive into `folder` under their own names (their folders
     inside the archive dropped), reading each in chunks, and returns how many bytes it wrote.

@@ -345,3 +345,22 @@ def test_json_nested_too_deeply_is_a_400_not_a_500(bot):
 
     assert response.status_code == 400
     assert "nested" in response.json()["detail"]
+
+
+def test_a_null_character_anywhere_in_the_body_is_a_400_not_a_500(bot):
+    body = {**DRAFT, "organisations": [{"organisation": "open\x00ai", "role": "developer"}]}
+
+    response = bot.post(url(), body)
+
+    assert response.status_code == 400
+    assert "Null characters" in response.json()["detail"]
+    assert not Incident.objects.exists()
+
+
+def test_a_lone_surrogate_in_the_body_is_a_400_not_a_500(bot):
+    body = '{"title": "A lone \\ud800 surrogate"}'
+
+    response = bot.client.post(url(), body, content_type="application/json", **bot.headers)
+
+    assert response.status_code == 400
+    assert "lone surrogate" in response.json()["detail"]
