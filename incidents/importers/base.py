@@ -34,6 +34,7 @@ from incidents.models import (
 from incidents.search_index import search_index_update
 from incidents.services import followups
 from incidents.untrusted import MAX_FIELD_CHARS, Unreadable, decode, field_limit, load_json
+from incidents.vocabularies import Vocabulary
 from incidents.web_addresses import web_address_problem
 
 
@@ -73,6 +74,9 @@ class Record:
     organisations: list[tuple[str, str]] = field(default_factory=list)
     ai_systems: list[str] = field(default_factory=list)
     tags: list[tuple[str, str]] = field(default_factory=list)
+    # (vocabulary key, value exactly as the source gives it), one value each, for the
+    # vocabularies the importer declares; the crosswalk maps them to house tags and fields.
+    source_values: list[tuple[str, str]] = field(default_factory=list)
     sources: list[SourceRef] = field(default_factory=list)
     fields: dict = field(default_factory=dict)
     path: Path | None = None  # the file it was read from, when not the importer's own
@@ -108,6 +112,7 @@ class Importer:
     dataset: Dataset
     licence = ""
     description = ""
+    vocabularies: list[Vocabulary] = []  # the source fields whose values it keeps
 
     def __init__(self, path):
         self.path = Path(path)
