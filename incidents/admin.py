@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import ngettext
@@ -31,6 +32,7 @@ from incidents.models import (
     IncidentRevision,
     Notification,
     Organisation,
+    OrganisationAlias,
     PerpetratorKind,
     PolicyChange,
     PolicyChangeIncident,
@@ -47,7 +49,10 @@ from incidents.models import (
     Tag,
     TimelineEvent,
 )
+from incidents.permissions import can_curate
+from incidents.services import followups
 from incidents.services.merge import MergeRefused, incident_merge
+from incidents.services.parties import party_merge
 
 # Links typed without a scheme are taken as https, not http.
 HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
@@ -67,13 +72,90 @@ class PerpetratorKindAdmin(admin.ModelAdmin):
     search_fields = ["name"]
 
 
+class OrganisationAliasInline(admin.TabularInline):
+    model = OrganisationAlias
+    fields = ["name", "slug"]
+    readonly_fields = ["slug"]
+    extra = 1
+
+
+class PartyMergeForm(forms.Form):
+    into = forms.ModelChoiceField(
+        queryset=Organisation.objects.none(),
+        widget=forms.RadioSelect,
+        label="Keep",
+        help_text="The others are folded into it and their names become its aliases.",
+    )
+
+    def __init__(self, *args, parties, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["into"].queryset = parties
+
+
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
     formfield_overrides = HTTPS_URLS
-    list_display = ["name", "slug", "website", "shown_publicly"]
-    list_filter = ["shown_publicly"]
-    search_fields = ["name"]
+    list_display = ["name", "kind", "slug", "name_source", "shown_publicly"]
+    list_filter = ["kind", "kind_set_by_editor", "name_source", "shown_publicly"]
+    search_fields = ["name", "aliases__name"]
     prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["name_source"]
+    fields = [
+        "name",
+        "slug",
+        "name_source",
+        "kind",
+        "kind_set_by_editor",
+        "website",
+        "description",
+        "shown_publicly",
+    ]
+    inlines = [OrganisationAliasInline]
+    actions = ["merge_into"]
+
+    def save_model(self, request, obj, form, change):
+        # What an editor writes here stands against later imports.
+        if "name" in form.changed_data or not change:
+            obj.name_source = Organisation.NameSource.EDITOR
+        if "kind" in form.changed_data:
+            obj.kind_set_by_editor = True
+        super().save_model(request, obj, form, change)
+        if change and {"name", "kind"} & set(form.changed_data):
+            followups.parties_changed(incident_ids=obj.incident_roles.values_list("incident_id"))
+
+    def has_curate_permission(self, request):
+        return can_curate(request.user)
+
+    @admin.action(
+        description="Merge the selected parties into one of them...", permissions=["curate"]
+    )
+    def merge_into(self, request, queryset):
+        if queryset.count() < 2:
+            self.message_user(
+                request, "Select the parties to merge, two or more.", messages.WARNING
+            )
+            return None
+        form = PartyMergeForm(request.POST if "apply" in request.POST else None, parties=queryset)
+        if form.is_valid():
+            into = form.cleaned_data["into"]
+            for duplicate in queryset.exclude(pk=into.pk):
+                done = party_merge(duplicate=duplicate, into=into, by=request.user)
+                self.log_change(request, into, done)
+                self.message_user(request, done, messages.SUCCESS)
+            return None
+        return TemplateResponse(
+            request,
+            "admin/incidents/organisation/merge.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Merge parties",
+                "opts": self.model._meta,
+                "form": form,
+                "parties": queryset,
+                "action": "merge_into",
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
 
 
 @admin.register(AISystem)

@@ -3,7 +3,8 @@ data changes.
 
 Every write path saves the incident or policy change it touches, which moves its `updated_at`;
 incidents are never deleted. So the newest `updated_at` (and id) of incidents and policy changes,
-plus the newest organisation and tag, name a version of the data. Each part is one index lookup.
+plus the newest change of an organisation and the newest tag, name a version of the data. Each
+part is one index lookup.
 """
 
 import hashlib
@@ -30,7 +31,7 @@ def data_version():
         for model, columns in (
             (Incident, ["updated_at", "id"]),
             (PolicyChange, ["updated_at", "id"]),
-            (Organisation, ["id"]),
+            (Organisation, ["updated_at", "id"]),
             (Tag, ["id"]),
             # Related lists are rebuilt after a save, by a worker: new rows, new ids.
             (RelatedIncident, ["id"]),

@@ -21,6 +21,7 @@ from incidents.models import (
     ActionItem,
     Incident,
     IncidentOrganisation,
+    Organisation,
     SummaryCount,
     Tag,
 )
@@ -224,7 +225,8 @@ class FactorReachSeries:
 @dataclass(frozen=True)
 class TopOrganisationSeries:
     """Incidents per organisation and role, for the organisations with the most, over all
-    time (a month by month figure per organisation pair would outgrow the incidents)."""
+    time (a month by month figure per organisation pair would outgrow the incidents). People,
+    groups of people and placeholders are parties too, but not ranked among organisations."""
 
     name: str = "organisation_role"
     top: int = 10
@@ -236,6 +238,7 @@ class TopOrganisationSeries:
         return Series(
             self.name,
             model=IncidentOrganisation,
+            facts=Q(organisation__kind=Organisation.Kind.ORGANISATION),
             key=Concat(Cast("organisation_id", output_field=CharField()), Value(":"), F("role")),
             granularity=UNDATED,
         )

@@ -6,7 +6,7 @@ from collections import defaultdict
 
 from django.utils.dateparse import parse_date
 
-from incidents.models import Dataset, IncidentOrganisation, Tag
+from incidents.models import Dataset, IncidentOrganisation, Organisation, Tag
 from incidents.untrusted import Unreadable, load_json
 
 from .base import Importer, Record, SourceRef, unique
@@ -28,7 +28,8 @@ NUMBERING = re.compile(r"^\s*\d+(\.\d+)*\.?\s+")
 
 
 def entity_name(slug):
-    """AIID names entities by slug ("keolis-north-america"); show them as words."""
+    """AIID names entities by slug ("keolis-north-america"); show them as words. The casing
+    is a guess ("Openai"), marked as such, until another source spells the name."""
     return " ".join(part.capitalize() for part in slug.split("-") if part)
 
 
@@ -36,6 +37,7 @@ class AIIDImporter(Importer):
     dataset = Dataset.AIID
     licence = "CC BY-SA 4.0"
     description = "AI Incident Database snapshot: a folder with incidents.csv"
+    party_names = Organisation.NameSource.SLUG
 
     def records(self):
         folder = self.path if self.path.is_dir() else self.path.parent

@@ -26,11 +26,13 @@ from incidents.models import (
     Incident,
     IncidentOrganisation,
     Organisation,
+    OrganisationAlias,
     PerpetratorKind,
     Provenance,
     Source,
     Tag,
 )
+from incidents.parties import kind_for, party_key, surer_kind
 from incidents.search_index import search_index_update
 from incidents.services import followups
 from incidents.untrusted import MAX_FIELD_CHARS, Unreadable, decode, field_limit, load_json
@@ -113,6 +115,9 @@ class Importer:
     licence = ""
     description = ""
     vocabularies: list[Vocabulary] = []  # the source fields whose values it keeps
+    # How it spells the parties it names; a format naming them by slug says so, and a
+    # proper spelling from another source then replaces its guess.
+    party_names = Organisation.NameSource.SOURCE
 
     def __init__(self, path):
         self.path = Path(path)
@@ -272,6 +277,13 @@ class _Writer:
         self.importer = importer
         self.now = now
         self.organisations = {o.slug: o for o in Organisation.objects.all()}
+        self.aliases = {
+            a.slug: self.organisations[a.organisation.slug]
+            for a in OrganisationAlias.objects.select_related("organisation")
+        }
+        self.party_keys = {}
+        for slug, party in [*self.organisations.items(), *self.aliases.items()]:
+            self.party_keys.setdefault(party_key(slug), party)
         self.tags = {(t.facet, t.slug): t for t in Tag.objects.all()}
         self.systems = {s.slug: s for s in AISystem.objects.filter(vendor=None)}
         self.perpetrators = {p.slug: p for p in PerpetratorKind.objects.all()}
@@ -286,11 +298,36 @@ class _Writer:
     def finish(self):
         """Called once after every record was written, inside the transaction."""
 
-    def organisation(self, name):
+    def organisation(self, name, role=None):
+        """The party a source names, in the role it gives it: found by slug, alias or key
+        ("Open AI" is OpenAI), created when new. The spelling improves when this source
+        spells it better than the one before (an alias is another name, not a better one);
+        the kind when the role says more."""
         slug = slugify(name)[:200]
-        if slug not in self.organisations:
-            self.organisations[slug] = Organisation.objects.create(name=name, slug=slug)
-        return self.organisations[slug]
+        alias = self.aliases.get(slug)
+        party = self.organisations.get(slug) or alias or self.party_keys.get(party_key(name))
+        if party is None:
+            party = Organisation.objects.create(
+                name=name,
+                slug=slug,
+                kind=kind_for(name, role),
+                name_source=self.importer.party_names,
+            )
+            self.organisations[slug] = party
+            self.party_keys.setdefault(party_key(name), party)
+            return party
+        changed = []
+        better = self.importer.party_names > party.name_source and party is not alias
+        if better and party.name != name:
+            party.name, party.name_source = name, self.importer.party_names
+            changed += ["name", "name_source"]
+        kind = surer_kind(party.kind, kind_for(name, role))
+        if not party.kind_set_by_editor and kind != party.kind:
+            party.kind = kind
+            changed.append("kind")
+        if changed:
+            party.save(update_fields=[*changed, "updated_at"])
+        return party
 
     def tag(self, facet, name):
         key = (facet, slugify(name)[:100])
@@ -358,7 +395,7 @@ class _Writer:
             incident.tags.clear()
             incident.ai_systems.clear()
             incident.sources.all().delete()
-        roles = {(self.organisation(name).pk, role) for name, role in record.organisations}
+        roles = {(self.organisation(name, role).pk, role) for name, role in record.organisations}
         IncidentOrganisation.objects.bulk_create(
             [IncidentOrganisation(incident=incident, organisation_id=o, role=r) for o, r in roles],
             ignore_conflicts=True,

@@ -15,7 +15,7 @@ from .pending import PendingWork
 from .policy import PolicyChange, PolicyChangeIncident, PolicySource
 from .provenance import Dataset, DuplicateFlag, Provenance
 from .review import AuditEvent, IncidentRevision, Notification, Review
-from .taxonomy import AISystem, Organisation, PerpetratorKind, Severity, Tag
+from .taxonomy import AISystem, Organisation, OrganisationAlias, PerpetratorKind, Severity, Tag
 
 __all__ = [
     "ActionClassRule",
@@ -36,6 +36,7 @@ __all__ = [
     "ImportJob",
     "IncidentOrganisation",
     "Organisation",
+    "OrganisationAlias",
     "PerpetratorKind",
     "PolicyChange",
     "PolicyChangeIncident",

@@ -2,6 +2,7 @@
 public may read."""
 
 from django.apps import apps
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
@@ -46,6 +47,11 @@ class OrganisationQuerySet(NameQuerySet):
         policies = _model("PolicyChange").objects.filter(organisation=OuterRef("pk"))
         made = AISystem.objects.public().filter(vendor=OuterRef("pk"))
         return Exists(roles) | Exists(policies) | Exists(made)
+
+    def ranked(self):
+        """The parties rankings and organisation lists count: organisations, never people,
+        groups of people or placeholders."""
+        return self.filter(kind=Organisation.Kind.ORGANISATION)
 
 
 class AISystemQuerySet(NameQuerySet):
@@ -108,16 +114,53 @@ class PerpetratorKind(models.Model):
 
 
 class Organisation(models.Model):
+    """A party to incidents: usually an organisation, but the harmed may be a person, a group
+    of people, or a placeholder a source uses for someone it cannot name."""
+
+    class Kind(models.TextChoices):
+        ORGANISATION = "organisation", "Organisation"
+        PERSON = "person", "Person"
+        GROUP = "group", "Group of people"
+        UNKNOWN = "unknown", "Unknown or unnamed"
+
+    class NameSource(models.IntegerChoices):
+        """How far the spelling can be trusted; an import only replaces a lower one."""
+
+        SLUG = 1, "Rebuilt from a source's slug"
+        SOURCE = 2, "As a source spells it"
+        EDITOR = 3, "Set by an editor"
+
     name = models.CharField(max_length=200, unique=True)
     slug = models.SlugField(max_length=200, unique=True)
+    kind = models.CharField(
+        max_length=20, choices=Kind.choices, default=Kind.ORGANISATION, db_index=True
+    )
+    kind_set_by_editor = models.BooleanField(
+        default=False, help_text="Imports never change a kind an editor set."
+    )
+    name_source = models.PositiveSmallIntegerField(
+        choices=NameSource.choices,
+        default=NameSource.SOURCE,
+        help_text="A spelling is only replaced by a better one: an editor's is kept.",
+    )
     website = models.URLField(blank=True)
     description = models.TextField(blank=True)
     shown_publicly = models.BooleanField(default=False, help_text=SHOWN_PUBLICLY_HELP)
+    # A renamed, reclassified or merged party changes what public pages show.
+    updated_at = models.DateTimeField(auto_now=True)
 
     objects = OrganisationQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
+        verbose_name = "party"
+        verbose_name_plural = "parties"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["organisation", "person", "group", "unknown"]),
+                name="organisation_kind_is_known",
+            )
+        ]
 
     def __str__(self):
         return self.name
@@ -129,6 +172,37 @@ class Organisation(models.Model):
 
     def get_absolute_url(self):
         return reverse("organisation_detail", args=[self.slug])
+
+    @property
+    def is_organisation(self):
+        return self.kind == self.Kind.ORGANISATION
+
+
+class OrganisationAlias(models.Model):
+    """Another spelling of a party's name ("Open AI" for OpenAI): an import naming it attaches
+    to the party. Matched by slug, so case and punctuation do not matter."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="aliases")
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "alias"
+        verbose_name_plural = "aliases"
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.slug = slugify(self.name)[:200]
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        slug = slugify(self.name)[:200]
+        other = Organisation.objects.filter(slug=slug).exclude(pk=self.organisation_id).first()
+        if other:
+            raise ValidationError({"name": f"This is the name of another party, {other}."})
 
 
 class AISystem(models.Model):

@@ -267,7 +267,8 @@ def overview(incidents, scope):
             "failed": list(failed_controls(incidents).values_list("pk", flat=True)[:FAILED_SHOWN]),
             "kinds": incidents.kind_counts(),
             "organisations": list(
-                Organisation.objects.filter(Exists(responsible) | Exists(adopting))
+                Organisation.objects.ranked()
+                .filter(Exists(responsible) | Exists(adopting))
                 .order_by("name")
                 .values_list("slug", "name")
             ),

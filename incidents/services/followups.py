@@ -24,3 +24,12 @@ def incidents_imported():
     and the dashboards."""
     queueing.all_related_incidents()
     queueing.summaries_rebuild()
+
+
+def parties_changed(*, incident_ids=()):
+    """A party was renamed, reclassified or merged: its incidents' search text, the rankings
+    of organisations and, when roles moved, the organisations incidents share."""
+    search_index_update(list(incident_ids))
+    queueing.summaries_rebuild()
+    if incident_ids:
+        queueing.all_related_incidents()

@@ -35,7 +35,8 @@ def _busiest(scope):
     Dimension = SummaryCount.Dimension
     facets = dict(Tag.Facet.choices)
     organisations = list(
-        Organisation.objects.filter(pk__in=busiest(Dimension.ORGANISATION))
+        Organisation.objects.ranked()
+        .filter(pk__in=busiest(Dimension.ORGANISATION))
         .order_by("name")
         .values_list("slug", "name")
     )

@@ -152,7 +152,8 @@ def policy_detail(request, slug):
 def organisation_list(request):
     published = Incident.objects.published()
     organisations = (
-        Organisation.objects.annotate(
+        Organisation.objects.ranked()
+        .annotate(
             incident_count=Count(
                 "incident_roles__incident",
                 filter=Q(incident_roles__incident__in=published),
@@ -187,6 +188,7 @@ def organisation_detail(request, slug):
             "roles": roles,
             "policies": organisation.policy_changes.for_list(),
             "ai_systems": organisation.ai_systems.visible_to(request.user),
+            "aliases": organisation.aliases.all(),
         },
     )
 
