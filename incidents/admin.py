@@ -121,7 +121,9 @@ class OrganisationAdmin(admin.ModelAdmin):
             obj.kind_set_by_editor = True
         super().save_model(request, obj, form, change)
         if change and {"name", "kind"} & set(form.changed_data):
-            followups.parties_changed(incident_ids=obj.incident_roles.values_list("incident_id"))
+            followups.parties_changed(
+                incident_ids=obj.incident_roles.values_list("incident_id", flat=True)
+            )
 
     def has_curate_permission(self, request):
         return can_curate(request.user)
