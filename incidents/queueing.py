@@ -52,13 +52,16 @@ def _queue_on_commit(name, argument=None):
 
 
 @contextmanager
-def pending_work_done(name, argument=None):
+def pending_work_done(name, argument=None, *, arguments=None):
     """Around a task's work: the records it finds as it starts are deleted once the work is
     done. Their saves committed before the task read anything, so it saw their data; records
-    written meanwhile stay for the run their own save queued."""
-    seen = list(
-        PendingWork.objects.filter(task=name, argument=argument).values_list("pk", flat=True)
-    )
+    written meanwhile stay for the run their own save queued. A task doing the work of many
+    records at once names their `arguments`."""
+    if arguments is None:
+        recorded = PendingWork.objects.filter(task=name, argument=argument)
+    else:
+        recorded = PendingWork.objects.filter(task=name, argument__in=arguments)
+    seen = list(recorded.values_list("pk", flat=True))
     yield
     PendingWork.objects.filter(pk__in=seen).delete()
 
@@ -87,9 +90,16 @@ def related_incidents(incident_id):
     _queue_on_commit("recompute_related_incidents", incident_id)
 
 
-def all_related_incidents():
-    """Recompute every incident's similar incidents, after an import."""
-    _queue_on_commit("recompute_all_related_incidents")
+def related_incidents_of(incident_ids):
+    """Recompute the similar incidents of many incidents (and their neighbours') in one task,
+    after an import. Each is recorded as its own pending work, so after a broker outage the
+    sweep queues them one by one and nothing is lost."""
+    incident_ids = sorted(set(incident_ids))
+    PendingWork.objects.bulk_create(
+        [PendingWork(task="recompute_related_incidents", argument=pk) for pk in incident_ids],
+        batch_size=1000,
+    )
+    transaction.on_commit(partial(publish, "recompute_related_incidents_of", incident_ids))
 
 
 def pattern_clusters():

@@ -82,10 +82,19 @@ def from_incident(incident):
         ]
         for part in ROWS
     }
-    many = {
-        part.key: list(getattr(incident, part.key).values_list("pk", flat=True)) for part in LINKS
-    }
+    many = {part.key: [item.pk for item in getattr(incident, part.key).all()] for part in LINKS}
     return from_values(fields, children, many)
+
+
+def from_incidents(incident_ids, batch_size=500):
+    """{incident id: snapshot} for many incidents, in one query per part and batch."""
+    incident_ids = sorted(incident_ids)
+    snapshots = {}
+    for start in range(0, len(incident_ids), batch_size):
+        batch = Incident.objects.filter(pk__in=incident_ids[start : start + batch_size])
+        for incident in batch.prefetch_related(*(part.key for part in PARTS)):
+            snapshots[incident.pk] = from_incident(incident)
+    return snapshots
 
 
 def field_values(snapshot):

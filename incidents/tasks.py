@@ -34,6 +34,15 @@ def recompute_related_incidents(incident_id):
 
 
 @recomputes
+def recompute_related_incidents_of(incident_ids):
+    """Many incidents' pending `recompute_related_incidents` work, done in one pass."""
+    with queueing.pending_work_done("recompute_related_incidents", arguments=incident_ids):
+        refreshed = related.related_incidents_recompute_many(incident_ids)
+        queueing.pattern_clusters()
+    return len(refreshed)
+
+
+@recomputes
 def recompute_all_related_incidents():
     with queueing.pending_work_done("recompute_all_related_incidents"):
         related.related_incidents_recompute_all()

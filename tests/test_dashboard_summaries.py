@@ -245,10 +245,10 @@ def test_saving_an_incident_rebuilds_the_summaries_after_commit(
 def test_an_import_rebuilds_the_summaries_once_after_commit(
     world, django_capture_on_commit_callbacks
 ):
-    IncidentFactory(occurred_at=at(date(2025, 4, 2)))
+    imported = IncidentFactory(occurred_at=at(date(2025, 4, 2)))
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        followups.incidents_imported()
-        followups.incidents_imported()
+        followups.incidents_imported(incident_ids=[imported.pk])
+        followups.incidents_imported(incident_ids=[imported.pk])
     assert len(callbacks) >= 2
     total = SummaryCount.objects.get(
         scope=Scope.PUBLIC, dimension="all", series="total", period=date(2025, 4, 1)

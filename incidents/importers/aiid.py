@@ -1,8 +1,10 @@
-"""AI Incident Database snapshot CSVs (incidents.csv plus the taxonomy tables beside it)."""
+"""AI Incident Database snapshot CSVs (incidents.csv plus the taxonomy tables beside it), and
+the report files that may be copied beside it (see `REPORT_FILES`)."""
 
 import json
 import re
 from collections import defaultdict
+from urllib.parse import urlsplit
 
 from django.utils.dateparse import parse_date
 
@@ -25,6 +27,14 @@ TAXONOMIES = [
     ("classifications_CSETv1.csv", "Sector of Deployment", Tag.Facet.SECTOR),
 ]
 NUMBERING = re.compile(r"^\s*\d+(\.\d+)*\.?\s+")
+# Files beside incidents.csv that name an incident's reports. The lookup index and the full
+# incident documents link reports to incidents; submissions, quick adds and news-article
+# candidates carry no incident (their `incident_id` is empty or 0), so they only add a title,
+# date or publisher to a report URL that one of the others links.
+LOOKUP_INDEX = "lookupIndex.json"  # [{"i": incident, "r": [{"n": report, "u": url}]}]
+FULL_INCIDENTS = "fullIncident*.json"  # {"data": {"incident": {"incident_id", "reports"}}}
+REPORT_DETAILS = ("submissions.csv", "quickadd.csv")
+NEWS_ARTICLES = "newsArticles.json"  # {"data": {"candidates": [{"url", "title", ...}]}}
 
 
 def entity_name(slug):
@@ -43,6 +53,7 @@ class AIIDImporter(Importer):
         folder = self.path if self.path.is_dir() else self.path.parent
         incidents_csv = self.path if self.path.is_file() else folder / "incidents.csv"
         tags = self.taxonomy_tags(folder)
+        reports = self.reports(folder)
         self.path = incidents_csv  # errors name the file itself
         for line, row in self.read_csv(incidents_csv):
             self.require_columns(incidents_csv, line, row, REQUIRED)
@@ -74,7 +85,10 @@ class AIIDImporter(Importer):
                 occurred_at=self.day(occurred),
                 organisations=unique(organisations),
                 tags=tags.get(number, []),
-                sources=[SourceRef(url=url, publisher="AI Incident Database", title=title)],
+                sources=[
+                    SourceRef(url=url, publisher="AI Incident Database", title=title),
+                    *reports.get(number, []),
+                ],
             )
 
     def taxonomy_tags(self, folder):
@@ -92,3 +106,105 @@ class AIIDImporter(Importer):
                     if name and (facet, name) not in tags[row["Incident ID"].strip()]:
                         tags[row["Incident ID"].strip()].append((facet, name))
         return tags
+
+    def reports(self, folder):
+        """{incident number: [SourceRef]} from the report files beside incidents.csv; what a
+        file does not say about a report (its title, date, publisher) stays empty, except
+        the publisher, which is then the address's domain."""
+        linked = defaultdict(dict)  # incident -> url -> details
+        path = folder / LOOKUP_INDEX
+        if path.is_file():
+            for position, entry in enumerate(self._json_at(path, [], list)):
+                where = f"[{position}]"
+                number = self._number(path, entry, "i", where)
+                for report in self._list(path, entry, "r", where):
+                    url = self._text(path, report, "u", where)
+                    linked[number].setdefault(url, {})
+        for path in sorted(folder.glob(FULL_INCIDENTS)):
+            incident = self._json_at(path, ["data", "incident"], dict)
+            number = self._number(path, incident, "incident_id", "data.incident")
+            for position, report in enumerate(self._list(path, incident, "reports", "")):
+                where = f"data.incident.reports[{position}]"
+                details = self._details(path, report, where, "source_domain")
+                linked[number].setdefault(details["url"], {}).update(details)
+        if not linked:
+            return {}
+        known = {url for reports in linked.values() for url in reports}
+        found = {}
+        for name in REPORT_DETAILS:
+            path = folder / name
+            if path.is_file():
+                for line, row in self.read_csv(path):
+                    incident = (row.get("incident_id") or "").strip()
+                    url = (row.get("url") or "").strip()
+                    details = self._details(path, row, f"line {line}", "source_domain")
+                    if incident.isdigit() and incident != "0":
+                        linked[incident].setdefault(url, {}).update(details)
+                    elif url in known:
+                        found.setdefault(url, {}).update(details)
+        path = folder / NEWS_ARTICLES
+        if path.is_file():
+            for position, article in enumerate(self._json_at(path, ["data", "candidates"], list)):
+                details = self._details(path, article, f"data.candidates[{position}]", None)
+                if details["url"] in known:
+                    found.setdefault(details["url"], {}).update(details)
+        return {
+            number: [
+                self._source({**found.get(url, {}), **details, "url": url})
+                for url, details in reports.items()
+            ]
+            for number, reports in linked.items()
+        }
+
+    @staticmethod
+    def _source(details):
+        domain = details.get("domain") or urlsplit(details["url"]).hostname or ""
+        return SourceRef(
+            url=details["url"],
+            title=details.get("title", ""),
+            published_on=details.get("published_on"),
+            publisher=domain.removeprefix("www."),
+        )
+
+    def _details(self, path, item, where, domain_key):
+        """A report's url, and its title, publication date and domain where it gives them."""
+        details = {"url": self._text(path, item, "url", where)}
+        if title := str(item.get("title") or "").strip():
+            details["title"] = title
+        if published := str(item.get("date_published") or "").strip():
+            details["published_on"] = parse_date(published[:10])
+            if details["published_on"] is None:
+                self.fail(None, f"{where}.date_published", f"not a date: {published!r}", path)
+        if domain_key and (domain := str(item.get(domain_key) or "").strip()):
+            details["domain"] = domain
+        return details
+
+    def _json_at(self, path, keys, kind):
+        """The value at `keys` in a JSON file, which must be a `kind` (list or dict)."""
+        data = self.parse_json(self.read_text(path), path)
+        for key in keys:
+            if not isinstance(data, dict) or key not in data:
+                self.fail(None, ".".join(keys), "missing", path)
+            data = data[key]
+        if not isinstance(data, kind):
+            what = "a JSON list" if kind is list else "a JSON object"
+            self.fail(None, ".".join(keys) or None, f"not {what}", path)
+        return data
+
+    def _list(self, path, item, key, where):
+        value = item.get(key, []) if isinstance(item, dict) else None
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            self.fail(None, f"{where}.{key}".lstrip("."), "not a list of objects", path)
+        return value
+
+    def _text(self, path, item, key, where):
+        value = item.get(key) if isinstance(item, dict) else None
+        if not isinstance(value, str) or not value.strip():
+            self.fail(None, f"{where}.{key}", "missing or not text", path)
+        return value.strip()
+
+    def _number(self, path, item, key, where):
+        value = item.get(key) if isinstance(item, dict) else None
+        if not isinstance(value, int) or isinstance(value, bool):
+            self.fail(None, f"{where}.{key}", f"not an incident number: {value!r}", path)
+        return str(value)

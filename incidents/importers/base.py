@@ -20,6 +20,7 @@ from django.utils.text import slugify
 from django.utils.translation import ngettext
 
 from incidents import duplicates
+from incidents.importers.history import ImportHistory, origin_label
 from incidents.models import (
     AISystem,
     Dataset,
@@ -130,6 +131,11 @@ class Importer:
     def writer(self, now):
         """What writes the records; a format that carries more than `Record` brings its own."""
         return _Writer(self, now)
+
+    def origin(self):
+        """What the records were read from, for the history: the snapshot or the file."""
+        path = self.path
+        return origin_label(path.name, path.parent.name if path.is_file() else "")
 
     def fail(self, line, field_name, message, path=None):
         raise ImportFailed(path or self.path, line, field_name, message)
@@ -295,6 +301,13 @@ class _Writer:
     def incident_id(self, record):
         return self.provenances[record.external_id].incident_id
 
+    def incident_to_update(self, record):
+        """The id of the incident this record will change, if any, before it is written."""
+        provenance = self.provenances.get(record.external_id)
+        if provenance and provenance.content_hash != record.fingerprint():
+            return provenance.incident_id
+        return None
+
     def finish(self):
         """Called once after every record was written, inside the transaction."""
 
@@ -423,30 +436,38 @@ def run_import(
     *,
     dry_run=False,
     progress: Callable[[int, int], None] | None = None,
+    origin="",
 ) -> ImportSummary:
-    """Read, validate, then write every record in one transaction (rolled back on a dry run)."""
+    """Read, validate, then write every record in one transaction (rolled back on a dry run).
+    `origin` names what was read in the history ("snapshot 2026-02"), when the path cannot."""
     started = time.monotonic()
     records = read_all(importer)
     summary = ImportSummary(
         dataset=importer.dataset, dry_run=dry_run, skipped=importer.skipped, notes=importer.notes
     )
+    history = ImportHistory(
+        note=f"Imported from {Dataset(importer.dataset).label} {origin or importer.origin()}"
+    )
     with transaction.atomic():
         writer = importer.writer(timezone.now())
-        touched = []
+        history.remember(filter(None, map(writer.incident_to_update, records)))
+        touched = {"created": [], "updated": []}
         for position, record in enumerate(records, start=1):
             outcome = writer.write(record)
             setattr(summary, outcome, getattr(summary, outcome) + 1)
             if outcome != "unchanged":
-                touched.append(writer.incident_id(record))
+                touched[outcome].append(writer.incident_id(record))
             if progress:
                 progress(position, len(records))
         writer.finish()
+        history.write(**touched)
+        touched = touched["created"] + touched["updated"]
         search_index_update(touched)  # one UPDATE; a no-op except on PostgreSQL
         summary.flagged = duplicates.flag_cross_source_duplicates(touched)
         if dry_run:
             transaction.set_rollback(True)
         elif touched:
-            followups.incidents_imported()
+            followups.incidents_imported(incident_ids=touched)
     summary.seconds = time.monotonic() - started
     return summary
 

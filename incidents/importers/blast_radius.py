@@ -593,6 +593,12 @@ class _BlastRadiusWriter:
     def incident_id(self, record):
         return self.incidents[record.external_id].pk
 
+    def incident_to_update(self, record):
+        incident = self.incidents.get(record.external_id)
+        if incident and not _same(self.current.get(record.external_id), record.document):
+            return incident.pk
+        return None
+
     def write(self, record) -> str:
         self.records[record.external_id] = record
         incident = self.incidents.get(record.external_id)

@@ -19,6 +19,7 @@ from incidents.models import ImportJob
 from incidents.untrusted import Unreadable, size, unzip
 
 from . import IMPORTERS, ImportFailed, run_import
+from .history import origin_label
 
 log = logging.getLogger(__name__)
 
@@ -151,8 +152,12 @@ def import_job_run(job):
     try:
         with tempfile.TemporaryDirectory() as folder:
             path = _unpack(job, Path(folder))
+            importer = IMPORTERS[job.source](path)
             summary = run_import(
-                IMPORTERS[job.source](path), dry_run=job.dry_run, progress=progress
+                importer,
+                dry_run=job.dry_run,
+                progress=progress,
+                origin=origin_label(job.filename, importer.origin()),
             )
     except ImportFailed as error:
         job.status = ImportJob.Status.FAILED

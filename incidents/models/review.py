@@ -82,6 +82,7 @@ class AuditEvent(models.Model):
         RETRACTED = "retracted", "Retracted"
         RESTORED = "restored", "Restored a revision"
         MERGED = "merged", "Merged"
+        IMPORTED = "imported", "Imported from a dataset"
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="audit_events")
     action = models.CharField(max_length=30, choices=Action.choices, db_index=True)

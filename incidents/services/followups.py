@@ -19,10 +19,10 @@ def incident_retracted():
     queueing.pattern_clusters()
 
 
-def incidents_imported():
-    """After an import: recompute every incident's similar incidents once, in the background,
-    and the dashboards."""
-    queueing.all_related_incidents()
+def incidents_imported(*, incident_ids):
+    """After an import changed these incidents: their similar incidents (and their
+    neighbours'), in one task in the background, and the dashboards."""
+    queueing.related_incidents_of(incident_ids)
     queueing.summaries_rebuild()
 
 

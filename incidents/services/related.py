@@ -161,18 +161,46 @@ def related_candidates(incident):
 def related_incidents_recompute(*, incident, cascade=True):
     """Store the incidents most related to this one; with cascade, refresh its neighbours too,
     since their lists may now include or drop this incident."""
-    neighbourhood = Neighbourhood()
-    incident_ids = {incident.pk}
     if cascade:
-        incident_ids |= {row["pk"] for _, row in neighbourhood.scored(incident.pk)}
-        incident_ids |= set(
-            RelatedIncident.objects.filter(related=incident).values_list("incident_id", flat=True)
-        )
-    RelatedIncident.objects.filter(incident__in=incident_ids).delete()
+        related_incidents_recompute_many([incident.pk])
+        return
+    neighbourhood = Neighbourhood()
+    RelatedIncident.objects.filter(incident=incident).delete()
+    RelatedIncident.objects.bulk_create(neighbourhood.links(incident.pk))
+
+
+def _lists_reaching(neighbourhood, incident_ids):
+    """The incidents whose stored lists these incidents may enter or leave: those listing one
+    of them now, and those scoring one of them at least as high as the last of their list
+    (scores are symmetric, so one pass over each changed incident's candidates finds them)."""
+    kept = defaultdict(list)
+    for owner, related_id, score in RelatedIncident.objects.values_list(
+        "incident_id", "related_id", "score"
+    ):
+        kept[owner].append((score, related_id))
+    reached = {owner for owner, links in kept.items() if any(r in incident_ids for _, r in links)}
+    for pk in incident_ids:
+        for score, other, *_ in neighbourhood._scores(pk):
+            links = kept.get(other, ())
+            if len(links) < RELATED_LIMIT or score >= min(s for s, _ in links):
+                reached.add(other)
+    return reached
+
+
+@transaction.atomic
+def related_incidents_recompute_many(incident_ids):
+    """Store the related lists of these incidents (changed by a save or an import) and refresh
+    those of the others they may now enter or leave, from data loaded once. Returns the ids
+    whose lists were recomputed."""
+    neighbourhood = Neighbourhood()
+    incident_ids = {pk for pk in incident_ids if pk in neighbourhood.perpetrator_of}
+    refreshed = incident_ids | _lists_reaching(neighbourhood, incident_ids)
+    RelatedIncident.objects.filter(incident__in=refreshed).delete()
     RelatedIncident.objects.bulk_create(
-        (link for pk in sorted(incident_ids) for link in neighbourhood.links(pk)),
+        (link for pk in sorted(refreshed) for link in neighbourhood.links(pk)),
         batch_size=2000,
     )
+    return refreshed
 
 
 @transaction.atomic
