@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0020_hash_api_tokens'),
+        ('incidents', '0021_parties'),
     ]
 
     operations = [
