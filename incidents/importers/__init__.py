@@ -3,11 +3,14 @@
 from .agent_incident_log import AgentIncidentLogImporter
 from .agent_register import AgentRegisterImporter
 from .agent_spending import AgentSpendingImporter
+from .ai_escape_log import AIEscapeLogImporter
 from .aiaaic import AIAAICImporter
 from .aiid import AIIDImporter
+from .avid import ATLASImporter, AVIDImporter
 from .awesome_agent_failures import AwesomeAgentFailuresImporter
 from .base import ImportFailed, ImportSummary, run_import
 from .blast_radius import BlastRadiusImporter
+from .genai_incidents import GenAIIncidentsImporter
 
 IMPORTERS = {
     "aiid": AIIDImporter,
@@ -17,6 +20,27 @@ IMPORTERS = {
     "agent-spending-incidents": AgentSpendingImporter,
     "awesome-agent-failures": AwesomeAgentFailuresImporter,
     "blast-radius": BlastRadiusImporter,
+    "genai-incidents": GenAIIncidentsImporter,
+    "avid": AVIDImporter,
+    "atlas": ATLASImporter,
+    "ai-escape-log": AIEscapeLogImporter,
 }
+UNVERIFIED_DATASETS = frozenset(
+    importer.dataset for importer in IMPORTERS.values() if importer.unverified
+)
 
-__all__ = ["IMPORTERS", "ImportFailed", "ImportSummary", "run_import"]
+
+def is_unverified(incident):
+    """Only datasets that publish what they have not checked describe this incident."""
+    datasets = {provenance.dataset for provenance in incident.provenances.all()}
+    return bool(datasets) and datasets <= UNVERIFIED_DATASETS
+
+
+__all__ = [
+    "IMPORTERS",
+    "UNVERIFIED_DATASETS",
+    "ImportFailed",
+    "ImportSummary",
+    "is_unverified",
+    "run_import",
+]

@@ -23,6 +23,7 @@ from incidents import duplicates
 from incidents.importers.history import ImportHistory, origin_label
 from incidents.models import (
     AISystem,
+    CrossReference,
     Dataset,
     Incident,
     IncidentOrganisation,
@@ -61,6 +62,18 @@ class SourceRef:
     stance: str = Source.Stance.REPORTS
 
 
+@dataclass(frozen=True)
+class CrossRef:
+    """Another dataset's record (`dataset`, `external_id`, `url`) of the incident imported as
+    (`refers_to_dataset`, `refers_to_id`); see `CrossReference`."""
+
+    dataset: str
+    external_id: str
+    refers_to_dataset: str
+    refers_to_id: str = ""
+    url: str = ""
+
+
 @dataclass
 class Record:
     """One incident as a source dataset describes it; what the source lacks stays empty."""
@@ -82,11 +95,14 @@ class Record:
     source_values: list[tuple[str, str]] = field(default_factory=list)
     sources: list[SourceRef] = field(default_factory=list)
     fields: dict = field(default_factory=dict)
+    verification: str = ""  # the source's own verification label, kept on the provenance
     path: Path | None = None  # the file it was read from, when not the importer's own
 
     def fingerprint(self):
         data = asdict(self)
         del data["line"], data["path"]
+        if not data["verification"]:
+            del data["verification"]  # so records of sources without one keep their fingerprint
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -119,11 +135,15 @@ class Importer:
     # How it spells the parties it names; a format naming them by slug says so, and a
     # proper spelling from another source then replaces its guess.
     party_names = Organisation.NameSource.SOURCE
+    # A source that publishes what it has not checked: an incident only it describes is
+    # shown as unverified.
+    unverified = False
 
     def __init__(self, path):
         self.path = Path(path)
         self.skipped = 0
         self.notes = []
+        self.cross_references: list[CrossRef] = []
 
     def records(self) -> Iterator[Record]:
         raise NotImplementedError
@@ -389,6 +409,7 @@ class _Writer:
             provenance.url = record.url
             provenance.imported_at = self.now
             provenance.licence = self.importer.licence
+            provenance.verification = record.verification
             provenance.save()
         else:
             self.provenances[record.external_id] = Provenance.objects.create(
@@ -399,6 +420,7 @@ class _Writer:
                 licence=self.importer.licence,
                 imported_at=self.now,
                 content_hash=fingerprint,
+                verification=record.verification,
             )
         return outcome
 
@@ -462,6 +484,12 @@ def run_import(
         writer.finish()
         history.write(**touched)
         touched = touched["created"] + touched["updated"]
+        write_cross_references(importer.cross_references)
+        for dataset in {importer.dataset} | {
+            ref.refers_to_dataset for ref in importer.cross_references
+        }:
+            while resolve_cross_references(dataset):
+                pass  # a reference resolved may be what another one points through
         search_index_update(touched)  # one UPDATE; a no-op except on PostgreSQL
         summary.flagged = duplicates.flag_cross_source_duplicates(touched)
         if dry_run:
@@ -470,6 +498,64 @@ def run_import(
             followups.incidents_imported(incident_ids=touched)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def write_cross_references(references: Iterable[CrossRef]):
+    """Record each cross-reference once, attached to its incident when that is imported
+    already and waiting with none otherwise; a re-import adds nothing new."""
+    existing = {
+        (r.dataset, r.external_id, r.refers_to_dataset, r.refers_to_id): r
+        for r in CrossReference.objects.filter(dataset__in={ref.dataset for ref in references})
+    }
+    for ref in unique(references):
+        key = (ref.dataset, ref.external_id, ref.refers_to_dataset, ref.refers_to_id)
+        stored = existing.get(key)
+        if stored is None:
+            existing[key] = CrossReference.objects.create(
+                dataset=ref.dataset,
+                external_id=ref.external_id,
+                url=ref.url,
+                refers_to_dataset=ref.refers_to_dataset,
+                refers_to_id=ref.refers_to_id,
+            )
+        elif stored.url != ref.url:
+            stored.url = ref.url
+            stored.save(update_fields=["url"])
+
+
+def resolve_cross_references(dataset):
+    """Attach the cross-references waiting for a record of `dataset` to its incident, now
+    that it may be imported: by id, or by the record's original URL when the id is unknown."""
+    pending = list(CrossReference.objects.filter(refers_to_dataset=dataset, incident=None))
+    if not pending:
+        return 0
+    provenances = Provenance.objects.filter(dataset=dataset)
+    # A record the dataset itself folded into another (cross-referenced from it) counts as
+    # that one: AVID's vulnerability summarising its reports, say.
+    by_id = dict(
+        CrossReference.objects.filter(dataset=dataset)
+        .exclude(incident=None)
+        .values_list("external_id", "incident_id")
+    )
+    by_id.update(provenances.values_list("external_id", "incident_id"))
+    by_url = dict(provenances.exclude(url="").values_list("url", "incident_id"))
+    taken = set(
+        CrossReference.objects.exclude(incident=None).values_list(
+            "incident_id", "dataset", "external_id"
+        )
+    )
+    resolved = []
+    for reference in pending:
+        if reference.refers_to_id:
+            incident_id = by_id.get(reference.refers_to_id)
+        else:
+            incident_id = by_url.get(reference.url)
+        if incident_id and (incident_id, reference.dataset, reference.external_id) not in taken:
+            reference.incident_id = incident_id
+            taken.add((incident_id, reference.dataset, reference.external_id))
+            resolved.append(reference)
+    CrossReference.objects.bulk_update(resolved, ["incident"], batch_size=500)
+    return len(resolved)
 
 
 def split_list(value: str, separator=";") -> list[str]:

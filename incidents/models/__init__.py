@@ -13,7 +13,7 @@ from .incident import (
 from .patterns import DigestSubscription, PatternCluster, PatternClusterMember, SummaryCount
 from .pending import PendingWork
 from .policy import PolicyChange, PolicyChangeIncident, PolicySource
-from .provenance import Dataset, DuplicateFlag, Provenance
+from .provenance import CrossReference, Dataset, DuplicateFlag, Provenance
 from .review import AuditEvent, IncidentRevision, Notification, Review
 from .taxonomy import AISystem, Organisation, OrganisationAlias, PerpetratorKind, Severity, Tag
 
@@ -27,6 +27,7 @@ __all__ = [
     "Dataset",
     "DuplicateFlag",
     "Provenance",
+    "CrossReference",
     "ActionItem",
     "AuditEvent",
     "IncidentRevision",

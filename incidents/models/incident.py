@@ -109,6 +109,7 @@ class IncidentQuerySet(models.QuerySet):
                 "action_items",
                 "sources",
                 "provenances",
+                "cross_references",
                 models.Prefetch(
                     "agent_actions",
                     queryset=apps.get_model("incidents", "AgentAction").objects.select_related(

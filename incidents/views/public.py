@@ -12,6 +12,7 @@ from incidents.caching import cached_for_this_data, public_page_cache
 from incidents.dashboards.impact import policy_impact
 from incidents.dashboards.summaries import reader_scope, scope_incidents
 from incidents.filters import KEYSET_SORTS, IncidentFilter
+from incidents.importers import is_unverified
 from incidents.models import (
     Incident,
     IncidentOrganisation,
@@ -110,6 +111,7 @@ def incident_detail(request, number, slug):
         "policy_links": policy_links,
         "related_links": related,
         "missing_gates": missing_gates(incident.agent_actions.all()),
+        "unverified": is_unverified(incident),
     }
     if can_read_internal(request.user):
         # Staff read the public page too; tell them whether it is what the public reads.

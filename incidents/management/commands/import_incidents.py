@@ -20,9 +20,19 @@ class Command(BaseCommand):
             action="store_true",
             help="Validate and report what would be created, updated and skipped; write nothing.",
         )
+        parser.add_argument(
+            "--oecd-relationships",
+            metavar="FILE",
+            help="genai-incidents only: the AI Incident Database's oecd_relationships_*.json, "
+            "read as cross-references from AIID incidents to OECD AIM records (found by itself "
+            "when it lies beside the data).",
+        )
 
-    def handle(self, *args, source, path, dry_run, **options):
-        importer = IMPORTERS[source](path)
+    def handle(self, *args, source, path, dry_run, oecd_relationships, **options):
+        if oecd_relationships and source != "genai-incidents":
+            raise CommandError("--oecd-relationships is only read by the genai-incidents import")
+        extra = {"oecd_relationships": oecd_relationships} if oecd_relationships else {}
+        importer = IMPORTERS[source](path, **extra)
         bar = None
 
         def progress(done, total):
