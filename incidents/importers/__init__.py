@@ -8,6 +8,7 @@ from .aiid import AIIDImporter
 from .awesome_agent_failures import AwesomeAgentFailuresImporter
 from .base import ImportFailed, ImportSummary, run_import
 from .blast_radius import BlastRadiusImporter
+from .dail import DAILImporter
 
 IMPORTERS = {
     "aiid": AIIDImporter,
@@ -17,6 +18,7 @@ IMPORTERS = {
     "agent-spending-incidents": AgentSpendingImporter,
     "awesome-agent-failures": AwesomeAgentFailuresImporter,
     "blast-radius": BlastRadiusImporter,
+    "dail": DAILImporter,
 }
 
 __all__ = ["IMPORTERS", "ImportFailed", "ImportSummary", "run_import"]

@@ -14,6 +14,7 @@ class Dataset(models.TextChoices):
     AGENT_SPENDING = "agent-spending-incidents", "the Agent Spending Incidents list"
     AWESOME_AGENT_FAILURES = "awesome-agent-failures", "Awesome Agent Failures"
     BLAST_RADIUS = "blast-radius", "a Blast Radius export"
+    DAIL = "dail", "the Database of AI Litigation"
 
 
 class Provenance(models.Model):

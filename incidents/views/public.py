@@ -15,6 +15,7 @@ from incidents.filters import KEYSET_SORTS, IncidentFilter
 from incidents.models import (
     Incident,
     IncidentOrganisation,
+    LegalCase,
     Organisation,
     PolicyChange,
     PolicyChangeIncident,
@@ -108,6 +109,7 @@ def incident_detail(request, number, slug):
     context = {
         "incident": incident,
         "policy_links": policy_links,
+        "legal_cases": LegalCase.objects.linked_to(incident),
         "related_links": related,
         "missing_gates": missing_gates(incident.agent_actions.all()),
     }
