@@ -338,3 +338,35 @@ def test_the_full_dail_tables_import_93_cases_and_again_unchanged():
     assert (second.created, second.updated, second.unchanged) == (0, 0, 93)
     assert LegalCase.objects.filter(dockets__isnull=False).distinct().count() == 71
     assert sum(case.documents.count() for case in LegalCase.objects.all()) == 224
+
+
+def test_the_api_reads_cases_with_their_public_links_only(reader):
+    shown = IncidentFactory(title="COMPAS risk scores in sentencing")
+    SourceFactory(incident=shown, url=LOOMIS_REVIEW)
+    hidden = IncidentFactory(internal=True)
+    SourceFactory(incident=hidden, url=LOOMIS_REVIEW)
+    suggested = IncidentFactory()
+    suggested.ai_systems.add(AISystemFactory(name="COMPAS"))
+    import_("dail", DAIL)
+
+    listed = reader.get("/api/v1/legal-cases/").json()["results"]
+    detail = reader.get(f"/api/v1/legal-cases/{loomis().slug}/").json()
+
+    assert len(listed) == 5
+    assert detail["caption"] == "Loomis v. Wisconsin"
+    assert detail["algorithm_names"] == ["COMPAS"]
+    assert [d["number"] for d in detail["dockets"]] == ["2015AP157–CR", "No. 16-6387"]
+    assert [link["number"] for link in detail["incidents"]] == [shown.number]
+    assert "secondary source" in detail["incidents"][0]["reason"]
+
+
+def test_the_pages_cost_a_few_queries_however_many_rows(reader, django_assert_max_num_queries):
+    for _ in range(5):
+        SourceFactory(url=LOOMIS_REVIEW)
+    import_("dail", DAIL)
+    assert LegalCaseIncident.objects.count() == 5
+
+    with django_assert_max_num_queries(8):
+        assert reader.get(reverse("legal_case_list")).status_code == 200
+    with django_assert_max_num_queries(8):
+        assert reader.get(loomis().get_absolute_url()).status_code == 200
