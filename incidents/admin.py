@@ -609,11 +609,15 @@ class CaseSecondarySourceInline(admin.TabularInline):
 
 
 class LegalCaseIncidentInline(admin.TabularInline):
+    """Shown for reading: links are made, confirmed and dismissed under Legal case incidents,
+    which records who decided."""
+
     model = LegalCaseIncident
-    autocomplete_fields = ["incident"]
-    readonly_fields = ["linked_by", "decided_at"]
-    fields = ["incident", "status", "reason", "linked_by", "decided_at"]
+    fields = readonly_fields = ["incident", "status", "reason", "linked_by", "decided_at"]
     extra = 0
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 def _decide_links(modeladmin, request, queryset, decide, done):
@@ -641,10 +645,10 @@ class LegalCaseIncidentAdmin(admin.ModelAdmin):
     actions = ["confirm", "dismiss"]
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.linked_by = request.user  # linked by hand
-            obj.decided_at = timezone.now()
+        if not change or "status" in form.changed_data:
+            obj.linked_by, obj.decided_at = request.user, timezone.now()
         super().save_model(request, obj, form, change)
+        obj.case.save(update_fields=["updated_at"])  # the case and incident pages change
 
     @admin.action(description="Confirm: the case followed the incident")
     def confirm(self, request, queryset):

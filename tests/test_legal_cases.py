@@ -370,3 +370,26 @@ def test_the_pages_cost_a_few_queries_however_many_rows(reader, django_assert_ma
         assert reader.get(reverse("legal_case_list")).status_code == 200
     with django_assert_max_num_queries(8):
         assert reader.get(loomis().get_absolute_url()).status_code == 200
+
+
+def test_an_editor_links_a_case_by_hand_and_reads_it_in_the_admin(eve, eve_client, reader):
+    import_("dail", DAIL)
+    incident = IncidentFactory()
+
+    response = eve_client.post(
+        reverse("admin:incidents_legalcaseincident_add"),
+        {
+            "case": loomis().pk,
+            "incident": incident.pk,
+            "status": LegalCaseIncident.Status.LINKED,
+            "reason": "The court's opinion discusses this incident.",
+        },
+    )
+
+    assert response.status_code == 302
+    link = LegalCaseIncident.objects.get(incident=incident)
+    assert link.linked_by == eve
+    assert "Loomis v. Wisconsin" in reader.get(incident.get_absolute_url()).content.decode()
+    page = eve_client.get(reverse("admin:incidents_legalcase_change", args=[loomis().pk]))
+    assert page.status_code == 200
+    assert "The court&#x27;s opinion discusses this incident." in page.content.decode()
