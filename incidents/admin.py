@@ -23,13 +23,18 @@ from incidents.models import (
     AgentAction,
     AISystem,
     AuditEvent,
+    CaseDocument,
+    CaseSecondarySource,
     Control,
     ControlAssessment,
+    Docket,
     DuplicateFlag,
     ImportJob,
     Incident,
     IncidentOrganisation,
     IncidentRevision,
+    LegalCase,
+    LegalCaseIncident,
     Notification,
     Organisation,
     OrganisationAlias,
@@ -51,6 +56,11 @@ from incidents.models import (
 )
 from incidents.permissions import can_curate
 from incidents.services import followups
+from incidents.services.legal_links import (
+    legal_case_link_confirm,
+    legal_case_link_dismiss,
+    legal_case_links_find,
+)
 from incidents.services.merge import MergeRefused, incident_merge
 from incidents.services.parties import party_merge
 
@@ -662,3 +672,100 @@ class ReportingRegimeAdmin(admin.ModelAdmin):
     list_display = ["name", "citation"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [ReportingTriggerInline]
+
+
+class DocketInline(admin.TabularInline):
+    formfield_overrides = HTTPS_URLS
+    model = Docket
+    extra = 0
+
+
+class CaseDocumentInline(admin.TabularInline):
+    formfield_overrides = HTTPS_URLS
+    model = CaseDocument
+    extra = 0
+
+
+class CaseSecondarySourceInline(admin.TabularInline):
+    formfield_overrides = HTTPS_URLS
+    model = CaseSecondarySource
+    extra = 0
+
+
+class LegalCaseIncidentInline(admin.TabularInline):
+    """Shown for reading: links are made, confirmed and dismissed under Legal case incidents,
+    which records who decided."""
+
+    model = LegalCaseIncident
+    fields = readonly_fields = ["incident", "status", "reason", "linked_by", "decided_at"]
+    extra = 0
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+def _decide_links(modeladmin, request, queryset, decide, done):
+    decided = 0
+    for link in queryset.select_related("case"):
+        try:
+            decide(link=link, by=request.user)
+        except PermissionDenied as error:
+            modeladmin.message_user(request, str(error), messages.ERROR)
+            return
+        decided += 1
+    modeladmin.message_user(request, done % {"n": decided}, messages.SUCCESS)
+
+
+@admin.register(LegalCaseIncident)
+class LegalCaseIncidentAdmin(admin.ModelAdmin):
+    """Links between legal cases and incidents, and the suggestions waiting for an editor."""
+
+    list_display = ["case", "incident", "status", "reason", "linked_by", "decided_at"]
+    list_filter = ["status"]
+    list_select_related = ["case", "incident", "linked_by"]
+    search_fields = ["case__caption", "incident__title", "reason"]
+    autocomplete_fields = ["case", "incident"]
+    readonly_fields = ["linked_by", "decided_at", "created_at"]
+    actions = ["confirm", "dismiss"]
+
+    def save_model(self, request, obj, form, change):
+        if not change or "status" in form.changed_data:
+            obj.linked_by, obj.decided_at = request.user, timezone.now()
+        super().save_model(request, obj, form, change)
+        obj.case.save(update_fields=["updated_at"])  # the case and incident pages change
+
+    @admin.action(description="Confirm: the case followed the incident")
+    def confirm(self, request, queryset):
+        _decide_links(
+            self, request, queryset, legal_case_link_confirm, "Linked %(n)d case(s) to incidents."
+        )
+
+    @admin.action(description="Dismiss: the case is not about the incident")
+    def dismiss(self, request, queryset):
+        _decide_links(
+            self, request, queryset, legal_case_link_dismiss, "Dismissed %(n)d suggestion(s)."
+        )
+
+
+@admin.register(LegalCase)
+class LegalCaseAdmin(admin.ModelAdmin):
+    list_display = ["caption", "record_number", "jurisdiction_level", "status", "filed_on"]
+    list_filter = ["status_group", "jurisdiction_level", "class_action"]
+    search_fields = ["caption", "=record_number", "parties"]
+    readonly_fields = ["record_number", "licence", "imported_at", "created_at", "updated_at"]
+    inlines = [
+        LegalCaseIncidentInline,
+        DocketInline,
+        CaseDocumentInline,
+        CaseSecondarySourceInline,
+    ]
+    actions = ["find_incidents"]
+
+    @admin.action(description="Look again for incidents these cases followed")
+    def find_incidents(self, request, queryset):
+        linked, suggested = legal_case_links_find(cases=queryset)
+        self.message_user(
+            request,
+            f"Linked on evidence: {linked}; new suggestions for an editor: {suggested}.",
+            messages.SUCCESS,
+        )

@@ -2,9 +2,9 @@
 data changes.
 
 Every write path saves the incident or policy change it touches, which moves its `updated_at`;
-incidents are never deleted. So the newest `updated_at` (and id) of incidents and policy changes,
-plus the newest change of an organisation and the newest tag, name a version of the data. Each
-part is one index lookup.
+incidents are never deleted. So the newest `updated_at` (and id) of incidents, policy changes
+and legal cases, plus the newest change of an organisation, the newest tag and the newest case
+link, name a version of the data. Each part is one index lookup.
 """
 
 import hashlib
@@ -15,7 +15,15 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
-from incidents.models import Incident, Organisation, PolicyChange, RelatedIncident, Tag
+from incidents.models import (
+    Incident,
+    LegalCase,
+    LegalCaseIncident,
+    Organisation,
+    PolicyChange,
+    RelatedIncident,
+    Tag,
+)
 
 # Set while a cached public page is computed: the page and its parts read one version.
 _page_data_version = ContextVar("page_data_version", default=None)
@@ -31,6 +39,9 @@ def data_version():
         for model, columns in (
             (Incident, ["updated_at", "id"]),
             (PolicyChange, ["updated_at", "id"]),
+            # A link decided by an editor touches its case; a new link is a new row.
+            (LegalCase, ["updated_at", "id"]),
+            (LegalCaseIncident, ["id"]),
             (Organisation, ["updated_at", "id"]),
             (Tag, ["id"]),
             # Related lists are rebuilt after a save, by a worker: new rows, new ids.

@@ -23,6 +23,7 @@ from schemathesis.checks import (
 
 from config.wsgi import application
 from incidents.api.authentication import issue_token
+from incidents.models import Docket, LegalCase, LegalCaseIncident
 
 from .factories import (
     IncidentFactory,
@@ -88,6 +89,13 @@ def records(db, settings, wsgi_keeps_the_test_connection):
         PolicyChangeIncidentFactory(incident=incident, policy_change__organisation=organisation)
     IncidentFactory(retracted=True)
     IncidentFactory(draft=True)
+    case = LegalCase.objects.create(
+        record_number="1", slug="loomis-v-wisconsin", caption="Loomis v. Wisconsin"
+    )
+    Docket.objects.create(case=case, external_id="1", court="Federal: Supreme Court")
+    LegalCaseIncident.objects.create(
+        case=case, incident=incident, status=LegalCaseIncident.Status.LINKED, reason="A test."
+    )
 
 
 # Building the schema reads no database, so it can be loaded while tests are collected.

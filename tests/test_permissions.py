@@ -107,6 +107,8 @@ PUBLIC_ROUTES = {
     "incident_detail",
     "policy_list",
     "policy_detail",
+    "legal_case_list",
+    "legal_case_detail",
     "organisation_list",
     "organisation_detail",
     "tag_list",

@@ -25,6 +25,7 @@ redoc = csp_update({"style-src": [UNSAFE_INLINE], "worker-src": ["blob:"], "img-
 router = SimpleRouter()
 router.register("incidents", views.IncidentViewSet, basename="incident")
 router.register("policy-changes", views.PolicyChangeViewSet, basename="policy-change")
+router.register("legal-cases", views.LegalCaseViewSet, basename="legal-case")
 router.register("organisations", views.OrganisationViewSet, basename="organisation")
 router.register("tags", views.TagViewSet, basename="tag")
 router.register("postmortems", views.PostmortemViewSet, basename="postmortem")

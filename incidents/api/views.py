@@ -21,6 +21,8 @@ from rest_framework.response import Response
 from incidents.models import (
     Incident,
     IncidentOrganisation,
+    LegalCase,
+    LegalCaseIncident,
     Organisation,
     PolicyChange,
     PolicyChangeIncident,
@@ -138,6 +140,31 @@ class PolicyChangeViewSet(PublicViewSet):
         ).select_related("incident")
         return PolicyChange.objects.select_related("organisation").prefetch_related(
             "sources",
+            Prefetch("incident_links", queryset=public_links, to_attr="public_incident_links"),
+        )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Legal cases",
+        description="Lawsuits about AI systems from the Database of AI Litigation, newest "
+        "recorded first.",
+    ),
+    retrieve=extend_schema(summary="One legal case"),
+)
+class LegalCaseViewSet(PublicViewSet):
+    serializer_class = public.LegalCaseSerializer
+    lookup_field = "slug"
+    pagination_class = NewestRecordedCursor
+
+    def get_queryset(self):
+        public_links = LegalCaseIncident.objects.filter(
+            status=LegalCaseIncident.Status.LINKED, incident__in=Incident.objects.public()
+        ).select_related("incident")
+        return LegalCase.objects.prefetch_related(
+            "dockets",
+            "documents",
+            "secondary_sources",
             Prefetch("incident_links", queryset=public_links, to_attr="public_incident_links"),
         )
 

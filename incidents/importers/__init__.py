@@ -10,6 +10,7 @@ from .avid import ATLASImporter, AVIDImporter
 from .awesome_agent_failures import AwesomeAgentFailuresImporter
 from .base import ImportFailed, ImportSummary, run_import
 from .blast_radius import BlastRadiusImporter
+from .dail import DAILImporter
 from .genai_incidents import GenAIIncidentsImporter
 
 IMPORTERS = {
@@ -24,6 +25,7 @@ IMPORTERS = {
     "avid": AVIDImporter,
     "atlas": ATLASImporter,
     "ai-escape-log": AIEscapeLogImporter,
+    "dail": DAILImporter,
 }
 UNVERIFIED_DATASETS = frozenset(
     importer.dataset for importer in IMPORTERS.values() if importer.unverified

@@ -477,8 +477,9 @@ def run_import(
         for position, record in enumerate(records, start=1):
             outcome = writer.write(record)
             setattr(summary, outcome, getattr(summary, outcome) + 1)
-            if outcome != "unchanged":
-                touched[outcome].append(writer.incident_id(record))
+            # A writer of records that are not incidents (legal cases) names no incident.
+            if outcome != "unchanged" and (incident_id := writer.incident_id(record)):
+                touched[outcome].append(incident_id)
             if progress:
                 progress(position, len(records))
         writer.finish()

@@ -10,6 +10,13 @@ from .incident import (
     TimelineEvent,
     Tristate,
 )
+from .legal import (
+    CaseDocument,
+    CaseSecondarySource,
+    Docket,
+    LegalCase,
+    LegalCaseIncident,
+)
 from .patterns import DigestSubscription, PatternCluster, PatternClusterMember, SummaryCount
 from .pending import PendingWork
 from .policy import PolicyChange, PolicyChangeIncident, PolicySource
@@ -25,6 +32,11 @@ __all__ = [
     "PolicyControl",
     "AISystem",
     "Dataset",
+    "CaseDocument",
+    "CaseSecondarySource",
+    "Docket",
+    "LegalCase",
+    "LegalCaseIncident",
     "DuplicateFlag",
     "Provenance",
     "CrossReference",

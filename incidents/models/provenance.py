@@ -21,6 +21,7 @@ class Dataset(models.TextChoices):
     # Only cross-referenced: its records reach us through the GenAI Incidents index and the
     # AI Incident Database's links, never imported from the monitor itself.
     OECD_AIM = "oecd-aim", "the OECD AI Incidents and Hazards Monitor"
+    DAIL = "dail", "the Database of AI Litigation"
 
 
 class Provenance(models.Model):

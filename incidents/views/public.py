@@ -16,6 +16,7 @@ from incidents.importers import is_unverified
 from incidents.models import (
     Incident,
     IncidentOrganisation,
+    LegalCase,
     Organisation,
     PolicyChange,
     PolicyChangeIncident,
@@ -109,6 +110,7 @@ def incident_detail(request, number, slug):
     context = {
         "incident": incident,
         "policy_links": policy_links,
+        "legal_cases": LegalCase.objects.linked_to(incident),
         "related_links": related,
         "missing_gates": missing_gates(incident.agent_actions.all()),
         "unverified": is_unverified(incident),

@@ -18,10 +18,15 @@ from incidents.models import (
     ActionItem,
     AgentAction,
     AISystem,
+    CaseDocument,
+    CaseSecondarySource,
     Control,
     ControlAssessment,
+    Docket,
     Incident,
     IncidentOrganisation,
+    LegalCase,
+    LegalCaseIncident,
     Organisation,
     PerpetratorKind,
     PolicyChange,
@@ -375,3 +380,88 @@ class PolicyChangeSerializer(serializers.ModelSerializer):
 
     def get_api_url(self, policy) -> str:
         return api_address("policy-change-detail", policy.slug)
+
+
+class DocketSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Docket
+        fields = ["court", "number", "link"]
+
+
+class CaseDocumentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CaseDocument
+        fields = ["title", "court", "date", "dated_on", "citation", "link"]
+
+
+class CaseSecondarySourceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CaseSecondarySource
+        fields = ["title", "link"]
+
+
+class LegalCaseIncidentSerializer(serializers.ModelSerializer):
+    number = serializers.IntegerField(source="incident.number")
+    title = serializers.CharField(source="incident.title")
+    api_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = LegalCaseIncident
+        fields = ["number", "title", "reason", "api_url"]
+
+    def get_api_url(self, link) -> str:
+        return api_address("incident-detail", link.incident.number)
+
+
+class LegalCaseSerializer(serializers.ModelSerializer):
+    """A lawsuit as the Database of AI Litigation records it; texts are the source's own."""
+
+    dockets = DocketSerializer(many=True)
+    documents = CaseDocumentSerializer(many=True)
+    secondary_sources = CaseSecondarySourceSerializer(many=True)
+    incidents = LegalCaseIncidentSerializer(
+        many=True,
+        source="public_incident_links",
+        help_text="Published incidents the case followed, each with why it is linked.",
+    )
+    url = serializers.SerializerMethodField()
+    api_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = LegalCase
+        fields = [
+            "slug",
+            "record_number",
+            "caption",
+            "brief_description",
+            "jurisdiction",
+            "jurisdiction_level",
+            "filed",
+            "filed_on",
+            "status",
+            "status_group",
+            "class_action",
+            "areas_of_application",
+            "causes_of_action",
+            "issues",
+            "algorithm_names",
+            "parties",
+            "summary_of_significance",
+            "facts_to_date",
+            "most_recent_activity",
+            "most_recent_activity_on",
+            "last_updated_on",
+            "licence",
+            "dockets",
+            "documents",
+            "secondary_sources",
+            "incidents",
+            "url",
+            "api_url",
+        ]
+
+    def get_url(self, case) -> str:
+        return absolute_url(case.get_absolute_url())
+
+    def get_api_url(self, case) -> str:
+        return api_address("legal-case-detail", case.slug)
