@@ -287,6 +287,9 @@ class _LegalCaseWriter:
     def incident_id(self, record):
         return None  # a legal case is not an incident: nothing to reindex or compare
 
+    def incident_to_update(self, record):
+        return None  # nor any incident history to write
+
     def slug(self, record):
         slug = slugify(record.title)[:100] or "case"
         if slug in self.slugs:

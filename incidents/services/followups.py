@@ -32,4 +32,4 @@ def parties_changed(*, incident_ids=()):
     search_index_update(list(incident_ids))
     queueing.summaries_rebuild()
     if incident_ids:
-        queueing.all_related_incidents()
+        queueing.related_incidents_of(list(incident_ids))
