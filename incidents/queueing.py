@@ -92,6 +92,11 @@ def all_related_incidents():
     _queue_on_commit("recompute_all_related_incidents")
 
 
+def crosswalk_entry_rederive(entry_id):
+    """Derive again the incidents a changed (or deleted) crosswalk entry reaches."""
+    _queue_on_commit("rederive_crosswalk_entry", entry_id)
+
+
 def pattern_clusters():
     _queue_on_commit("recompute_pattern_clusters")
 

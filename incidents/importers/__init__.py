@@ -19,4 +19,11 @@ IMPORTERS = {
     "blast-radius": BlastRadiusImporter,
 }
 
-__all__ = ["IMPORTERS", "ImportFailed", "ImportSummary", "run_import"]
+# Every source vocabulary an importer keeps values of, by key.
+VOCABULARIES = {
+    vocabulary.key: vocabulary
+    for importer in IMPORTERS.values()
+    for vocabulary in importer.vocabularies
+}
+
+__all__ = ["IMPORTERS", "VOCABULARIES", "ImportFailed", "ImportSummary", "run_import"]

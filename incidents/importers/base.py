@@ -29,10 +29,19 @@ from incidents.models import (
     PerpetratorKind,
     Provenance,
     Source,
+    SourceTerm,
     Tag,
 )
 from incidents.search_index import search_index_update
 from incidents.services import followups
+from incidents.services.crosswalk import (
+    CrosswalkFileError,
+    Deriver,
+    crosswalk_load,
+    incidents_reached,
+    incidents_rederive,
+    source_terms_replace,
+)
 from incidents.untrusted import MAX_FIELD_CHARS, Unreadable, decode, field_limit, load_json
 from incidents.vocabularies import Vocabulary
 from incidents.web_addresses import web_address_problem
@@ -219,6 +228,10 @@ def read_all(importer) -> list[Record]:
                 f"{seen[record.external_id]}",
             )
         seen[record.external_id] = record.line
+        declared = {vocabulary.key for vocabulary in importer.vocabularies}
+        for key, _ in record.source_values:
+            if key not in declared:
+                importer.fail(record.line, key, "not a vocabulary this importer declares")
         for field_name, address in [("url", record.url)] + [
             ("sources", ref.url) for ref in record.sources
         ]:
@@ -241,6 +254,8 @@ def _texts(record):
         yield "ai_systems", name, AISystem, "name"
     for *_, name in record.tags:
         yield "tags", name, Tag, "name"
+    for key, value in record.source_values:
+        yield key, value, SourceTerm, "value"
     for ref in record.sources:
         yield "sources.url", ref.url, Source, "url"
         yield "sources.publisher", ref.publisher, Source, "publisher"
@@ -279,6 +294,12 @@ class _Writer:
             p.external_id: p
             for p in Provenance.objects.filter(dataset=importer.dataset).select_related("incident")
         }
+        self.vocabularies = [vocabulary.key for vocabulary in importer.vocabularies]
+        self.terms = {
+            (t.vocabulary, t.slug): t
+            for t in SourceTerm.objects.filter(vocabulary__in=self.vocabularies)
+        }
+        self.deriver = Deriver(vocabulary_order=self.vocabularies, tag=self.tag)
 
     def incident_id(self, record):
         return self.provenances[record.external_id].incident_id
@@ -325,15 +346,27 @@ class _Writer:
         incident.narrative = record.narrative
         incident.occurred_at = record.occurred_at
         incident.occurred_precision = record.occurred_precision
-        incident.perpetrator = self.perpetrators.get(record.perpetrator)
+        if record.perpetrator or not self.vocabularies:
+            incident.perpetrator = self.perpetrators.get(record.perpetrator)
         for name, value in record.fields.items():
             setattr(incident, name, value)
+        if self.vocabularies:
+            terms = self.source_terms(record)
+            derivations = (
+                list(incident.derivations.select_related("source_term", "entry"))
+                if provenance
+                else []
+            )
+            plan = self.deriver.derive_fields(incident, terms, derivations)
         incident.save()
 
         # An incident merged from several datasets keeps what each contributed; one that only
         # this dataset describes follows the dataset exactly.
         replace = outcome == "created" or incident.provenances.count() <= 1
         self.write_relations(incident, record, replace=replace)
+        if self.vocabularies:
+            source_terms_replace(incident=incident, terms=terms, vocabularies=self.vocabularies)
+            plan.write()
         if provenance:
             provenance.content_hash = fingerprint
             provenance.url = record.url
@@ -351,6 +384,20 @@ class _Writer:
                 content_hash=fingerprint,
             )
         return outcome
+
+    def source_terms(self, record):
+        """The record's source terms, creating those not seen before in one query."""
+        keys = unique(
+            (key, SourceTerm.slug_for(value), value) for key, value in record.source_values
+        )
+        missing = {
+            (key, slug): SourceTerm(vocabulary=key, value=value, slug=slug)
+            for key, slug, value in keys
+            if (key, slug) not in self.terms
+        }
+        for term in SourceTerm.objects.bulk_create(missing.values()):
+            self.terms[(term.vocabulary, term.slug)] = term
+        return unique(self.terms[(key, slug)] for key, slug, _ in keys)
 
     def write_relations(self, incident, record, *, replace):
         if replace:
@@ -394,6 +441,12 @@ def run_import(
         dataset=importer.dataset, dry_run=dry_run, skipped=importer.skipped, notes=importer.notes
     )
     with transaction.atomic():
+        try:
+            crosswalk_changed = crosswalk_load(
+                dataset=importer.dataset, vocabularies=importer.vocabularies
+            )
+        except CrosswalkFileError as error:
+            raise ImportFailed(error.path, error.line, error.field_name, error.message) from error
         writer = importer.writer(timezone.now())
         touched = []
         for position, record in enumerate(records, start=1):
@@ -404,6 +457,12 @@ def run_import(
             if progress:
                 progress(position, len(records))
         writer.finish()
+        if crosswalk_changed:
+            # Entries new to the seed file reach incidents this import left unchanged.
+            incidents_rederive(
+                incident_ids=incidents_reached(crosswalk_changed) - set(touched),
+                vocabulary_order=writer.vocabularies,
+            )
         search_index_update(touched)  # one UPDATE; a no-op except on PostgreSQL
         summary.flagged = duplicates.flag_cross_source_duplicates(touched)
         if dry_run:
