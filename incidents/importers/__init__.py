@@ -26,4 +26,27 @@ VOCABULARIES = {
     for vocabulary in importer.vocabularies
 }
 
-__all__ = ["IMPORTERS", "VOCABULARIES", "ImportFailed", "ImportSummary", "run_import"]
+
+def vocabulary_label(key):
+    vocabulary = VOCABULARIES.get(key)
+    return vocabulary.label if vocabulary else key
+
+
+def source_values_grouped(terms):
+    """An incident's source terms as (vocabulary label, terms), in the importers' order."""
+    order = {key: position for position, key in enumerate(VOCABULARIES)}
+    groups = {}
+    for term in sorted(terms, key=lambda t: (order.get(t.vocabulary, len(order)), t.value)):
+        groups.setdefault(term.vocabulary, []).append(term)
+    return [(vocabulary_label(key), group) for key, group in groups.items()]
+
+
+__all__ = [
+    "IMPORTERS",
+    "VOCABULARIES",
+    "source_values_grouped",
+    "vocabulary_label",
+    "ImportFailed",
+    "ImportSummary",
+    "run_import",
+]

@@ -139,3 +139,8 @@ class Derivation(models.Model):
 
     def __str__(self):
         return f"{self.target} = {self.value} (from {self.source_term})"
+
+    @property
+    def field_label(self):
+        """What the house calls the field: "Severity", "Tag: harm type"."""
+        return CrosswalkEntry.Target(self.target).label

@@ -12,6 +12,7 @@ from incidents.caching import cached_for_this_data, public_page_cache
 from incidents.dashboards.impact import policy_impact
 from incidents.dashboards.summaries import reader_scope, scope_incidents
 from incidents.filters import KEYSET_SORTS, IncidentFilter
+from incidents.importers import source_values_grouped, vocabulary_label
 from incidents.models import (
     Incident,
     IncidentOrganisation,
@@ -110,8 +111,14 @@ def incident_detail(request, number, slug):
         "policy_links": policy_links,
         "related_links": related,
         "missing_gates": missing_gates(incident.agent_actions.all()),
+        "source_values": source_values_grouped(incident.source_terms.all()),
     }
     if can_read_internal(request.user):
+        # Staff see which rule each derived fact came from; readers see only the facts.
+        context["derivations"] = [
+            (derivation, vocabulary_label(derivation.source_term.vocabulary))
+            for derivation in incident.derivations.select_related("source_term", "tag")
+        ]
         # Staff read the public page too; tell them whether it is what the public reads.
         context["staff_bar"] = {"unpublished_changes": incident.has_unpublished_changes()}
         context["reporting_clocks"] = reporting.clocks_for(incident)
