@@ -111,7 +111,10 @@ def incident_detail(request, number, slug):
         "policy_links": policy_links,
         "related_links": related,
         "missing_gates": missing_gates(incident.agent_actions.all()),
-        "source_values": source_values_grouped(incident.source_terms.all()),
+        # Only imports give source values; the provenances are already fetched.
+        "source_values": source_values_grouped(incident.source_terms.all())
+        if incident.provenances.all()
+        else [],
     }
     if can_read_internal(request.user):
         # Staff see which rule each derived fact came from; readers see only the facts.
