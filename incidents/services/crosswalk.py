@@ -216,9 +216,14 @@ class Deriver:
         """Set the incident's derived fields in memory (the caller saves it) and return the
         plan: the derivations to keep or write, per field and per tag."""
         found = self.candidates(terms)
-        old = {d.target: d for d in derivations if d.tag_id is None}
-        plan = _Plan(incident=incident, old=list(derivations))
+        # A merged incident keeps what another dataset's terms derived: that is not ours to undo.
+        own = [d for d in derivations if d.source_term.vocabulary in self.order]
+        foreign = {d.target for d in derivations if d.source_term.vocabulary not in self.order}
+        old = {d.target: d for d in own if d.tag_id is None}
+        plan = _Plan(incident=incident, old=own)
         for target in FIELDS:
+            if target in foreign:
+                continue
             previous = old.get(target)
             current = self.current(incident, target)
             if previous is not None and current != previous.value:
