@@ -9,7 +9,8 @@ from django.utils import timezone
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from incidents.importers import IMPORTERS
+from incidents import queueing
+from incidents.importers import IMPORTERS, VOCABULARIES
 from incidents.importers.jobs import (
     import_job_can_retry,
     import_job_create,
@@ -27,6 +28,7 @@ from incidents.models import (
     CaseSecondarySource,
     Control,
     ControlAssessment,
+    CrosswalkEntry,
     Docket,
     DuplicateFlag,
     ImportJob,
@@ -51,11 +53,13 @@ from incidents.models import (
     Review,
     Severity,
     Source,
+    SourceTerm,
     Tag,
     TimelineEvent,
 )
 from incidents.permissions import can_curate
 from incidents.services import followups
+from incidents.services.crosswalk import crosswalk_result_problem
 from incidents.services.legal_links import (
     legal_case_link_confirm,
     legal_case_link_dismiss,
@@ -186,6 +190,77 @@ class TagAdmin(admin.ModelAdmin):
     list_filter = ["facet", "shown_publicly"]
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}
+
+
+class CrosswalkEntryForm(forms.ModelForm):
+    vocabulary = forms.ChoiceField()
+
+    class Meta:
+        model = CrosswalkEntry
+        fields = ["vocabulary", "value", "target", "result", "rule"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["vocabulary"].choices = [(key, v.label) for key, v in VOCABULARIES.items()]
+
+    def clean(self):
+        cleaned = super().clean()
+        target, result = cleaned.get("target"), cleaned.get("result", "")
+        if target and (problem := crosswalk_result_problem(target, result)):
+            self.add_error("result", problem)
+        return cleaned
+
+
+@admin.register(CrosswalkEntry)
+class CrosswalkEntryAdmin(admin.ModelAdmin):
+    """Editors correct the crosswalk here; a change derives the incidents it reaches again."""
+
+    form = CrosswalkEntryForm
+    list_display = ["vocabulary", "value", "target", "result", "edited_by", "updated_at"]
+    list_filter = ["vocabulary", "target"]
+    search_fields = ["value", "result", "rule"]
+    readonly_fields = ["edited_by", "updated_at"]
+
+    def save_model(self, request, obj, form, change):
+        obj.edited_by = request.user
+        obj.updated_at = timezone.now()
+        super().save_model(request, obj, form, change)
+        queueing.crosswalk_entry_rederive(obj.pk)
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        queueing.crosswalk_entry_rederive(None)
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        queueing.crosswalk_entry_rederive(None)
+
+
+@admin.register(SourceTerm)
+class SourceTermAdmin(admin.ModelAdmin):
+    """What the sources say, as they say it: read-only, with how many incidents carry each."""
+
+    list_display = ["value", "vocabulary", "incident_count"]
+    list_filter = ["vocabulary"]
+    search_fields = ["value"]
+    readonly_fields = ["vocabulary", "value", "slug"]
+    exclude = ["incidents"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(incident_count=models.Count("incidents"))
+
+    @admin.display(ordering="incident_count", description="incidents")
+    def incident_count(self, term):
+        return term.incident_count
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class IncidentOrganisationInline(admin.TabularInline):

@@ -159,6 +159,8 @@ def incident_document(incident, public_ids):
         "affected_services": incident.affected_services,
         "affected_regions": incident.affected_regions,
         "users_affected": incident.users_affected,
+        "lives_lost": incident.lives_lost,
+        "injuries": incident.injuries,
         "outage_minutes": _minutes(incident.outage_duration),
         "data_lost": incident.data_lost,
         "estimated_cost_usd": (
@@ -388,8 +390,8 @@ CSV_TABLES = {
         "number slug title kind status retraction_reason merged_into summary narrative severity "
         "worst_credible_severity perpetrator autonomy access_held broader_permissions "
         "occurred_at occurred_precision detected_at mitigated_at resolved_at disclosed_on "
-        "published_at affected_services affected_regions users_affected outage_minutes "
-        "data_lost estimated_cost_usd blast_radius_notes remediation",
+        "published_at affected_services affected_regions users_affected lives_lost injuries "
+        "outage_minutes data_lost estimated_cost_usd blast_radius_notes remediation",
         lambda d: d["incidents"],
     ),
     "organisations.csv": ("name slug website description", lambda d: d["organisations"]),

@@ -29,6 +29,7 @@ from incidents.models import (
     PolicyChangeIncident,
     Provenance,
     Severity,
+    SourceTerm,
     Tag,
 )
 from incidents.permissions import can_read_internal
@@ -169,6 +170,10 @@ class IncidentFilter(django_filters.FilterSet):
         label="Imported from", choices=Dataset.choices, method="filter_dataset"
     )
     status = django_filters.MultipleChoiceFilter(choices=Incident.Status.choices, distinct=False)
+    # A source's own value, as `<vocabulary>:<slug>`: the MIT risk domain exactly as AIID has it.
+    source_term = django_filters.CharFilter(
+        label="Source value", method="filter_source_term", max_length=400
+    )
     sort = django_filters.ChoiceFilter(
         choices=list(SORTS.items()), method="filter_nothing", empty_label=None
     )
@@ -220,6 +225,13 @@ class IncidentFilter(django_filters.FilterSet):
                 queryset = queryset.filter(Exists(through.filter(tag=tag)))
             return queryset
         return queryset.filter(Exists(through.filter(tag__in=tags)))
+
+    def filter_source_term(self, queryset, name, value):
+        vocabulary, _, slug = value.partition(":")
+        carried = SourceTerm.incidents.through.objects.filter(
+            incident=OuterRef("pk"), sourceterm__vocabulary=vocabulary, sourceterm__slug=slug
+        )
+        return queryset.filter(Exists(carried))
 
     def filter_occurred_after(self, queryset, name, day):
         return queryset.filter(occurred_at__gte=_start_of(day))

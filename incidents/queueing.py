@@ -102,6 +102,11 @@ def related_incidents_of(incident_ids):
     transaction.on_commit(partial(publish, "recompute_related_incidents_of", incident_ids))
 
 
+def crosswalk_entry_rederive(entry_id):
+    """Derive again the incidents a changed (or deleted) crosswalk entry reaches."""
+    _queue_on_commit("rederive_crosswalk_entry", entry_id)
+
+
 def pattern_clusters():
     _queue_on_commit("recompute_pattern_clusters")
 

@@ -20,8 +20,8 @@ EDITABLE_FIELDS = [
     "title", "summary", "narrative", "visibility", "severity", "perpetrator", "autonomy",
     "access_held", "broader_permissions", "occurred_at", "occurred_precision", "detected_at",
     "mitigated_at", "resolved_at", "disclosed_on", "affected_services", "affected_regions",
-    "users_affected", "outage_duration", "data_lost", "estimated_cost_usd", "blast_radius_notes",
-    "remediation", "kind", "worst_credible_severity",
+    "users_affected", "lives_lost", "injuries", "outage_duration", "data_lost",
+    "estimated_cost_usd", "blast_radius_notes", "remediation", "kind", "worst_credible_severity",
 ]  # fmt: skip
 
 

@@ -14,9 +14,10 @@ from django.core.cache import cache
 
 from incidents import queueing
 from incidents.dashboards import summaries
+from incidents.importers import VOCABULARIES
 from incidents.importers.jobs import import_job_run, import_jobs_sweep
 from incidents.models import ImportJob, Incident
-from incidents.services import digest, notifications, patterns, related, reporting
+from incidents.services import crosswalk, digest, notifications, patterns, related, reporting
 
 # Run again after a lost worker: each replaces stored results with ones computed afresh.
 recomputes = shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -47,6 +48,17 @@ def recompute_all_related_incidents():
     with queueing.pending_work_done("recompute_all_related_incidents"):
         related.related_incidents_recompute_all()
         queueing.pattern_clusters()
+
+
+@recomputes
+def rederive_crosswalk_entry(entry_id=None):
+    with queueing.pending_work_done("rederive_crosswalk_entry", entry_id):
+        changed = crosswalk.crosswalk_entry_rederive(
+            entry_id=entry_id, vocabulary_order=list(VOCABULARIES)
+        )
+        if changed:
+            queueing.summaries_rebuild()
+    return changed
 
 
 @shared_task

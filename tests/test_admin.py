@@ -21,7 +21,7 @@ INCIDENT_MODELS = [entry for entry in REGISTERED if entry[0] == "incidents"]
 # revisions, reviews, audit events and notifications. None of them is typed into the admin.
 WRITTEN_ELSEWHERE = {
     "provenance", "duplicateflag", "incident", "incidentrevision", "review", "auditevent",
-    "notification",
+    "notification", "sourceterm",
 }  # fmt: skip
 
 

@@ -205,14 +205,14 @@ def test_a_zip_that_unpacks_to_more_than_the_site_allows_is_refused(
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in (DATA / "aiid" / "2026-02").iterdir():
             archive.write(path, f"aiid-snapshot/{path.name}")
-    settings.MAX_UNPACKED_BYTES = 2 * 1024  # the two files hold 3.8 KB
+    settings.MAX_UNPACKED_BYTES = 2 * 1024  # the five files hold 24 KB
 
     job = upload(
         sue_client, django_capture_on_commit_callbacks, "aiid.zip", buffer.getvalue(), "aiid"
     )
 
     assert job.status == ImportJob.Status.FAILED
-    assert "unpacks to 4 KB, more than the 2 KB the site unpacks" in job.error
+    assert "unpacks to 24 KB, more than the 2 KB the site unpacks" in job.error
     assert "MAX_UNPACKED_BYTES" in job.error
     assert not Incident.objects.exists()
 

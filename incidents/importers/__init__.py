@@ -38,11 +38,36 @@ def is_unverified(incident):
     return bool(datasets) and datasets <= UNVERIFIED_DATASETS
 
 
+# Every source vocabulary an importer keeps values of, by key.
+VOCABULARIES = {
+    vocabulary.key: vocabulary
+    for importer in IMPORTERS.values()
+    for vocabulary in importer.vocabularies
+}
+
+
+def vocabulary_label(key):
+    vocabulary = VOCABULARIES.get(key)
+    return vocabulary.label if vocabulary else key
+
+
+def source_values_grouped(terms):
+    """An incident's source terms as (vocabulary label, terms), in the importers' order."""
+    order = {key: position for position, key in enumerate(VOCABULARIES)}
+    groups = {}
+    for term in sorted(terms, key=lambda t: (order.get(t.vocabulary, len(order)), t.value)):
+        groups.setdefault(term.vocabulary, []).append(term)
+    return [(vocabulary_label(key), group) for key, group in groups.items()]
+
+
 __all__ = [
     "IMPORTERS",
     "UNVERIFIED_DATASETS",
+    "VOCABULARIES",
     "ImportFailed",
     "ImportSummary",
     "is_unverified",
+    "source_values_grouped",
+    "vocabulary_label",
     "run_import",
 ]

@@ -3,28 +3,43 @@
 import re
 from datetime import UTC, datetime
 
-from incidents.models import Dataset, Incident, IncidentOrganisation, Organisation, Tag
+from incidents.models import Dataset, Incident, IncidentOrganisation, Organisation
 from incidents.untrusted import field_limit
+from incidents.vocabularies import Vocabulary
 
 from .base import Importer, Record, SourceRef, split_list, unique
 
 ID_COLUMN = "AIAAIC ID#"
 REQUIRED = [ID_COLUMN, "Headline", "Occurred", "Deployer(s)", "Developer(s)", "Summary/links"]
 YEAR = re.compile(r"\b(19|20)\d{2}\b")
-LIST_FACETS = {
-    "Sector(s)": Tag.Facet.SECTOR,
-    "Technology(ies)": Tag.Facet.TECHNOLOGY,
-    "Issue(s)": Tag.Facet.HARM_TYPE,
-    "External harms: Individual": Tag.Facet.HARM_TYPE,
-    "External harms: Societal": Tag.Facet.HARM_TYPE,
-    "External harms: Environmental": Tag.Facet.HARM_TYPE,
+# The list columns whose values are kept, each its own vocabulary; AIAAIC separates values with
+# semicolons (a value may hold a comma: "Provide information, communicate"). The grouped
+# columns under "External harms" and "Internal impacts" each hold one group's values.
+LIST_COLUMNS = {
+    "aiaaic-sector": "Sector(s)",
+    "aiaaic-technology": "Technology(ies)",
+    "aiaaic-purpose": "Purpose(s)",
+    "aiaaic-news-trigger": "News trigger(s)",
+    "aiaaic-issue": "Issue(s)",
+    "aiaaic-external-harm-individual": "External harms: Individual",
+    "aiaaic-external-harm-societal": "External harms: Societal",
+    "aiaaic-external-harm-environmental": "External harms: Environmental",
+    "aiaaic-internal-impact-strategic": "Internal impacts: Strategic/reputational",
+    "aiaaic-internal-impact-operational": "Internal impacts: Operational",
+    "aiaaic-internal-impact-financial": "Internal impacts: Financial",
+    "aiaaic-internal-impact-legal": "Internal impacts: Legal/regulatory",
 }
+VOCABULARIES = [
+    Vocabulary(key=key, dataset=Dataset.AIAAIC, field=column, label=column, multiple="; ")
+    for key, column in LIST_COLUMNS.items()
+]
 
 
 class AIAAICImporter(Importer):
     dataset = Dataset.AIAAIC
     licence = "CC BY-SA 4.0"
     description = "AIAAIC Repository incidents sheet exported as CSV"
+    vocabularies = VOCABULARIES
 
     def records(self):
         path = self.path
@@ -133,10 +148,10 @@ class AIAAICImporter(Importer):
             ]
             for name in self.names(identifier, line, column, row[column])
         ]
-        tags = [
-            (facet, name)
-            for column, facet in LIST_FACETS.items()
-            for name in split_list(row.get(column, ""))
+        source_values = [
+            (key, value)
+            for key, column in LIST_COLUMNS.items()
+            for value in split_list(row.get(column, ""))
         ]
         headline = row["Headline"].strip()
         return Record(
@@ -148,7 +163,7 @@ class AIAAICImporter(Importer):
             occurred_precision=Incident.Precision.YEAR,
             organisations=unique(organisations),
             ai_systems=unique(split_list(row.get("System name(s)", ""))),
-            tags=unique(tags),
+            source_values=unique(source_values),
             sources=[SourceRef(url=url, publisher="AIAAIC", title=headline)]
             if url.startswith("http")
             else [],

@@ -8,8 +8,9 @@ from urllib.parse import urlsplit
 
 from django.utils.dateparse import parse_date
 
-from incidents.models import Dataset, IncidentOrganisation, Organisation, Tag
+from incidents.models import Dataset, IncidentOrganisation, Organisation
 from incidents.untrusted import Unreadable, load_json
+from incidents.vocabularies import Vocabulary
 
 from .base import Importer, Record, SourceRef, unique
 
@@ -19,14 +20,160 @@ ROLES = {
     "Alleged harmed or nearly harmed parties": IncidentOrganisation.Role.HARMED,
 }
 REQUIRED = ["incident_id", "date", "title", "description", *ROLES]
-# Taxonomy columns that become faceted tags: (file, column, facet).
-TAXONOMIES = [
-    ("classifications_MIT.csv", "Risk Subdomain", Tag.Facet.HARM_TYPE),
-    ("classifications_GMF.csv", "Known AI Technology", Tag.Facet.TECHNOLOGY),
-    ("classifications_GMF.csv", "Known AI Technical Failure", Tag.Facet.FAILURE_MODE),
-    ("classifications_CSETv1.csv", "Sector of Deployment", Tag.Facet.SECTOR),
+
+
+def _one(value):
+    return [value.strip()] if value.strip() else []
+
+
+def _commas(*kept):
+    """A splitter for cells that list values with commas, where the values in `kept` hold
+    commas of their own ("Arts, entertainment and recreation")."""
+    pattern = re.compile(
+        "|".join(re.escape(value) for value in sorted(kept, key=len, reverse=True)) or "$^",
+        re.IGNORECASE,
+    )
+
+    def split(value):
+        found = []
+
+        def hold(match):
+            found.append(match.group())
+            return f"\0{len(found) - 1}\0"
+
+        parts = pattern.sub(hold, value).split(",")
+        restore = re.compile("\0(\\d+)\0")
+        return unique(
+            item
+            for part in parts
+            if (item := restore.sub(lambda m: found[int(m.group(1))], part).strip())
+        )
+
+    return split
+
+
+CSET_SECTORS_WITH_COMMAS = (
+    "Arts, entertainment and recreation",
+    "professional, scientific and technical activities",
+)
+
+
+def _vocabulary(key, taxonomy, column, multiple=""):
+    return Vocabulary(
+        key=key,
+        dataset=Dataset.AIID,
+        field=column,
+        label=f"{taxonomy}: {column}",
+        multiple=multiple,
+    )
+
+
+# The taxonomy columns whose values are kept: (file, vocabulary, how a cell splits). The order
+# is the order of precedence when two vocabularies give one house field (CSET v1 over v0).
+CLASSIFICATIONS = [
+    (
+        "classifications_CSETv1.csv",
+        _vocabulary("aiid-csetv1-autonomy-level", "CSET v1", "Autonomy Level"),
+        _one,
+    ),
+    (
+        "classifications_CSETv1.csv",
+        _vocabulary("aiid-csetv1-tangible-harm", "CSET v1", "Tangible Harm"),
+        _one,
+    ),
+    (
+        "classifications_CSETv1.csv",
+        _vocabulary("aiid-csetv1-ai-harm-level", "CSET v1", "AI Harm Level"),
+        _one,
+    ),
+    (
+        "classifications_CSETv1.csv",
+        _vocabulary("aiid-csetv1-lives-lost", "CSET v1", "Lives Lost"),
+        _one,
+    ),
+    (
+        "classifications_CSETv1.csv",
+        _vocabulary("aiid-csetv1-injuries", "CSET v1", "Injuries"),
+        _one,
+    ),
+    (
+        "classifications_CSETv1.csv",
+        _vocabulary(
+            "aiid-csetv1-sector-of-deployment", "CSET v1", "Sector of Deployment", "commas"
+        ),
+        _commas(*CSET_SECTORS_WITH_COMMAS),
+    ),
+    (
+        "classifications_CSETv1.csv",
+        _vocabulary("aiid-csetv1-harm-domain", "CSET v1", "Harm Domain"),
+        _one,
+    ),
+    (
+        "classifications_CSETv1.csv",
+        _vocabulary(
+            "aiid-csetv1-special-interest-intangible-harm",
+            "CSET v1",
+            "Special Interest Intangible Harm",
+        ),
+        _one,
+    ),
+    (
+        "classifications_CSETv0.csv",
+        _vocabulary("aiid-csetv0-severity", "CSET v0", "Severity"),
+        _one,
+    ),
+    (
+        "classifications_CSETv0.csv",
+        _vocabulary("aiid-csetv0-harm-type", "CSET v0", "Harm Type", "commas"),
+        _commas(),
+    ),
+    (
+        "classifications_CSETv0.csv",
+        _vocabulary("aiid-csetv0-near-miss", "CSET v0", "Near Miss"),
+        _one,
+    ),
+    (
+        "classifications_CSETv0.csv",
+        _vocabulary("aiid-csetv0-level-of-autonomy", "CSET v0", "Level of Autonomy"),
+        _one,
+    ),
+    (
+        "classifications_CSETv0.csv",
+        _vocabulary("aiid-csetv0-lives-lost", "CSET v0", "Lives Lost"),
+        _one,
+    ),
+    (
+        "classifications_CSETv0.csv",
+        _vocabulary("aiid-csetv0-sector-of-deployment", "CSET v0", "Sector of Deployment"),
+        _one,
+    ),
+    ("classifications_MIT.csv", _vocabulary("aiid-mit-risk-domain", "MIT", "Risk Domain"), _one),
+    (
+        "classifications_MIT.csv",
+        _vocabulary("aiid-mit-risk-subdomain", "MIT", "Risk Subdomain"),
+        _one,
+    ),
+    ("classifications_MIT.csv", _vocabulary("aiid-mit-entity", "MIT", "Entity"), _one),
+    ("classifications_MIT.csv", _vocabulary("aiid-mit-intent", "MIT", "Intent"), _one),
+    ("classifications_MIT.csv", _vocabulary("aiid-mit-timing", "MIT", "Timing"), _one),
+    (
+        "classifications_GMF.csv",
+        _vocabulary("aiid-gmf-known-ai-goal", "GMF", "Known AI Goal", "commas"),
+        _commas(),
+    ),
+    (
+        "classifications_GMF.csv",
+        _vocabulary("aiid-gmf-known-ai-technology", "GMF", "Known AI Technology", "commas"),
+        _commas(),
+    ),
+    (
+        "classifications_GMF.csv",
+        _vocabulary(
+            "aiid-gmf-known-ai-technical-failure", "GMF", "Known AI Technical Failure", "commas"
+        ),
+        _commas(),
+    ),
 ]
-NUMBERING = re.compile(r"^\s*\d+(\.\d+)*\.?\s+")
 # Files beside incidents.csv that name an incident's reports. The lookup index and the full
 # incident documents link reports to incidents; submissions, quick adds and news-article
 # candidates carry no incident (their `incident_id` is empty or 0), so they only add a title,
@@ -48,11 +195,12 @@ class AIIDImporter(Importer):
     licence = "CC BY-SA 4.0"
     description = "AI Incident Database snapshot: a folder with incidents.csv"
     party_names = Organisation.NameSource.SLUG
+    vocabularies = [vocabulary for _, vocabulary, _ in CLASSIFICATIONS]
 
     def records(self):
         folder = self.path if self.path.is_dir() else self.path.parent
         incidents_csv = self.path if self.path.is_file() else folder / "incidents.csv"
-        tags = self.taxonomy_tags(folder)
+        source_values = self.classifications(folder)
         reports = self.reports(folder)
         self.path = incidents_csv  # errors name the file itself
         for line, row in self.read_csv(incidents_csv):
@@ -84,28 +232,32 @@ class AIIDImporter(Importer):
                 url=url,
                 occurred_at=self.day(occurred),
                 organisations=unique(organisations),
-                tags=tags.get(number, []),
+                source_values=source_values.get(number, []),
                 sources=[
                     SourceRef(url=url, publisher="AI Incident Database", title=title),
                     *reports.get(number, []),
                 ],
             )
 
-    def taxonomy_tags(self, folder):
-        tags = defaultdict(list)
-        for filename, column, facet in TAXONOMIES:
+    def classifications(self, folder):
+        """(vocabulary key, value) per incident id, from the published rows of each taxonomy
+        file beside incidents.csv."""
+        values = defaultdict(list)
+        for filename in unique(filename for filename, _, _ in CLASSIFICATIONS):
             path = folder / filename
             if not path.exists():
                 continue
+            columns = [(v, split) for name, v, split in CLASSIFICATIONS if name == filename]
             for line, row in self.read_csv(path):
-                self.require_columns(path, line, row, ["Incident ID", column])
-                if row.get("Published", "True").strip() == "False":
+                self.require_columns(path, line, row, ["Incident ID"])
+                if row.get("Published", "True").strip() != "True":
                     continue
-                for value in row[column].split(","):
-                    name = NUMBERING.sub("", value).strip().strip('"').strip()
-                    if name and (facet, name) not in tags[row["Incident ID"].strip()]:
-                        tags[row["Incident ID"].strip()].append((facet, name))
-        return tags
+                carried = values[row["Incident ID"].strip()]
+                for vocabulary, split in columns:
+                    for value in split(row.get(vocabulary.field) or ""):
+                        if (vocabulary.key, value) not in carried:
+                            carried.append((vocabulary.key, value))
+        return values
 
     def reports(self, folder):
         """{incident number: [SourceRef]} from the report files beside incidents.csv; what a

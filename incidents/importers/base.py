@@ -32,11 +32,20 @@ from incidents.models import (
     PerpetratorKind,
     Provenance,
     Source,
+    SourceTerm,
     Tag,
 )
 from incidents.parties import kind_for, party_key, surer_kind
 from incidents.search_index import search_index_update
 from incidents.services import followups
+from incidents.services.crosswalk import (
+    CrosswalkFileError,
+    Deriver,
+    crosswalk_load,
+    incidents_reached,
+    incidents_rederive,
+    source_terms_replace,
+)
 from incidents.untrusted import MAX_FIELD_CHARS, Unreadable, decode, field_limit, load_json
 from incidents.vocabularies import Vocabulary
 from incidents.web_addresses import web_address_problem
@@ -250,6 +259,10 @@ def read_all(importer) -> list[Record]:
                 f"{seen[record.external_id]}",
             )
         seen[record.external_id] = record.line
+        declared = {vocabulary.key for vocabulary in importer.vocabularies}
+        for key, _ in record.source_values:
+            if key not in declared:
+                importer.fail(record.line, key, "not a vocabulary this importer declares")
         for field_name, address in [("url", record.url)] + [
             ("sources", ref.url) for ref in record.sources
         ]:
@@ -272,6 +285,8 @@ def _texts(record):
         yield "ai_systems", name, AISystem, "name"
     for *_, name in record.tags:
         yield "tags", name, Tag, "name"
+    for key, value in record.source_values:
+        yield key, value, SourceTerm, "value"
     for ref in record.sources:
         yield "sources.url", ref.url, Source, "url"
         yield "sources.publisher", ref.publisher, Source, "publisher"
@@ -317,6 +332,12 @@ class _Writer:
             p.external_id: p
             for p in Provenance.objects.filter(dataset=importer.dataset).select_related("incident")
         }
+        self.vocabularies = [vocabulary.key for vocabulary in importer.vocabularies]
+        self.terms = {
+            (t.vocabulary, t.slug): t
+            for t in SourceTerm.objects.filter(vocabulary__in=self.vocabularies)
+        }
+        self.deriver = Deriver(vocabulary_order=self.vocabularies, tag=self.tag)
 
     def incident_id(self, record):
         return self.provenances[record.external_id].incident_id
@@ -395,15 +416,27 @@ class _Writer:
         incident.narrative = record.narrative
         incident.occurred_at = record.occurred_at
         incident.occurred_precision = record.occurred_precision
-        incident.perpetrator = self.perpetrators.get(record.perpetrator)
+        if record.perpetrator or not self.vocabularies:
+            incident.perpetrator = self.perpetrators.get(record.perpetrator)
         for name, value in record.fields.items():
             setattr(incident, name, value)
+        if self.vocabularies:
+            terms = self.source_terms(record)
+            derivations = (
+                list(incident.derivations.select_related("source_term", "entry"))
+                if provenance
+                else []
+            )
+            plan = self.deriver.derive_fields(incident, terms, derivations)
         incident.save()
 
         # An incident merged from several datasets keeps what each contributed; one that only
         # this dataset describes follows the dataset exactly.
         replace = outcome == "created" or incident.provenances.count() <= 1
         self.write_relations(incident, record, replace=replace)
+        if self.vocabularies:
+            source_terms_replace(incident=incident, terms=terms, vocabularies=self.vocabularies)
+            plan.write()
         if provenance:
             provenance.content_hash = fingerprint
             provenance.url = record.url
@@ -423,6 +456,20 @@ class _Writer:
                 verification=record.verification,
             )
         return outcome
+
+    def source_terms(self, record):
+        """The record's source terms, creating those not seen before in one query."""
+        keys = unique(
+            (key, SourceTerm.slug_for(value), value) for key, value in record.source_values
+        )
+        missing = {
+            (key, slug): SourceTerm(vocabulary=key, value=value, slug=slug)
+            for key, slug, value in keys
+            if (key, slug) not in self.terms
+        }
+        for term in SourceTerm.objects.bulk_create(missing.values()):
+            self.terms[(term.vocabulary, term.slug)] = term
+        return unique(self.terms[(key, slug)] for key, slug, _ in keys)
 
     def write_relations(self, incident, record, *, replace):
         if replace:
@@ -471,6 +518,12 @@ def run_import(
         note=f"Imported from {Dataset(importer.dataset).label} {origin or importer.origin()}"
     )
     with transaction.atomic():
+        try:
+            crosswalk_changed = crosswalk_load(
+                dataset=importer.dataset, vocabularies=importer.vocabularies
+            )
+        except CrosswalkFileError as error:
+            raise ImportFailed(error.path, error.line, error.field_name, error.message) from error
         writer = importer.writer(timezone.now())
         history.remember(filter(None, map(writer.incident_to_update, records)))
         touched = {"created": [], "updated": []}
@@ -485,6 +538,12 @@ def run_import(
         writer.finish()
         history.write(**touched)
         touched = touched["created"] + touched["updated"]
+        if crosswalk_changed:
+            # Entries new to the seed file reach incidents this import left unchanged.
+            incidents_rederive(
+                incident_ids=incidents_reached(crosswalk_changed) - set(touched),
+                vocabulary_order=writer.vocabularies,
+            )
         write_cross_references(importer.cross_references)
         for dataset in {importer.dataset} | {
             ref.refers_to_dataset for ref in importer.cross_references

@@ -253,6 +253,11 @@ class BlastRadiusImporter(Importer):
         users = item.get("users_affected", int, required=False)
         if users is not None and users < 0:
             item.fail("users_affected", "cannot be negative")
+        counts = {}
+        for name in ("lives_lost", "injuries"):  # absent before these fields existed
+            counts[name] = item.get(name, int, required=False)
+            if counts[name] is not None and counts[name] < 0:
+                item.fail(name, "cannot be negative")
         tristate = _choices(Tristate)
         number = item.get("number", int)
         if number < 1:
@@ -310,6 +315,7 @@ class BlastRadiusImporter(Importer):
                 "affected_services": item.text("affected_services"),
                 "affected_regions": item.text("affected_regions"),
                 "users_affected": users,
+                **counts,
                 "outage_duration": timedelta(minutes=minutes) if minutes is not None else None,
                 "data_lost": item.text("data_lost", choices=tristate) or Tristate.UNKNOWN,
                 "estimated_cost_usd": cost,

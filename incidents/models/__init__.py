@@ -1,5 +1,6 @@
 from .classification import ActionClassRule
 from .controls import AgentAction, Control, ControlAssessment, PolicyControl
+from .crosswalk import CrosswalkEntry, Derivation, SourceTerm
 from .imports import ImportJob
 from .incident import (
     ActionItem,
@@ -29,6 +30,9 @@ __all__ = [
     "AgentAction",
     "Control",
     "ControlAssessment",
+    "CrosswalkEntry",
+    "Derivation",
+    "SourceTerm",
     "PolicyControl",
     "AISystem",
     "Dataset",

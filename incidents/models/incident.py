@@ -247,6 +247,12 @@ class Incident(models.Model):
         "users or customers affected", null=True, blank=True
     )
     outage_duration = models.DurationField(null=True, blank=True)
+    lives_lost = models.PositiveIntegerField(
+        null=True, blank=True, help_text="People killed; empty when not known."
+    )
+    injuries = models.PositiveIntegerField(
+        null=True, blank=True, help_text="People injured; empty when not known."
+    )
     data_lost = models.CharField(max_length=10, choices=Tristate.choices, default=Tristate.UNKNOWN)
     estimated_cost_usd = models.DecimalField(
         "estimated cost (USD)", max_digits=16, decimal_places=2, null=True, blank=True

@@ -12,7 +12,7 @@ from incidents.caching import cached_for_this_data, public_page_cache
 from incidents.dashboards.impact import policy_impact
 from incidents.dashboards.summaries import reader_scope, scope_incidents
 from incidents.filters import KEYSET_SORTS, IncidentFilter
-from incidents.importers import is_unverified
+from incidents.importers import is_unverified, source_values_grouped, vocabulary_label
 from incidents.models import (
     Incident,
     IncidentOrganisation,
@@ -114,8 +114,17 @@ def incident_detail(request, number, slug):
         "related_links": related,
         "missing_gates": missing_gates(incident.agent_actions.all()),
         "unverified": is_unverified(incident),
+        # Only imports give source values; the provenances are already fetched.
+        "source_values": source_values_grouped(incident.source_terms.all())
+        if incident.provenances.all()
+        else [],
     }
     if can_read_internal(request.user):
+        # Staff see which rule each derived fact came from; readers see only the facts.
+        context["derivations"] = [
+            (derivation, vocabulary_label(derivation.source_term.vocabulary))
+            for derivation in incident.derivations.select_related("source_term", "tag")
+        ]
         # Staff read the public page too; tell them whether it is what the public reads.
         context["staff_bar"] = {"unpublished_changes": incident.has_unpublished_changes()}
         context["reporting_clocks"] = reporting.clocks_for(incident)

@@ -293,6 +293,8 @@ class IncidentDetailSerializer(IncidentSummarySerializer):
             "affected_services",
             "affected_regions",
             "users_affected",
+            "lives_lost",
+            "injuries",
             "outage_duration",
             "data_lost",
             "estimated_cost_usd",
