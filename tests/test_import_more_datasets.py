@@ -63,8 +63,12 @@ def test_genai_oecd_and_own_records_become_incidents(reader):
     # The index's description is cut at 280 characters; it is the summary, as given.
     assert samsung.summary.endswith("…")
     assert samsung.affected_services.startswith("Samsung Semiconductor")
-    # What the index does not say stays unknown: its severity is a source value only.
-    assert samsung.severity is None and samsung.organisation_roles.count() == 0
+    # Its severity label reaches the house scale through the crosswalk, naming the rule; what
+    # the index does not say (who was involved) stays unknown.
+    assert samsung.severity.name == "SEV2"
+    derivation = samsung.derivations.get(target="severity")
+    assert derivation.source_term.value == "High" and "heuristic" in derivation.rule
+    assert samsung.organisation_roles.count() == 0
 
     page = reader.get(tesla.get_absolute_url()).text
     assert "Imported from the GenAI Incidents index, incident INC-06816, CC BY 4.0" in page
