@@ -64,6 +64,7 @@ bench: install-dev
 	$(BIN)/python benchmarks/speed.py
 	$(BIN)/python benchmarks/trace_import.py
 	$(BIN)/python benchmarks/import_speed.py
+	$(BIN)/python benchmarks/data_quality.py
 	$(BIN)/python benchmarks/controls.py
 	$(BIN)/python benchmarks/dashboard.py
 	$(BIN)/python benchmarks/open_data.py

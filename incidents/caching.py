@@ -3,8 +3,8 @@ data changes.
 
 Every write path saves the incident or policy change it touches, which moves its `updated_at`;
 incidents are never deleted. So the newest `updated_at` (and id) of incidents, policy changes
-and legal cases, plus the newest change of an organisation, the newest tag and the newest case
-link, name a version of the data. Each part is one index lookup.
+and legal cases, plus the newest change of an organisation or crosswalk entry, the newest tag,
+derivation and case link, name a version of the data. Each part is one index lookup.
 """
 
 import hashlib
@@ -16,6 +16,8 @@ from django.core.cache import cache
 from django.db import connection
 
 from incidents.models import (
+    CrosswalkEntry,
+    Derivation,
     Incident,
     LegalCase,
     LegalCaseIncident,
@@ -43,6 +45,9 @@ def data_version():
             (LegalCase, ["updated_at", "id"]),
             (LegalCaseIncident, ["id"]),
             (Organisation, ["updated_at", "id"]),
+            # An edited crosswalk entry derives again: tags it adds touch no incident's row.
+            (CrosswalkEntry, ["updated_at", "id"]),
+            (Derivation, ["id"]),
             (Tag, ["id"]),
             # Related lists are rebuilt after a save, by a worker: new rows, new ids.
             (RelatedIncident, ["id"]),

@@ -36,6 +36,7 @@ urlpatterns = [
     path("controls/", controls.control_list, name="control_list"),
     path("controls/<slug:slug>/", controls.control_detail, name="control_detail"),
     path("data/", data.data_index, name="data"),
+    path("data/coverage/", data.data_coverage, name="data_coverage"),
     path("data/blast-radius-v2.json", data.download_json, name="data_json"),
     path("data/blast-radius-v2-csv.zip", data.download_csv, name="data_csv"),
     # Mirrors and scripts fetch version 1 by name: it keeps answering, in version 1.

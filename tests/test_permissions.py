@@ -116,6 +116,7 @@ PUBLIC_ROUTES = {
     "control_list",
     "control_detail",
     "data",
+    "data_coverage",
     "data_json",
     "data_csv",
     "data_json_v1",

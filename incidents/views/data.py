@@ -1,6 +1,7 @@
-"""The public data downloads: Blast Radius's own export, as JSON and as zipped CSV tables.
+"""The public data pages: Blast Radius's own export, as JSON and as zipped CSV tables, and how
+much of each imported dataset's content the records carry.
 
-The current version is offered; version 1 files still answer at their old addresses."""
+The current export version is offered; version 1 files still answer at their old addresses."""
 
 import io
 
@@ -9,7 +10,9 @@ from django.http import FileResponse
 from django.shortcuts import render
 
 from incidents import exporters
+from incidents.caching import cached_for_this_data, public_page_cache
 from incidents.models import Dataset, Incident, Provenance
+from incidents.services.coverage import dataset_coverage
 
 
 def data_index(request):
@@ -40,6 +43,12 @@ def data_index(request):
             "version": exporters.VERSION,
         },
     )
+
+
+@public_page_cache
+def data_coverage(request):
+    reports = cached_for_this_data("data-coverage", dataset_coverage)
+    return render(request, "incidents/data_coverage.html", {"reports": reports})
 
 
 def _attachment(body, filename, content_type):
