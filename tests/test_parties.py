@@ -8,9 +8,16 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from incidents.dashboards.summaries import summaries_rebuild
-from incidents.models import IncidentOrganisation, Organisation, OrganisationAlias
+from incidents.models import (
+    IncidentOrganisation,
+    Organisation,
+    OrganisationAlias,
+    PatternCluster,
+    RelatedIncident,
+)
 from incidents.parties import party_key
 from incidents.services.parties import party_merge
+from incidents.services.patterns import clusters_recompute
 
 from .factories import (
     AISystemFactory,
@@ -261,3 +268,27 @@ def test_reimporting_the_same_files_changes_nothing():
 
     assert [(s.created, s.updated) for s in again] == [(0, 0), (0, 0)]
     assert list(Organisation.objects.values_list("name", "kind", "name_source")) == before
+
+
+def test_a_pattern_is_not_seen_at_the_people_it_harmed(db):
+    company = OrganisationFactory(name="Acme Robotics")
+    person = OrganisationFactory(name="Jane Roe", kind=Organisation.Kind.PERSON)
+    group = OrganisationFactory(name="Bus passengers", kind=Organisation.Kind.GROUP)
+    incidents = [
+        IncidentFactory(organisations=[company, person]),
+        IncidentFactory(organisations=[company, group]),
+        IncidentFactory(organisations=[company]),
+    ]
+    for a in incidents:
+        for b in incidents:
+            if a != b:
+                RelatedIncident.objects.create(incident=a, related=b, score=20)
+
+    clusters_recompute()
+    # One organisation is not "several": the people and groups harmed do not count.
+    assert not PatternCluster.objects.exists()
+
+    person.kind = Organisation.Kind.ORGANISATION  # an editor says it is a company after all
+    person.save()
+    clusters_recompute()
+    assert PatternCluster.objects.count() == 1

@@ -8,6 +8,7 @@ from django.db import transaction
 from incidents.models import (
     Incident,
     IncidentOrganisation,
+    Organisation,
     PatternCluster,
     PatternClusterMember,
     RelatedIncident,
@@ -54,8 +55,9 @@ def _components():
     candidates = [group for group in groups.values() if len(group) >= MIN_CLUSTER_SIZE]
     members = {pk for group in candidates for pk in group}
     organisations = defaultdict(set)
+    # People and groups harmed are not organisations a pattern is seen at.
     for incident_id, organisation_id in IncidentOrganisation.objects.filter(
-        incident__in=members
+        incident__in=members, organisation__in=Organisation.objects.ranked()
     ).values_list("incident_id", "organisation_id"):
         organisations[incident_id].add(organisation_id)
     return [

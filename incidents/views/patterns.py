@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from incidents.dashboards.summaries import reader_scope, scope_incidents
 from incidents.models import (
     IncidentOrganisation,
+    Organisation,
     PatternCluster,
     PatternClusterMember,
     PolicyChangeIncident,
@@ -42,7 +43,9 @@ def _describe(clusters, incidents):
     organisations, policies = defaultdict(list), defaultdict(list)
     for cluster_id, name, slug in (
         IncidentOrganisation.objects.filter(
-            incident__pattern_membership__cluster__in=ids, incident__in=incidents
+            incident__pattern_membership__cluster__in=ids,
+            incident__in=incidents,
+            organisation__in=Organisation.objects.ranked(),
         )
         .values_list(
             "incident__pattern_membership__cluster", "organisation__name", "organisation__slug"
