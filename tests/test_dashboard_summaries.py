@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.utils import timezone
 
+from incidents import queueing, tasks
 from incidents.dashboards import charts
 from incidents.dashboards.figures import DashboardQuery, DirectSource, SummarySource
 from incidents.dashboards.series import SERIES
@@ -410,3 +411,25 @@ def test_an_unchanged_import_queues_no_summary_work(django_capture_on_commit_cal
 
     assert callbacks == []
     assert ids and row_ids() == ids
+
+
+def test_one_task_does_every_recorded_update_and_a_rebuild_does_them_too(
+    world, django_capture_on_commit_callbacks
+):
+    IncidentFactory.create_batch(6)
+    summaries_rebuild()
+    moved = [IncidentFactory(occurred_at=at(date(2024, month, 1))) for month in (2, 3)]
+    with django_capture_on_commit_callbacks() as callbacks:
+        for incident in moved:
+            queueing.summaries_update(Affected.of([incident.pk]))
+    assert PendingWork.objects.filter(task="update_dashboard_summaries").count() == 2
+
+    callbacks[0]()
+
+    assert not PendingWork.objects.exists()
+    updated = summary_rows()
+    summaries_rebuild()
+    assert updated == summary_rows()
+    queueing.summaries_update(Affected.of([moved[0].pk]))
+    tasks.rebuild_dashboard_summaries()
+    assert not PendingWork.objects.exists()
