@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnreachable
 
-from incidents.dashboards.summaries import REBUILD_QUEUED_KEY
+from incidents.dashboards.summaries import REBUILD_QUEUED_KEY, Affected
 from incidents.models import PendingWork
 
 log = logging.getLogger(__name__)
@@ -61,8 +61,8 @@ def pending_work_done(name, argument=None, *, arguments=None):
         recorded = PendingWork.objects.filter(task=name, argument=argument)
     else:
         recorded = PendingWork.objects.filter(task=name, argument__in=arguments)
-    seen = list(recorded.values_list("pk", flat=True))
-    yield
+    seen = dict(recorded.values_list("pk", "payload"))
+    yield list(seen.values())
     PendingWork.objects.filter(pk__in=seen).delete()
 
 
@@ -131,6 +131,20 @@ def summaries_rebuild():
             cache.delete(REBUILD_QUEUED_KEY)
 
     transaction.on_commit(queue)
+
+
+def summaries_update(affected: Affected):
+    """Compute again the dashboard summary rows an import reached, once the transaction
+    commits; nothing when it reached none, a rebuild when it reached most of the base. The
+    rows are the pending work's payload: the task merges every payload it finds as it starts,
+    so after a broker outage one swept task does them all."""
+    if not affected:
+        return
+    if affected.is_broad():
+        summaries_rebuild()
+        return
+    PendingWork.objects.create(task="update_dashboard_summaries", payload=affected.as_payload())
+    transaction.on_commit(partial(publish, "update_dashboard_summaries"))
 
 
 def notifications_send():

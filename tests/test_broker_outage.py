@@ -10,12 +10,15 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
 
+from incidents.dashboards.summaries import summaries_rebuild
 from incidents.models import ImportJob, Incident, PendingWork, RelatedIncident, SummaryCount, Tag
 from incidents.services import followups
 
-from .factories import IncidentFactory, TagFactory, signed_in
+from .factories import IncidentFactory, TagFactory, import_, signed_in
 from .outages import free_port, publishing_to
+from .test_dashboard_summaries import changed_snapshot, summary_rows
 from .test_filing import NEW_URL, new_form_data
+from .test_import_history import AIID
 from .test_import_jobs import AIAAIC_CSV
 from .test_review_flow import review_url, submitted
 
@@ -97,3 +100,25 @@ def test_the_sweep_leaves_work_that_may_still_be_in_flight():
     call_command("sweep_pending_work")  # the default grace: queued a moment ago, left alone
 
     assert PendingWork.objects.filter(task="recompute_related_incidents").exists()
+
+
+def test_the_summary_rows_an_import_reached_during_an_outage_are_updated_by_the_sweep(tmp_path):
+    IncidentFactory.create_batch(10)
+    import_("aiid", AIID / "2026-02")
+    summaries_rebuild()
+    PendingWork.objects.all().delete()
+    moved_to = SummaryCount.objects.filter(dimension="all", series="total", period="2015-09-01")
+
+    with broker_down():
+        import_("aiid", changed_snapshot(tmp_path))
+
+    assert not moved_to.exists()
+    assert PendingWork.objects.get(task="update_dashboard_summaries").payload["months"]
+
+    sweep()
+
+    assert moved_to.get(scope="public").count == 1
+    assert not PendingWork.objects.exists()
+    updated = summary_rows()
+    summaries_rebuild()
+    assert updated == summary_rows()

@@ -1,16 +1,35 @@
 """The dashboard figures: hand-computed on a small world, and the summary tables against the
 same figures aggregated directly from the incidents."""
 
+import csv
+import io
+import shutil
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.utils import timezone
 
+from incidents import queueing, tasks
 from incidents.dashboards import charts
 from incidents.dashboards.figures import DashboardQuery, DirectSource, SummarySource
 from incidents.dashboards.series import SERIES
-from incidents.dashboards.summaries import Scope, summaries_rebuild
-from incidents.models import ActionItem, Incident, IncidentOrganisation, Severity, SummaryCount
+from incidents.dashboards.summaries import (
+    Affected,
+    Scope,
+    SummaryChange,
+    summaries_rebuild,
+    summaries_update,
+)
+from incidents.models import (
+    ActionItem,
+    Incident,
+    IncidentOrganisation,
+    Organisation,
+    PendingWork,
+    Severity,
+    SummaryCount,
+)
 from incidents.services import followups
 
 from .factories import (
@@ -19,7 +38,9 @@ from .factories import (
     IncidentOrganisationFactory,
     OrganisationFactory,
     TagFactory,
+    import_,
 )
+from .test_import_history import AIID
 
 pytestmark = pytest.mark.django_db
 
@@ -271,3 +292,144 @@ def test_the_busiest_ten_organisations_are_kept_per_dimension(db):
         assert names == ["Shared platform", *(f"Busy {n:02d}" for n in range(12, 3, -1))]
         summary = SummarySource(query).rows(["organisation_role"])
         assert _sorted(summary) == _sorted(DirectSource(query).rows(["organisation_role"]))
+
+
+def summary_rows():
+    """Every summary row, as a reader of the dashboards sees it (its id aside)."""
+    return Counter(
+        SummaryCount.objects.values_list(
+            "scope", "dimension", "dimension_id", "period", "series", "key", "count", "value"
+        )
+    )
+
+
+def row_ids(**narrowing):
+    return set(SummaryCount.objects.filter(**narrowing).values_list("pk", flat=True))
+
+
+def test_updating_after_incidents_moved_leaves_what_a_rebuild_leaves(world):
+    bystander = OrganisationFactory(name="Initech")
+    IncidentFactory.create_batch(6, organisations=[bystander], occurred_at=at(date(2024, 6, 3)))
+    summaries_rebuild()
+    untouched = row_ids(dimension="organisation", dimension_id=bystander.pk)
+    first = Incident.objects.get(users_affected=100)
+    change = SummaryChange([first.pk])
+
+    # To another quarter, organisation and tag; and a new incident in a month of its own.
+    moved = at(date(2025, 5, 2)) - first.occurred_at
+    for name in ("occurred_at", "detected_at", "resolved_at"):
+        setattr(first, name, getattr(first, name) + moved)
+    first.save()
+    first.organisation_roles.filter(organisation=world["globex"]).delete()
+    first.tags.set([world["finance"]])
+    IncidentOrganisationFactory(incident=first, organisation=OrganisationFactory(name="Hooli"))
+    created = IncidentFactory(occurred_at=at(date(2023, 8, 1)), tags=[world["destructive"]])
+    summaries_update(change.affected([first.pk, created.pk]))
+
+    updated = summary_rows()
+    assert row_ids(dimension="organisation", dimension_id=bystander.pk) == untouched
+    summaries_rebuild()
+    assert updated == summary_rows()
+
+
+def test_a_party_no_longer_an_organisation_leaves_the_rankings_of_its_other_incidents(world):
+    summaries_rebuild()
+    change = SummaryChange()
+    world["globex"].kind = Organisation.Kind.PERSON
+    world["globex"].save()
+    summaries_update(change.affected())
+
+    updated = summary_rows()
+    summaries_rebuild()
+    assert updated == summary_rows()
+
+
+def test_an_update_reaching_most_incidents_rebuilds_them_all(world):
+    SummaryCount.objects.all().delete()
+    summaries_update(Affected.of(Incident.objects.values_list("pk", flat=True)))
+    updated = summary_rows()
+    summaries_rebuild()
+    assert updated and updated == summary_rows()
+
+
+def changed_snapshot(folder):
+    """The 2026-02 AIID excerpt as a later snapshot might give it: Tay retitled, the Google
+    car crash moved to another month and deployer, Uber's MIT domain changed, one new
+    incident."""
+    source = AIID / "2026-02"
+    snapshot = folder / "2026-03"
+    shutil.copytree(source, snapshot)
+    rows = list(csv.DictReader(io.StringIO((source / "incidents.csv").read_text())))
+    for row in rows:
+        if row["incident_id"] == "6":
+            row["title"] = "Tay posts abuse"
+        if row["incident_id"] == "25":
+            row["date"] = "2015-09-02"
+            row["Alleged deployer of AI system"] = '["waymo"]'
+    rows.append(rows[0] | {"_id": "new", "incident_id": "9001", "date": "2026-01-05"})
+    with (snapshot / "incidents.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    mit = (snapshot / "classifications_MIT.csv").read_text()
+    (snapshot / "classifications_MIT.csv").write_text(
+        mit.replace('MIT,4,True,"7. AI system safety', 'MIT,4,True,"6. AI system safety')
+    )
+    return snapshot
+
+
+def test_an_import_updates_only_the_summary_rows_it_reached(
+    tmp_path, django_capture_on_commit_callbacks
+):
+    bystander = OrganisationFactory(name="Initech")
+    IncidentFactory.create_batch(12, organisations=[bystander], occurred_at=at(date(2024, 6, 3)))
+    with django_capture_on_commit_callbacks(execute=True):
+        import_("aiid", AIID / "2026-02")
+    summaries_rebuild()
+    untouched = row_ids(dimension="organisation", dimension_id=bystander.pk)
+    months_apart = row_ids(dimension="all", series="total", period=date(2024, 6, 1))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        summary = import_("aiid", changed_snapshot(tmp_path))
+
+    assert (summary.created, summary.updated) == (1, 3)
+    assert not PendingWork.objects.exists()
+    updated = summary_rows()
+    assert row_ids(dimension="organisation", dimension_id=bystander.pk) == untouched
+    assert row_ids(dimension="all", series="total", period=date(2024, 6, 1)) == months_apart
+    summaries_rebuild()
+    assert updated == summary_rows()
+
+
+def test_an_unchanged_import_queues_no_summary_work(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        import_("aiid", AIID / "2026-02")
+    ids = row_ids()
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        import_("aiid", AIID / "2026-02")
+
+    assert callbacks == []
+    assert ids and row_ids() == ids
+
+
+def test_one_task_does_every_recorded_update_and_a_rebuild_does_them_too(
+    world, django_capture_on_commit_callbacks
+):
+    IncidentFactory.create_batch(6)
+    summaries_rebuild()
+    moved = [IncidentFactory(occurred_at=at(date(2024, month, 1))) for month in (2, 3)]
+    with django_capture_on_commit_callbacks() as callbacks:
+        for incident in moved:
+            queueing.summaries_update(Affected.of([incident.pk]))
+    assert PendingWork.objects.filter(task="update_dashboard_summaries").count() == 2
+
+    callbacks[0]()
+
+    assert not PendingWork.objects.exists()
+    updated = summary_rows()
+    summaries_rebuild()
+    assert updated == summary_rows()
+    queueing.summaries_update(Affected.of([moved[0].pk]))
+    tasks.rebuild_dashboard_summaries()
+    assert not PendingWork.objects.exists()

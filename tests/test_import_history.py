@@ -30,7 +30,8 @@ def retitled_snapshot(folder, titles):
         row["title"] = titles.get(row["incident_id"], row["title"])
     snapshot = folder / "2026-03"
     snapshot.mkdir(exist_ok=True)
-    shutil.copy(AIID / "2026-02" / "classifications_MIT.csv", snapshot)
+    for taxonomy in (AIID / "2026-02").glob("classifications_*.csv"):
+        shutil.copy(taxonomy, snapshot)
     with (snapshot / "incidents.csv").open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()

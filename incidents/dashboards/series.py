@@ -45,8 +45,9 @@ class Series:
     def to_incident(self):
         return "" if self.model is Incident else "incident__"
 
-    def grouped(self, incidents, dimension):
-        """The grouped counts, as a values() queryset."""
+    def grouped(self, incidents, dimension, dimension_ids=None):
+        """The grouped counts, as a values() queryset; only those of `dimension_ids` when
+        given."""
         p = self.to_incident
         facts = self.model.objects.filter(self.facts)
         facts = facts.filter(pk__in=incidents) if not p else facts.filter(incident__in=incidents)
@@ -60,11 +61,15 @@ class Series:
             if self.granularity == MONTH
             else Value(None, output_field=CharField())
         )
-        return (
+        grouped = (
             facts.annotate(summary_dimension=dimension_of, summary_period=period)
             .annotate(summary_key=self.key)
             .filter(summary_dimension__isnull=False)
-            .values("summary_dimension", "summary_period", "summary_key")
+        )
+        if dimension_ids is not None:
+            grouped = grouped.filter(summary_dimension__in=dimension_ids)
+        return (
+            grouped.values("summary_dimension", "summary_period", "summary_key")
             # An incident has each tag once and each (organisation, role) once, so only an
             # organisation it holds in two roles can repeat it within a group.
             .annotate(summary_count=Count(f"{p}pk", distinct=dimension == Dimension.ORGANISATION))

@@ -20,6 +20,7 @@ from django.utils.text import slugify
 from django.utils.translation import ngettext
 
 from incidents import duplicates
+from incidents.dashboards.summaries import SummaryChange
 from incidents.importers.history import ImportHistory, origin_label
 from incidents.models import (
     AISystem,
@@ -525,7 +526,9 @@ def run_import(
         except CrosswalkFileError as error:
             raise ImportFailed(error.path, error.line, error.field_name, error.message) from error
         writer = importer.writer(timezone.now())
-        history.remember(filter(None, map(writer.incident_to_update, records)))
+        to_update = list(filter(None, map(writer.incident_to_update, records)))
+        history.remember(to_update)
+        summaries_change = SummaryChange(to_update)  # the dashboard rows they are in now
         touched = {"created": [], "updated": []}
         for position, record in enumerate(records, start=1):
             outcome = writer.write(record)
@@ -538,11 +541,13 @@ def run_import(
         writer.finish()
         history.write(**touched)
         touched = touched["created"] + touched["updated"]
+        rederived = 0
         if crosswalk_changed:
             # Entries new to the seed file reach incidents this import left unchanged.
-            incidents_rederive(
-                incident_ids=incidents_reached(crosswalk_changed) - set(touched),
-                vocabulary_order=writer.vocabularies,
+            reached = incidents_reached(crosswalk_changed) - set(touched)
+            summaries_change.watch(reached)
+            rederived = incidents_rederive(
+                incident_ids=reached, vocabulary_order=writer.vocabularies
             )
         write_cross_references(importer.cross_references)
         for dataset in {importer.dataset} | {
@@ -554,8 +559,8 @@ def run_import(
         summary.flagged = duplicates.flag_cross_source_duplicates(touched)
         if dry_run:
             transaction.set_rollback(True)
-        elif touched:
-            followups.incidents_imported(incident_ids=touched)
+        elif touched or rederived:
+            followups.incidents_imported(incident_ids=touched, summaries_change=summaries_change)
     summary.seconds = time.monotonic() - started
     return summary
 

@@ -11,6 +11,8 @@ class PendingWork(models.Model):
 
     task = models.CharField(max_length=60)
     argument = models.BigIntegerField(null=True, blank=True)
+    # What the work is about when one id cannot say it (the summary rows an import reached).
+    payload = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     # The last time it was handed to the broker (or tried to be); the sweep waits a grace
     # period after it, so work still in the queue is not queued twice.

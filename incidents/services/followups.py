@@ -19,11 +19,17 @@ def incident_retracted():
     queueing.pattern_clusters()
 
 
-def incidents_imported(*, incident_ids):
+def incidents_imported(*, incident_ids, summaries_change=None):
     """After an import changed these incidents: their similar incidents (and their
-    neighbours'), in one task in the background, and the dashboards."""
-    queueing.related_incidents_of(incident_ids)
-    queueing.summaries_rebuild()
+    neighbours'), in one task in the background, and the dashboards: the summary rows they
+    reached before (`summaries_change`, taken before the import wrote) and reach now, or all
+    of them when the import could not say what they were before."""
+    if incident_ids:
+        queueing.related_incidents_of(incident_ids)
+    if summaries_change is None:
+        queueing.summaries_rebuild()
+    else:
+        queueing.summaries_update(summaries_change.affected(incident_ids))
 
 
 def parties_changed(*, incident_ids=()):
