@@ -92,9 +92,9 @@ def read_counts(importer_class, path):
 def run(shared, scratch):
     from django.db import connection
 
-    from incidents.importers import IMPORTERS, VOCABULARIES, run_import
+    from incidents.importers import IMPORTERS, run_import
     from incidents.models import CrosswalkEntry, Incident, SourceTerm, Tag
-    from incidents.services.coverage import dataset_coverage
+    from incidents.services.coverage import dataset_coverage, dataset_vocabularies
 
     print(f"Database: {connection.vendor}; shared data: {shared}\n")
     timings, read = [], {}
@@ -121,7 +121,7 @@ def run(shared, scratch):
         rows = []
         for row, (key, vocabulary) in zip(
             report.source_fields,
-            [(k, v) for k, v in VOCABULARIES.items() if v.dataset == report.dataset],
+            [(v.key, v) for v in dataset_vocabularies(report.dataset)],
             strict=True,
         ):
             rows.append(

@@ -227,6 +227,8 @@ def test_avid_reports_become_hazards_with_sources_organisations_and_systems():
     bert = incident_for("avid", "AVID-2022-R0001")
     assert bert.title.startswith("Gender Bias in Sentence Completion Tasks")
     assert bert.kind == Incident.Kind.HAZARD
+    # The crosswalk says why, for staff: from the class AVID gives the record.
+    assert "nothing happened" in bert.derivations.get(target="kind").rule
     assert bert.occurred_at.date() == date(2022, 11, 9)
     assert set(bert.organisation_roles.values_list("organisation__name", "role")) == {
         ("HuggingFace", IncidentOrganisation.Role.DEPLOYER)
@@ -330,6 +332,7 @@ def test_escape_log_records_are_unverified_hazards(reader):
     assert summary.created == 3
     escape = incident_for("ai-escape-log", "2026-07-21-openai-gpt56sol-huggingface")
     assert escape.kind == Incident.Kind.HAZARD
+    assert "unchecked" in escape.derivations.get(target="kind").rule
     assert escape.occurred_at.date() == date(2026, 7, 21)
     assert set(escape.organisation_roles.values_list("organisation__name", "role")) == {
         ("OpenAI", IncidentOrganisation.Role.DEVELOPER)

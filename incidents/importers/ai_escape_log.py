@@ -11,7 +11,7 @@ import re
 from django.utils.dateparse import parse_date
 from django.utils.translation import ngettext
 
-from incidents.models import Dataset, Incident, IncidentOrganisation
+from incidents.models import Dataset, IncidentOrganisation
 from incidents.vocabularies import Vocabulary
 
 from .base import Importer, Record, SourceRef, split_list, unique
@@ -119,6 +119,5 @@ class AIEscapeLogImporter(Importer):
             sources=[
                 SourceRef(url=url, title=title, publisher=(entry.get("source") or "").strip())
             ],
-            fields={"kind": Incident.Kind.HAZARD},
             verification=(entry.get("verification") or "").strip(),
         )

@@ -8,7 +8,8 @@ it; a vulnerability summarising reports that are in the folder becomes a cross-r
 the first of them; any other vulnerability is an incident of its own.
 
 Nothing happened in an evaluation, a CVE entry or an advisory: AVID records weaknesses found,
-so every record is a hazard, except an ATLAS case study, whose kind AVID does not say.
+so the crosswalk (`crosswalk/avid.csv`) makes hazards of them by their class and problem type,
+each with its rule; an ATLAS case study's class says nothing of its kind.
 """
 
 import json
@@ -18,7 +19,7 @@ from urllib.parse import urlparse
 
 from django.utils.dateparse import parse_date
 
-from incidents.models import Dataset, Incident, IncidentOrganisation
+from incidents.models import Dataset, IncidentOrganisation
 from incidents.vocabularies import Vocabulary
 
 from .base import CrossRef, Importer, Record, SourceRef, unique
@@ -201,8 +202,6 @@ class AVIDImporter(Importer):
             sources=sources,
             path=path,
         )
-        if dataset == Dataset.AVID:
-            record.fields = {"kind": Incident.Kind.HAZARD}
         return record
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Exists, OuterRef, Q
 
-from incidents.importers import IMPORTERS, VOCABULARIES
+from incidents.importers import IMPORTERS
 from incidents.models import (
     CrosswalkEntry,
     Dataset,
@@ -97,9 +97,18 @@ def _derivations():
     return {(row["source_term__vocabulary"], row["target"]): row["n"] for row in rows}
 
 
+def dataset_vocabularies(dataset):
+    """The vocabularies the importers of a dataset keep (ATLAS's importer reads AVID's)."""
+    vocabularies = {}
+    for importer in IMPORTERS.values():
+        if importer.dataset == dataset:
+            vocabularies.update((v.key, v) for v in importer.vocabularies)
+    return list(vocabularies.values())
+
+
 def _derived_per_dataset(dataset, incidents):
     """{target: incidents of the dataset with that field derived}, in one query."""
-    vocabularies = [key for key, v in VOCABULARIES.items() if v.dataset == dataset]
+    vocabularies = [v.key for v in dataset_vocabularies(dataset)]
     rows = (
         Derivation.objects.filter(incident__in=incidents, source_term__vocabulary__in=vocabularies)
         .values("target")
@@ -138,9 +147,8 @@ def dataset_coverage():
             FieldCoverage("AI systems", counts["systems"]),
             FieldCoverage("Sources", counts["sources"]),
         ]
-        for key, vocabulary in VOCABULARIES.items():
-            if vocabulary.dataset != dataset:
-                continue
+        for vocabulary in dataset_vocabularies(dataset):
+            key = vocabulary.key
             report.source_fields.append(
                 FieldCoverage(
                     vocabulary.label,
