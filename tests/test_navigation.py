@@ -14,6 +14,7 @@ pytestmark = pytest.mark.django_db
 SECTIONS = {
     "Incidents": "incident_list",
     "Policy changes": "policy_list",
+    "Legal cases": "legal_case_list",
     "Organisations": "organisation_list",
     "Controls": "control_list",
     "Tags": "tag_list",
@@ -46,6 +47,7 @@ def test_pages_inside_a_section_mark_it(reader):
         "Controls": reverse("control_detail", args=[Control.objects.first().slug]),
         "Tags": incident.tags.get().get_absolute_url(),
         "Patterns": reverse("pattern_gaps"),
+        "Data": reverse("data_coverage"),
     }
     for section, url in inside.items():
         assert current_sections(reader.get(url)) == [section], url

@@ -170,8 +170,14 @@ def admin_change(client, record, **fields):
     """Save a record's admin change form with these fields changed, as an editor would."""
     meta = record._meta
     address = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[record.pk])
-    form = client.get(address).context["adminform"].form
+    page = client.get(address).context
+    form = page["adminform"].form
     data = {name: form[name].value() for name in form.fields}
+    for inline in page["inline_admin_formsets"]:  # aliases: left as they are
+        management = inline.formset.management_form
+        data.update(
+            {management[name].html_name: management[name].value() for name in management.fields}
+        )
     data = {name: "" if value is None else value for name, value in data.items()}
     data.update(fields)
     data = {name: value for name, value in data.items() if value is not False}
