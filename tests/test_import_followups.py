@@ -2,8 +2,10 @@
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
-from incidents.models import PendingWork, RelatedIncident, Tag
+from incidents.importers import base
+from incidents.models import Incident, PendingWork, RelatedIncident, Tag
 from incidents.services import related
 
 from .factories import IncidentFactory, TagFactory, import_, incident_for
@@ -104,3 +106,21 @@ def test_related_work_of_an_import_during_a_broker_outage_is_done_by_the_sweep(t
 
     assert RelatedIncident.objects.filter(incident=cars).exists()
     assert not PendingWork.objects.exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's planner statistics")
+def test_a_large_import_refreshes_the_planner_statistics(monkeypatch):
+    def estimated_incidents():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'incidents_incident'")
+            return cursor.fetchone()[0]
+
+    monkeypatch.setattr(base, "ANALYZE_AFTER", 1_000_000)
+    import_("aiid", AIID / "2025-03")
+    unrefreshed = estimated_incidents()
+    monkeypatch.setattr(base, "ANALYZE_AFTER", 2)
+    import_("aiid", AIID / "2026-02")
+
+    # The follow-up queries are planned on what the import wrote, not on the empty table.
+    assert unrefreshed != Incident.objects.count()
+    assert estimated_incidents() == Incident.objects.count()

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import ngettext
@@ -26,6 +26,7 @@ from incidents.models import (
     AISystem,
     CrossReference,
     Dataset,
+    Derivation,
     Incident,
     IncidentOrganisation,
     Organisation,
@@ -501,6 +502,33 @@ class _Writer:
         )
 
 
+# An import writing at least this many incidents refreshes PostgreSQL's planner statistics.
+ANALYZE_AFTER = 200
+# The tables an import fills and the follow-up work (summaries, related incidents) reads.
+ANALYZED_TABLES = [
+    Incident,
+    IncidentOrganisation,
+    Organisation,
+    Incident.tags.through,
+    Tag,
+    Source,
+    Provenance,
+    Derivation,
+    SourceTerm.incidents.through,
+]
+
+
+def planner_statistics_refresh():
+    """ANALYZE the tables a large import filled. Autovacuum analyses them only some time
+    later; until then PostgreSQL plans the follow-up queries on the counts of the empty or
+    smaller tables it last saw (one dashboard ranking took 55 s instead of 0.1 s)."""
+    if connection.vendor != "postgresql":
+        return
+    tables = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in ANALYZED_TABLES)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {tables}")
+
+
 def run_import(
     importer: Importer,
     *,
@@ -556,6 +584,8 @@ def run_import(
             while resolve_cross_references(dataset):
                 pass  # a reference resolved may be what another one points through
         search_index_update(touched)  # one UPDATE; a no-op except on PostgreSQL
+        if len(touched) >= ANALYZE_AFTER and not dry_run:
+            planner_statistics_refresh()
         summary.flagged = duplicates.flag_cross_source_duplicates(touched)
         if dry_run:
             transaction.set_rollback(True)
