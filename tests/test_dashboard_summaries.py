@@ -39,6 +39,7 @@ from .factories import (
     OrganisationFactory,
     TagFactory,
     import_,
+    incident_for,
 )
 from .test_import_history import AIID
 
@@ -352,7 +353,12 @@ def test_an_update_reaching_most_incidents_rebuilds_them_all(world):
     assert updated and updated == summary_rows()
 
 
-def changed_snapshot(folder):
+def changed_snapshot(folder, **dates):
+    """With `dates`, {incident id: date} also changed (an empty date: undated)."""
+    return _changed_snapshot(folder, dates)
+
+
+def _changed_snapshot(folder, dates):
     """The 2026-02 AIID excerpt as a later snapshot might give it: Tay retitled, the Google
     car crash moved to another month and deployer, Uber's MIT domain changed, one new
     incident."""
@@ -367,6 +373,8 @@ def changed_snapshot(folder):
             row["date"] = "2015-09-02"
             row["Alleged deployer of AI system"] = '["waymo"]'
     rows.append(rows[0] | {"_id": "new", "incident_id": "9001", "date": "2026-01-05"})
+    for row in rows:
+        row["date"] = dates.get(row["incident_id"], row["date"])
     with (snapshot / "incidents.csv").open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -397,6 +405,24 @@ def test_an_import_updates_only_the_summary_rows_it_reached(
     updated = summary_rows()
     assert row_ids(dimension="organisation", dimension_id=bystander.pk) == untouched
     assert row_ids(dimension="all", series="total", period=date(2024, 6, 1)) == months_apart
+    summaries_rebuild()
+    assert updated == summary_rows()
+
+
+def test_an_import_reaching_undated_and_dated_months_is_recorded_and_done(
+    tmp_path, django_capture_on_commit_callbacks
+):
+    IncidentFactory.create_batch(12, occurred_at=at(date(2024, 6, 3)))  # so it is no rebuild
+    with django_capture_on_commit_callbacks(execute=True):
+        import_("aiid", AIID / "2026-02")
+    summaries_rebuild()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        summary = import_("aiid", changed_snapshot(tmp_path, **{"6": ""}))
+
+    assert summary.updated == 3 and incident_for("aiid", "6").occurred_at is None
+    assert not PendingWork.objects.exists()
+    updated = summary_rows()
     summaries_rebuild()
     assert updated == summary_rows()
 

@@ -198,7 +198,11 @@ class Affected:
             "incidents": sorted(self.incident_ids),
             "organisations": sorted(self.organisation_ids),
             "tags": sorted(self.tag_ids),
-            "months": sorted(month.isoformat() if month else None for month in self.months),
+            # None, the undated, sorts first.
+            "months": sorted(
+                (month.isoformat() if month else None for month in self.months),
+                key=lambda month: month or "",
+            ),
         }
 
     @classmethod
