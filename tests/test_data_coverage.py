@@ -17,6 +17,7 @@ pytestmark = pytest.mark.django_db
 DATA = Path(__file__).parent / "data"
 AIID = DATA / "aiid" / "2026-02"
 ESCAPE_LOG = DATA / "ai-escape-log" / "incidents.json"
+AGENT_LOG = DATA / "agent-logs" / "agent-incident-log"
 
 
 def section(page, dataset):
@@ -75,8 +76,9 @@ def test_an_entry_taken_out_of_the_crosswalk_leaves_the_figures_after_it(client)
     assert row(page, "CSET v1: Autonomy Level")[2] == "kept as given only"
 
 
-def test_a_dataset_without_vocabularies_says_its_records_use_the_house_fields(client):
+def test_hazards_by_rule_and_a_dataset_in_house_fields_are_shown_as_such(client):
     import_("ai-escape-log", ESCAPE_LOG)
+    import_("agent-incident-log", AGENT_LOG)
     import_("aiid", AIID)
 
     page = client.get(reverse("data_coverage")).text
@@ -85,7 +87,15 @@ def test_a_dataset_without_vocabularies_says_its_records_use_the_house_fields(cl
     hazards = Incident.objects.filter(
         provenances__dataset="ai-escape-log", kind=Incident.Kind.HAZARD
     ).count()
-    assert hazards and row(escape, "Kind: near miss or hazard")[0] == str(hazards)
+    # Every record is a hazard by the crosswalk's rule for the log, so all were set by it.
+    assert hazards and row(escape, "Kind: near miss or hazard") == [
+        str(hazards),
+        "100%",
+        str(hazards),
+    ]
+    agents = section(page, "agent-incident-log")
+    assert "structured in Blast Radius's own fields" in agents
+    assert row(agents, "Autonomy")[2] == "0"  # set by the log itself, not derived
     assert page.index('id="aiid"') < page.index('id="ai-escape-log"')  # the importers' order
 
 

@@ -111,6 +111,8 @@ def _derived_per_dataset(dataset, incidents):
     vocabularies = [v.key for v in dataset_vocabularies(dataset)]
     rows = (
         Derivation.objects.filter(incident__in=incidents, source_term__vocabulary__in=vocabularies)
+        # The kind row counts near misses and hazards; a derived "incident" is not one.
+        .exclude(target="kind", value=Incident.Kind.INCIDENT)
         .values("target")
         .annotate(n=Count("incident_id", distinct=True))
         .order_by()
