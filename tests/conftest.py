@@ -39,6 +39,12 @@ def _static_files_without_collectstatic(settings):
 
 
 @pytest.fixture(autouse=True)
+def _lexical_matching(settings):
+    """Matching by meaning loads a model and embeds every save; the tests of it turn it on."""
+    settings.SEMANTIC_MATCHING = False
+
+
+@pytest.fixture(autouse=True)
 def _quick_password_hashing(settings):
     # Tests create many accounts; the production hasher would make the suite take minutes.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

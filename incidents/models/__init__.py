@@ -1,6 +1,7 @@
 from .classification import ActionClassRule
 from .controls import AgentAction, Control, ControlAssessment, PolicyControl
 from .crosswalk import CrosswalkEntry, Derivation, SourceTerm
+from .embedding import IncidentEmbedding
 from .imports import ImportJob
 from .incident import (
     ActionItem,
@@ -50,6 +51,7 @@ __all__ = [
     "Notification",
     "Review",
     "Incident",
+    "IncidentEmbedding",
     "ImportJob",
     "IncidentOrganisation",
     "Organisation",
