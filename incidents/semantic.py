@@ -182,7 +182,5 @@ def similarities(pairs):
     ids, matrix = vectors()
     row = {int(pk): i for i, pk in enumerate(ids)}
     return {
-        (a, b): float(matrix[row[a]] @ matrix[row[b]])
-        for a, b in pairs
-        if a in row and b in row
+        (a, b): float(matrix[row[a]] @ matrix[row[b]]) for a, b in pairs if a in row and b in row
     }
