@@ -11,12 +11,13 @@ from django.utils.translation import ngettext
 
 from incidents.models import Dataset, IncidentOrganisation, Tag
 
-from .base import Importer, Record, SourceRef, unique
+from .base import CrossRef, Importer, Record, SourceRef, unique
 
 REQUIRED = ["id", "date", "title", "organization", "sources"]
 # The log names no organisation when the operator is a private person.
 UNNAMED = {"not disclosed", "unknown", ""}
 PERPETRATORS = {"coding_agent": "ai-coding-agent"}
+REPOSITORY = "https://github.com/gethelio/agent-incident-log/blob/main/incidents/"
 
 
 def words(code):
@@ -93,10 +94,23 @@ class AgentIncidentLogImporter(Importer):
                 )
             )
         if entry.get("aiid_incident"):
+            number = entry["aiid_incident"]
+            if isinstance(number, bool) or not str(number).isdigit():
+                self.fail(line, "aiid_incident", f"not an AIID incident number: {number!r}")
             sources.append(
                 SourceRef(
-                    url=f"https://incidentdatabase.ai/cite/{entry['aiid_incident']}/",
+                    url=f"https://incidentdatabase.ai/cite/{number}/",
                     publisher="AI Incident Database",
+                )
+            )
+            # The log says which AIID incident this is: the two are certainly one.
+            self.cross_references.append(
+                CrossRef(
+                    Dataset.AGENT_INCIDENT_LOG,
+                    entry["id"],
+                    Dataset.AIID,
+                    str(number),
+                    f"{REPOSITORY}{entry['id']}.md",
                 )
             )
         primary = next((s for s in entry["sources"] if s.get("primary")), None)

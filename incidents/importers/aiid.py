@@ -12,7 +12,7 @@ from incidents.models import Dataset, IncidentOrganisation, Organisation
 from incidents.untrusted import Unreadable, load_json
 from incidents.vocabularies import Vocabulary
 
-from .base import Importer, Record, SourceRef, unique
+from .base import CrossRef, Importer, Record, SourceRef, unique
 
 ROLES = {
     "Alleged deployer of AI system": IncidentOrganisation.Role.DEPLOYER,
@@ -20,6 +20,14 @@ ROLES = {
     "Alleged harmed or nearly harmed parties": IncidentOrganisation.Role.HARMED,
 }
 REQUIRED = ["incident_id", "date", "title", "description", *ROLES]
+# The database's own list of incidents it found recorded twice: each duplicate number names
+# the incident that is kept ("true"); a duplicate may already be gone from incidents.csv.
+DUPLICATES = "duplicates.csv"
+DUPLICATE_COLUMNS = ["duplicate_incident_number", "true_incident_number"]
+
+
+def page(number):
+    return f"https://incidentdatabase.ai/cite/{number}/"
 
 
 def _one(value):
@@ -202,6 +210,7 @@ class AIIDImporter(Importer):
         incidents_csv = self.path if self.path.is_file() else folder / "incidents.csv"
         source_values = self.classifications(folder)
         reports = self.reports(folder)
+        self.read_duplicates(folder)
         self.path = incidents_csv  # errors name the file itself
         for line, row in self.read_csv(incidents_csv):
             self.require_columns(incidents_csv, line, row, REQUIRED)
@@ -222,7 +231,7 @@ class AIIDImporter(Importer):
                 if not isinstance(slugs, list) or not all(isinstance(s, str) for s in slugs):
                     self.fail(line, column, "not a JSON list of names", incidents_csv)
                 organisations += [(entity_name(slug), role) for slug in slugs if slug]
-            url = f"https://incidentdatabase.ai/cite/{number}/"
+            url = page(number)
             title = row["title"].strip()
             yield Record(
                 external_id=number,
@@ -238,6 +247,24 @@ class AIIDImporter(Importer):
                     *reports.get(number, []),
                 ],
             )
+
+    def read_duplicates(self, folder):
+        """The database's duplicates.csv as cross-references: duplicate number N is another
+        AIID record of the incident imported as the true number, so an import of both flags
+        them as certainly one, and a link to N elsewhere reaches the true one."""
+        path = folder / DUPLICATES
+        if not path.exists():
+            return
+        for line, row in self.read_csv(path):
+            self.require_columns(path, line, row, DUPLICATE_COLUMNS)
+            duplicate, kept = (row[column].strip() for column in DUPLICATE_COLUMNS)
+            for column, number in zip(DUPLICATE_COLUMNS, (duplicate, kept), strict=True):
+                if not number.isdigit():
+                    self.fail(line, column, f"not an incident number: {number!r}", path)
+            if duplicate != kept:
+                self.cross_references.append(
+                    CrossRef(Dataset.AIID, duplicate, Dataset.AIID, kept, page(duplicate))
+                )
 
     def classifications(self, folder):
         """(vocabulary key, value) per incident id, from the published rows of each taxonomy

@@ -12,7 +12,7 @@ from urllib.parse import urljoin
 
 from incidents.models import Dataset, Incident, IncidentOrganisation, Tag
 
-from .base import Importer, Record, SourceRef, unique
+from .base import CrossRef, Importer, Record, SourceRef, unique
 
 REPOSITORY = "https://github.com/vectara/awesome-agent-failures/blob/main/"
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
@@ -20,6 +20,8 @@ OVERVIEW_LINE = re.compile(r"^\*\*(?P<key>[^*]+)\*\*:\s*(?P<value>.*?)\s*(<br\s*
 LINK = re.compile(r"\[(?P<text>[^\]]+)\]\((?P<target>[^)\s]+)\)")
 RELATIVE_LINK = re.compile(r"(\]\()(?!https?://|mailto:|#)([^)\s]+)(\))")
 PARENTHESES = re.compile(r"\s*\([^)]*\)")
+# A reference to the AI Incident Database's page of an incident names its record there.
+AIID_CITE = re.compile(r"^https?://incidentdatabase\.ai/cite/(\d+)/?$")
 
 MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
 # Earliest match wins; at one position a day beats a month beats a year.
@@ -170,6 +172,11 @@ class AwesomeAgentFailuresImporter(Importer):
         perpetrator = next((slug for word, slug in PERPETRATORS if word in technology), "")
 
         url = urljoin(REPOSITORY, f"docs/case-studies/{path.name}")
+        references = list(LINK.finditer("\n".join(sections.get("references", []))))
+        for number in unique(m[1] for r in references if (m := AIID_CITE.match(r["target"]))):
+            self.cross_references.append(
+                CrossRef(Dataset.AWESOME_AGENT_FAILURES, path.stem, Dataset.AIID, number, url)
+            )
         happened = sections.get("what happened", [])
         paragraphs = "\n".join(happened).split("\n\n")
         summary = next(
@@ -190,7 +197,7 @@ class AwesomeAgentFailuresImporter(Importer):
             tags=unique(tags),
             sources=[
                 SourceRef(url=m["target"], title=plain(m["text"]))
-                for m in LINK.finditer("\n".join(sections.get("references", [])))
+                for m in references
                 if m["target"].startswith(("http://", "https://"))
             ],
             fields={
