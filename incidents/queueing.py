@@ -102,6 +102,14 @@ def related_incidents_of(incident_ids):
     transaction.on_commit(partial(publish, "recompute_related_incidents_of", incident_ids))
 
 
+def duplicates_flag(incident_ids):
+    """Flag the likely duplicates of these incidents once the worker has made their vectors
+    (`incidents.duplicates.flag_duplicates`). The ids are the pending work's payload: the task
+    merges every payload it finds, so after a broker outage one swept task flags them all."""
+    PendingWork.objects.create(task="flag_duplicates", payload=sorted(set(incident_ids)))
+    transaction.on_commit(partial(publish, "flag_duplicates"))
+
+
 def crosswalk_entry_rederive(entry_id):
     """Derive again the incidents a changed (or deleted) crosswalk entry reaches."""
     _queue_on_commit("rederive_crosswalk_entry", entry_id)

@@ -12,7 +12,7 @@ from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 
-from incidents import queueing, semantic
+from incidents import duplicates, queueing, semantic
 from incidents.dashboards import summaries
 from incidents.importers import VOCABULARIES
 from incidents.importers.jobs import import_job_run, import_jobs_sweep
@@ -51,6 +51,15 @@ def recompute_all_related_incidents():
         semantic.embeddings_update()
         related.related_incidents_recompute_all()
         queueing.pattern_clusters()
+
+
+@recomputes
+def flag_duplicates():
+    """Every recorded import's likely duplicates, flagged once their vectors are made."""
+    with queueing.pending_work_done("flag_duplicates") as payloads:
+        incident_ids = sorted({pk for payload in payloads for pk in payload or ()})
+        semantic.embeddings_update(incident_ids)
+        return duplicates.flag_duplicates(incident_ids)
 
 
 @recomputes

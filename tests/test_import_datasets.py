@@ -169,7 +169,7 @@ def test_the_same_incident_in_both_datasets_is_flagged_then_merged_keeping_both(
     uber_aiid = incident_for("aiid", "4")
     uber_aiaaic = incident_for("aiaaic", "AIAAIC0187")
     flag = DuplicateFlag.objects.get(incident=uber_aiid, candidate=uber_aiaaic)
-    assert "uber" in flag.reason
+    assert "both name Uber" in flag.reason
 
     from incidents.services.merge import incident_merge
 

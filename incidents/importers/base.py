@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import ngettext
 
-from incidents import duplicates
+from incidents import duplicates, queueing, semantic
 from incidents.dashboards.summaries import SummaryChange
 from incidents.importers.history import ImportHistory, origin_label
 from incidents.models import (
@@ -578,19 +578,29 @@ def run_import(
                 incident_ids=reached, vocabulary_order=writer.vocabularies
             )
         write_cross_references(importer.cross_references)
+        resolved = 0
         for dataset in {importer.dataset} | {
             ref.refers_to_dataset for ref in importer.cross_references
         }:
-            while resolve_cross_references(dataset):
-                pass  # a reference resolved may be what another one points through
+            while found := resolve_cross_references(dataset):
+                resolved += found  # a reference resolved may be what another one points through
         search_index_update(touched)  # one UPDATE; a no-op except on PostgreSQL
         if len(touched) >= ANALYZE_AFTER and not dry_run:
             planner_statistics_refresh()
-        summary.flagged = duplicates.flag_cross_source_duplicates(touched)
+        # Matching by meaning needs the new incidents' vectors, which the worker makes first.
+        flag_later = semantic.enabled() and bool(touched or resolved)
+        if not semantic.enabled() and (touched or resolved):
+            summary.flagged = duplicates.flag_duplicates(touched)
         if dry_run:
             transaction.set_rollback(True)
-        elif touched or rederived:
-            followups.incidents_imported(incident_ids=touched, summaries_change=summaries_change)
+        else:
+            if flag_later:
+                queueing.duplicates_flag(touched)
+                summary.notes.append("Likely duplicates are flagged by the worker.")
+            if touched or rederived:
+                followups.incidents_imported(
+                    incident_ids=touched, summaries_change=summaries_change
+                )
     summary.seconds = time.monotonic() - started
     return summary
 

@@ -103,17 +103,27 @@ class CrossReference(models.Model):
 
 
 class DuplicateFlag(models.Model):
-    """Two incidents that are likely the same real-world event, waiting for an editor."""
+    """Two incidents that are likely the same real-world event, waiting for an editor.
+
+    A dataset that names another's record of the incident makes the pair certain (`STATED`,
+    score 1); otherwise `incidents.duplicates` scored it. `evidence` keeps what the decision
+    rested on, component by component, for the editor who reviews it."""
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"
         MERGED = "merged", "Merged"
         DISMISSED = "dismissed", "Not a duplicate"
 
+    class Basis(models.TextChoices):
+        STATED = "stated", "Stated by a dataset"
+        SCORED = "scored", "Scored as alike"
+
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+")
     candidate = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+")
     score = models.FloatField()
+    basis = models.CharField(max_length=10, choices=Basis.choices, default=Basis.SCORED)
     reason = models.CharField(max_length=300)
+    evidence = models.JSONField(default=dict, blank=True)
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True
     )

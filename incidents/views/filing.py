@@ -19,6 +19,8 @@ from incidents.services import review as review_services
 from incidents.untrusted import size
 
 SUGGESTION_LIMIT = 5
+# Enough of the title and summary to tell an incident by; the rest only costs time.
+MAX_TYPED_CHARS = 2000
 
 
 def _forms_valid(form, formsets):
@@ -164,19 +166,19 @@ def markdown_preview(request):
 @requires(can_file)
 def duplicate_suggestions(request):
     """Existing incidents that look like the one being typed, scored as duplicate flags are:
-    title words, with the organisations and the year when the form has them."""
+    its title and summary, with the date and the organisations when the form has them."""
     organisation_ids = [pk for pk in request.GET.getlist("organisation") if pk.isdigit()]
     try:
         occurred = parse_date((request.GET.get("occurred_at") or "")[:10])
     except ValueError:  # well formed but no such day
         occurred = None
-    typed = duplicates.Profile(
-        None,
-        request.GET.get("title", ""),
-        occurred.year if occurred else None,
-        organisations=Organisation.objects.filter(pk__in=organisation_ids).values_list(
-            "slug", flat=True
-        ),
+    typed = duplicates.Profile.typed(
+        title=request.GET.get("title", "")[:MAX_TYPED_CHARS],
+        summary=request.GET.get("summary", "")[:MAX_TYPED_CHARS],
+        occurred=occurred,
+        organisations=Organisation.objects.filter(
+            pk__in=organisation_ids, kind=Organisation.Kind.ORGANISATION
+        ).values_list("slug", flat=True),
     )
     candidates = Incident.objects.visible_to(request.user).filter(merged_into=None)
     if (editing := request.GET.get("exclude", "")).isdigit():

@@ -49,11 +49,16 @@
   // Likely duplicates under the title, while it is being typed.
   var title = form.querySelector("#id_title");
   var occurred = form.querySelector("#id_occurred_at");
+  var summary = form.querySelector("#id_summary");
   var box = document.getElementById("duplicate-suggestions");
   var timer = null;
   function suggest() {
-    // Scored as duplicate flags are: title words, the organisations and the year.
-    var params = new URLSearchParams({ title: title.value, occurred_at: occurred ? occurred.value : "" });
+    // Scored as duplicate flags are: the title and summary, the date and the organisations.
+    var params = new URLSearchParams({
+      title: title.value,
+      summary: summary ? summary.value : "",
+      occurred_at: occurred ? occurred.value : ""
+    });
     form.querySelectorAll("select[name^='organisation_roles-'][name$='-organisation']").forEach(function (select) {
       if (select.value) params.append("organisation", select.value);
     });
