@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
@@ -490,14 +491,77 @@ class ProvenanceAdmin(admin.ModelAdmin):
         return False
 
 
+# How each component of a flag's evidence is shown to the editor reviewing it.
+EVIDENCE_COMPONENTS = [
+    ("meaning", "Meaning alike (cosine of the sentence embeddings)"),
+    ("words", "Wording alike (TF-IDF cosine of title and summary)"),
+    ("title_words", "Title words found in the other (weighted by rarity)"),
+    ("dates", "Days apart"),
+    ("undated", "A date is missing"),
+    ("shared", "Organisations and AI systems both name"),
+    ("same_dataset", "One dataset holds both"),
+    ("margin", "Lead over each one's runner-up in the other's dataset"),
+    ("constant", "Constant of the model"),
+]
+
+
+def evidence_rows(evidence):
+    """[(component, value, what it added to the score)] of a flag's evidence, for people."""
+    text = evidence.get("text", {})
+    days = evidence.get("days_apart")
+    values = {
+        "meaning": text.get("meaning"),
+        "words": text.get("words"),
+        "title_words": f"{text['title_words']:.0%}" if "title_words" in text else None,
+        "dates": "same dates" if days == 0 else days,
+        "undated": "yes" if days is None and "text" in evidence else None,
+        "shared": ", ".join(evidence.get("organisations", []) + evidence.get("systems", [])),
+        "same_dataset": "yes" if evidence.get("same_dataset") else None,
+        "margin": evidence.get("closest_match_margin"),
+        "constant": None,
+    }
+    added = evidence.get("contributions", {})
+    return [
+        (label, values[key], added.get(key))
+        for key, label in EVIDENCE_COMPONENTS
+        if values[key] not in (None, "") or key in added
+    ]
+
+
 @admin.register(DuplicateFlag)
 class DuplicateFlagAdmin(admin.ModelAdmin):
-    list_display = ["incident", "candidate", "score", "reason", "status"]
-    list_filter = ["status"]
+    list_display = ["incident", "candidate", "score", "basis", "reason", "status"]
+    list_filter = ["status", "basis"]
     list_select_related = ["incident", "candidate"]
     search_fields = ["incident__title", "candidate__title"]
-    readonly_fields = ["incident", "candidate", "score", "reason", "created_at", "resolved_at"]
+    fields = [
+        "incident", "candidate", "score", "basis", "reason", "why", "the_two_records",
+        "status", "created_at", "resolved_at",
+    ]  # fmt: skip
+    readonly_fields = [name for name in fields if name != "status"]
     actions = ["merge_candidate_into_incident", "merge_incident_into_candidate", "dismiss"]
+
+    @admin.display(description="Why it was flagged")
+    def why(self, flag):
+        return render_to_string(
+            "admin/incidents/duplicateflag/_why.html",
+            {
+                "flag": flag,
+                "stated": flag.evidence.get("stated"),
+                "rows": evidence_rows(flag.evidence),
+                "scored": flag.evidence.get("score"),
+                "threshold": flag.evidence.get("threshold"),
+            },
+        )
+
+    @admin.display(description="The two records")
+    def the_two_records(self, flag):
+        pair = list(
+            Incident.objects.filter(pk__in=[flag.incident_id, flag.candidate_id])
+            .prefetch_related("provenances", "ai_systems", "organisation_roles__organisation")
+            .order_by("pk")
+        )
+        return render_to_string("admin/incidents/duplicateflag/_records.html", {"pair": pair})
 
     def has_add_permission(self, request):
         return False
