@@ -69,6 +69,7 @@ check: install-dev
 ## Relevance and speed benchmarks (speed needs DATABASE_URL to name a PostgreSQL server)
 bench: install-dev
 	$(BIN)/python benchmarks/relevance.py
+	$(BIN)/python benchmarks/duplicates.py
 	$(BIN)/python benchmarks/speed.py
 	$(BIN)/python benchmarks/trace_import.py
 	$(BIN)/python benchmarks/import_speed.py
