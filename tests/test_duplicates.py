@@ -12,7 +12,13 @@ import pytest
 from django.urls import reverse
 
 from incidents import duplicates, semantic
-from incidents.models import DuplicateFlag, Incident, Organisation, PendingWork
+from incidents.models import (
+    CrossReference,
+    DuplicateFlag,
+    Incident,
+    Organisation,
+    PendingWork,
+)
 
 from .factories import IncidentFactory, OrganisationFactory, import_, incident_for
 
@@ -200,6 +206,26 @@ def test_the_aiids_own_duplicates_are_flagged_as_certain_within_the_dataset(tmp_
         "Stated by the AI Incident Database: its record 88 is the AI Incident Database record 1057"
     )
     assert DuplicateFlag.objects.count() == 1
+
+
+def test_two_incidents_named_as_one_oecd_record_are_flagged_as_certain():
+    aiid_record, genai_record = IncidentFactory(), IncidentFactory(title="Another wording")
+    for incident, dataset in ((aiid_record, "aiid"), (genai_record, "genai-incidents")):
+        CrossReference.objects.create(
+            incident=incident,
+            dataset="oecd-aim",
+            external_id="2022-01-10-5735",
+            refers_to_dataset=dataset,
+            refers_to_id=str(incident.number),
+        )
+
+    assert duplicates.flag_duplicates([]) == 1
+
+    flag = flag_between(aiid_record, genai_record)
+    assert flag.basis == DuplicateFlag.Basis.STATED
+    assert flag.reason.startswith(
+        "Both are the OECD AI Incidents and Hazards Monitor record 2022-01-10-5735"
+    )
 
 
 # Scored pairs
