@@ -242,8 +242,9 @@ CONTENT_SECURITY_POLICY = {
 }
 X_FRAME_OPTIONS = "DENY"
 
-# Matching by meaning (incidents.semantic): used when requirements-semantic.txt is installed.
-SEMANTIC_MATCHING = env_bool("SEMANTIC_MATCHING", default=True)
+# Matching by meaning (incidents.semantic). Unset: used when requirements-semantic.txt is
+# installed; on: expected, so `manage.py check` warns when it is not installed; off: never.
+SEMANTIC_MATCHING = env_bool("SEMANTIC_MATCHING", default=None)
 
 # Celery: without a broker, tasks run inline so the zero-setup default needs no Redis.
 CELERY_TASK_ALWAYS_EAGER = not os.environ.get("CELERY_BROKER_URL")

@@ -23,3 +23,22 @@ def shared_cache_in_production(app_configs, **kwargs):
             id="incidents.W001",
         )
     ]
+
+
+def semantic_matching_installed(app_configs, **kwargs):
+    """SEMANTIC_MATCHING set on says matching by meaning is expected: without its packages,
+    search, duplicates and similar incidents quietly keep to matching words. Left unset, it is
+    used when installed and nothing is said when it is not."""
+    # Imported here: the app config imports this module before the models are ready.
+    from incidents import semantic
+
+    if settings.SEMANTIC_MATCHING is not True or semantic.installed():
+        return []
+    return [
+        checks.Warning(
+            "SEMANTIC_MATCHING is on but its packages are not installed: search, duplicates "
+            "and similar incidents match words only.",
+            hint="Run `make semantic` (requirements-semantic.txt), or unset SEMANTIC_MATCHING.",
+            id="incidents.W002",
+        )
+    ]

@@ -110,6 +110,11 @@ def duplicates_flag(incident_ids):
     transaction.on_commit(partial(publish, "flag_duplicates"))
 
 
+def related_incidents_all():
+    """Recompute every incident's similar incidents, embedding any whose text changed first."""
+    _queue_on_commit("recompute_all_related_incidents")
+
+
 def crosswalk_entry_rederive(entry_id):
     """Derive again the incidents a changed (or deleted) crosswalk entry reaches."""
     _queue_on_commit("rederive_crosswalk_entry", entry_id)

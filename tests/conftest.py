@@ -39,9 +39,12 @@ def _static_files_without_collectstatic(settings):
 
 
 @pytest.fixture(autouse=True)
-def _lexical_matching(settings):
-    """Matching by meaning loads a model and embeds every save; the tests of it turn it on."""
+def _lexical_matching(settings, monkeypatch):
+    """Matching by meaning loads a model and embeds every save; the tests of it turn it on.
+    Processes a test starts (a worker, gunicorn) inherit the environment: off there too, or
+    each would spend seconds and hundreds of megabytes loading the model."""
     settings.SEMANTIC_MATCHING = False
+    monkeypatch.setenv("SEMANTIC_MATCHING", "0")
 
 
 @pytest.fixture(autouse=True)

@@ -4,6 +4,8 @@ quietly misbehave."""
 import pytest
 from django.core import checks
 
+from incidents import semantic
+
 LOCAL_MEMORY = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 REDIS = {
     "default": {
@@ -34,3 +36,25 @@ def test_a_shared_cache_or_development_needs_no_warning(settings, debug, caches)
     settings.CACHES = caches
 
     assert warnings_about_the_cache() == []
+
+
+def warnings_about_matching_by_meaning():
+    return [message for message in checks.run_checks() if message.id == "incidents.W002"]
+
+
+def test_matching_by_meaning_asked_for_but_not_installed_is_warned_about(settings, monkeypatch):
+    settings.SEMANTIC_MATCHING = True
+    monkeypatch.setattr(semantic, "REQUIRED_MODULES", ("a_module_nobody_installed",))
+
+    [warning] = warnings_about_matching_by_meaning()
+
+    assert "match words only" in warning.msg
+    assert "make semantic" in warning.hint
+
+
+@pytest.mark.parametrize("setting", [None, False])
+def test_matching_by_meaning_left_unset_or_off_needs_no_warning(settings, monkeypatch, setting):
+    settings.SEMANTIC_MATCHING = setting
+    monkeypatch.setattr(semantic, "REQUIRED_MODULES", ("a_module_nobody_installed",))
+
+    assert warnings_about_matching_by_meaning() == []

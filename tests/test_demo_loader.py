@@ -91,17 +91,26 @@ def test_every_demo_incident_cites_a_source():
     assert not Incident.objects.annotate(n=Count("sources")).filter(n=0).exists()
 
 
-def test_it_computes_related_incidents():
-    load_demo()
+def test_the_worker_computes_related_incidents_once_the_load_commits(
+    django_capture_on_commit_callbacks,
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        load_demo()
+    assert not RelatedIncident.objects.exists()
+
+    for callback in callbacks:
+        callback()
 
     assert RelatedIncident.objects.filter(incident__slug=KIRO).exists()
 
 
-def test_loading_twice_changes_nothing():
-    load_demo()
+def test_loading_twice_changes_nothing(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        load_demo()
     first = snapshot()
 
-    load_demo()
+    with django_capture_on_commit_callbacks(execute=True):
+        load_demo()
 
     assert snapshot() == first
 

@@ -28,7 +28,6 @@ from incidents.models import (
     Tag,
 )
 from incidents.search_index import search_index_update
-from incidents.services.related import related_incidents_recompute_all
 
 DEMO_FILE = Path(__file__).with_name("incidents.json")
 
@@ -216,9 +215,10 @@ def load_demo(path=DEMO_FILE, progress=None):
             progress(f"[{position}/{len(data['incidents'])}] {item['title']}")
     for item in data.get("policy_changes", []):
         _load_policy(item, incidents_by_key)
-    related_incidents_recompute_all()
     search_index_update()
-    # The dashboards and pattern clusters are built from what was just loaded.
+    # Built from what was just loaded, by the worker (inline without a broker): the vectors
+    # for matching by meaning, the similar incidents and then the pattern clusters, and the
+    # dashboards.
+    queueing.related_incidents_all()
     queueing.summaries_rebuild()
-    queueing.pattern_clusters()
     return len(incidents_by_key), len(data.get("policy_changes", []))

@@ -1,6 +1,7 @@
 """Similar incidents: for each incident, the others most like it, by shared tags and
-organisations, the same kind of perpetrator and TF-IDF similarity of their wording. Stored as
-RelatedIncident rows by a worker after each save, read by the incident page and the API."""
+organisations, the same kind of perpetrator, TF-IDF similarity of their wording and, when
+matching by meaning is on, the cosine of their sentence embeddings. Stored as RelatedIncident
+rows by a worker after each save, read by the incident page and the API."""
 
 import heapq
 import math
@@ -8,7 +9,7 @@ from collections import Counter, defaultdict
 
 from django.db import transaction
 
-from incidents import text
+from incidents import semantic, text
 from incidents.models import Incident, IncidentOrganisation, RelatedIncident
 
 RELATED_LIMIT = 10
@@ -21,6 +22,11 @@ PERPETRATOR_WEIGHT = 1.0
 TEXT_WEIGHT = 10.0
 TEXT_MIN_SIMILARITY = 0.1
 TITLE_REPEAT = 2
+# Meaning (embedding cosine, counted from the floor up, 0..1) finds the same event told in
+# other words, as a news headline and a dataset's title; below the floor, incidents are
+# merely about the same kind of thing. Chosen on benchmarks/relevance.py's similar rows.
+MEANING_WEIGHT = 20.0
+MEANING_MIN_SIMILARITY = 0.4
 # Words in more than this share of incidents say little and cost the most to compare.
 COMMON_WORD_SHARE = 0.05
 
@@ -51,6 +57,8 @@ class Neighbourhood:
             self.perpetrator_of[pk] = perpetrator_id
             counts[pk] = Counter(text.terms(title) * TITLE_REPEAT + text.terms(summary))
         self._index_text(counts)
+        self.meaning = semantic.vectors() if semantic.enabled() else None
+        self._alike = {}
 
     def _index_text(self, counts):
         """TF-IDF vectors, unit length, and an inverted index of the informative words."""
@@ -79,8 +87,27 @@ class Neighbourhood:
                 similarity[other] += weight * other_weight
         return similarity
 
+    def meaning_similarities(self, incident_id):
+        """{other: cosine} of the incidents alike in meaning, from the floor up."""
+        if self.meaning is None:
+            return {}
+        if incident_id not in self._alike:
+            self._alike = self.meaning.neighbours([incident_id], floor=MEANING_MIN_SIMILARITY)
+        return self._alike[incident_id]
+
+    def in_blocks(self, incident_ids):
+        """These ids, each block's meaning compared in one matrix product before it is
+        scored, for a pass over many incidents."""
+        ids = sorted(incident_ids)
+        for start in range(0, len(ids), semantic.COMPARE_BLOCK):
+            block = ids[start : start + semantic.COMPARE_BLOCK]
+            if self.meaning is not None:
+                self._alike = self.meaning.neighbours(block, floor=MEANING_MIN_SIMILARITY)
+            yield from block
+
     def _scores(self, incident_id):
-        """[(score, other, shared tags, shared organisations, text similarity)], unsorted."""
+        """[(score, other, shared tags, shared organisations, text similarity, meaning
+        similarity)], unsorted."""
         shared_tags, shared_organisations = Counter(), Counter()
         for tag_id in self.tags_of[incident_id]:
             shared_tags.update(self.holders[("tag", tag_id)])
@@ -91,17 +118,23 @@ class Neighbourhood:
             for other, value in self.text_similarities(incident_id).items()
             if value >= TEXT_MIN_SIMILARITY
         }
+        meaning = self.meaning_similarities(incident_id)
         perpetrator_id = self.perpetrator_of.get(incident_id)
-        candidates = shared_tags.keys() | shared_organisations.keys() | text.keys()
+        candidates = shared_tags.keys() | shared_organisations.keys() | text.keys() | meaning.keys()
         candidates.discard(incident_id)
         scores = []
         for other in candidates:
             similarity = text.get(other, 0.0)
+            alike = meaning.get(other, 0.0)
             score = (
                 TAG_WEIGHT * shared_tags[other]
                 + ORGANISATION_WEIGHT * shared_organisations[other]
                 + TEXT_WEIGHT * similarity
             )
+            if alike:
+                score += (
+                    MEANING_WEIGHT * (alike - MEANING_MIN_SIMILARITY) / (1 - MEANING_MIN_SIMILARITY)
+                )
             if perpetrator_id and self.perpetrator_of.get(other) == perpetrator_id:
                 score += PERPETRATOR_WEIGHT
             scores.append(
@@ -111,6 +144,7 @@ class Neighbourhood:
                     shared_tags[other],
                     shared_organisations[other],
                     similarity,
+                    alike,
                 )
             )
         return scores
@@ -126,9 +160,10 @@ class Neighbourhood:
                     "shared_tags": tags,
                     "shared_organisations": organisations,
                     "text_similarity": round(similarity, 4),
+                    "meaning_similarity": round(alike, 4),
                 },
             )
-            for score, other, tags, organisations, similarity in sorted(
+            for score, other, tags, organisations, similarity, alike in sorted(
                 self._scores(incident_id), key=lambda item: (-item[0], item[1])
             )
         ]
@@ -146,14 +181,14 @@ class Neighbourhood:
                 shared_tags=tags,
                 shared_organisations=organisations,
             )
-            for score, other, tags, organisations, _ in best
+            for score, other, tags, organisations, *_ in best
         ]
 
 
 def related_candidates(incident):
-    """Other incidents sharing tags, organisations or much of their wording, scored, best
-    first, as [(score, {"pk", "perpetrator_id", "shared_tags", "shared_organisations",
-    "text_similarity"})]."""
+    """Other incidents sharing tags, organisations, much of their wording or their meaning,
+    scored, best first, as [(score, {"pk", "perpetrator_id", "shared_tags",
+    "shared_organisations", "text_similarity", "meaning_similarity"})]."""
     return Neighbourhood().scored(incident.pk)
 
 
@@ -179,7 +214,7 @@ def _lists_reaching(neighbourhood, incident_ids):
     ):
         kept[owner].append((score, related_id))
     reached = {owner for owner, links in kept.items() if any(r in incident_ids for _, r in links)}
-    for pk in incident_ids:
+    for pk in neighbourhood.in_blocks(incident_ids):
         for score, other, *_ in neighbourhood._scores(pk):
             links = kept.get(other, ())
             if len(links) < RELATED_LIMIT or score >= min(s for s, _ in links):
@@ -197,7 +232,7 @@ def related_incidents_recompute_many(incident_ids):
     refreshed = incident_ids | _lists_reaching(neighbourhood, incident_ids)
     RelatedIncident.objects.filter(incident__in=refreshed).delete()
     RelatedIncident.objects.bulk_create(
-        (link for pk in sorted(refreshed) for link in neighbourhood.links(pk)),
+        (link for pk in neighbourhood.in_blocks(refreshed) for link in neighbourhood.links(pk)),
         batch_size=2000,
     )
     return refreshed
@@ -208,6 +243,10 @@ def related_incidents_recompute_all():
     """Every incident's related list, scored as `related_candidates` does, from data loaded
     once: one pass in memory instead of queries per incident."""
     neighbourhood = Neighbourhood()
-    links = [link for pk in neighbourhood.perpetrator_of for link in neighbourhood.links(pk)]
+    links = [
+        link
+        for pk in neighbourhood.in_blocks(neighbourhood.perpetrator_of)
+        for link in neighbourhood.links(pk)
+    ]
     RelatedIncident.objects.all().delete()
     RelatedIncident.objects.bulk_create(links, batch_size=2000)
