@@ -123,7 +123,7 @@ def test_it_filters_and_searches_like_the_web_list(api):
 
 
 def test_invalid_filters_get_a_400_naming_the_parameter(api):
-    response = api.get("/api/v1/incidents/?tag=nonsense&severity=SEV9&sort=relevance")
+    response = api.get("/api/v1/incidents/?tag=nonsense&severity=SEV9&sort=loudest")
 
     assert response.status_code == 400
     errors = response.json()["errors"]
