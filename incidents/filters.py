@@ -256,7 +256,14 @@ class IncidentFilter(django_filters.FilterSet):
         return queryset.filter(Exists(provenances))
 
     def filter_queryset(self, queryset):
-        return self.order(super().filter_queryset(queryset))
+        # The search goes last: what it ranks by meaning must be what the other filters kept.
+        cleaned = self.form.cleaned_data
+        for name, value in cleaned.items():
+            if name != "q":
+                queryset = self.filters[name].filter(queryset, value)
+        if "q" in cleaned:
+            queryset = self.filters["q"].filter(queryset, cleaned["q"])
+        return self.order(queryset)
 
     # Ordering
 

@@ -2,43 +2,75 @@
 
 On PostgreSQL: a stored, GIN-indexed search vector (title weighted highest, then summary, then
 organisation, AI system and tag names, then narrative; kept current by
-`search_index.search_index_update`), queried with web-search syntax ("exact phrase", -exclude, OR),
-ranked, with highlighted snippets. When that finds little, any of the words and trigram matching
-of titles and organisation names (for names typed slightly wrong) are added, ranked below.
-On SQLite: a simpler word match that understands the same syntax and never errors.
+`search_index.search_index_update`). A short query typed with operators ("exact phrase",
+-exclude, OR) is read as web-search syntax; anything else, pasted headlines and paragraphs
+included, finds the incidents with any of its words, ranked by BM25 over the stored vector
+(rare words count more, long texts less), plus trigram matching of titles and organisation
+names for names typed slightly wrong. A short plain query that many incidents match entirely
+shows only those.
+On SQLite: a simpler word match that understands the same syntax, reads longer text as any of
+its words ranked by how many match, and never errors.
+
+With matching by meaning on (`semantic.enabled()`), a plain query's best lexical candidates and
+the incidents nearest to it by sentence embedding, among those the reader may see through the
+other filters, are ranked together by a weighted sum of both scores.
 """
 
 import difflib
+import math
 import re
+from dataclasses import dataclass
+from functools import lru_cache
 
 from django.contrib.postgres.search import (
     SearchHeadline,
     SearchQuery,
-    SearchRank,
     TrigramSimilarity,
     TrigramWordSimilarity,
 )
+from django.core.cache import cache
 from django.db import connection
-from django.db.models import Case, F, FloatField, Q, TextField, Value, When
+from django.db.models import Case, F, FloatField, Func, Q, TextField, Value, When
 from django.db.models.functions import Concat, Replace, Substr
 
-from incidents import text
+from incidents import semantic, text
 from incidents.models import AISystem, Incident, IncidentOrganisation, Organisation, Tag
 
 # Longer input is cut: no real query needs more, and it bounds the work a request can cause.
 MAX_QUERY_CHARS = 500
-# ts_rank normalisation: divide by 1 + log(document length), then map to 0..1 (rank/(rank+1)).
-RANK_NORMALIZATION = 1 | 32
-# Below this many exact matches, add looser ones (any word, trigram names), ranked lower.
+# Operators make a query strict only in something typed this short, not in pasted text.
+STRICT_QUERY_WORDS = 8
+# A plain query this short that FEW_MATCHES incidents match entirely shows only those.
+SHORT_QUERY_WORDS = 4
 FEW_MATCHES = 10
+# BM25: term-frequency saturation and how much a longer text is discounted.
+BM25_K1 = 1.2
+BM25_B = 0.5
+# How much one occurrence counts, by where it is: title (A), summary (B), organisation, AI
+# system and tag names (C), narrative (D).
+FIELD_WEIGHTS = {"A": 2.0, "B": 1.0, "C": 0.6, "D": 0.4}
+# Longer queries are cut to this many distinct terms (MAX_QUERY_CHARS already bounds them).
+MAX_TERMS = 40
+# A term this share of incidents have picks no candidates of its own when the query has rarer
+# ones: it would only add work (it still counts in the rank).
+COMMON_SHARE = 0.1
+CORPUS_CACHE_KEY = "search:corpus"
+CORPUS_CACHE_SECONDS = 3600
 LOOSE_RANK_FACTOR = 0.5
 TITLE_TRIGRAM_THRESHOLD = 0.5
+TRIGRAM_QUERY_WORDS = 6
 # An organisation named in the query, typo and all, lifts its incidents a little.
 ORGANISATION_BONUS = 0.1
 NAME_QUERY_WORDS = 3
+MAX_NAMED_INCIDENTS = 500
 # SQLite's parser gives up on very long conditions; more terms than this add nothing.
 MAX_FALLBACK_TERMS = 8
-MAX_NAMED_INCIDENTS = 500
+# Matching by meaning: how many candidates each side brings, how close a neighbour must be to
+# join the results, and how much meaning weighs against words in the fused score.
+MEANING_CANDIDATES = 100
+MEANING_FLOOR = 0.35
+MEANING_WEIGHT = 0.6
+QUERY_VECTORS_CACHED = 512
 SUGGESTION_THRESHOLD = 0.3
 SPECIAL_SYNTAX = re.compile(r'"|(?:^|\s)-\S|\bor\b', re.IGNORECASE)
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -56,15 +88,39 @@ def clean_query(query):
     return query[:MAX_QUERY_CHARS].strip()
 
 
+@dataclass
+class Found:
+    """What a query matches, how each match ranks, and its snippet; `plain` when the query was
+    read as words rather than as web-search syntax."""
+
+    matches: Q
+    rank: object
+    snippet: object
+    plain: bool
+
+
 def search(queryset, query):
-    """The incidents matching `query`, annotated with `rank` (higher is better) and `snippet`
-    (safe HTML with <mark> around matches), best first."""
+    """The incidents of `queryset` matching `query`, annotated with `rank` (higher is better)
+    and `snippet` (safe HTML with <mark> around matches), best first."""
     query = clean_query(query)
     if not query:
-        return queryset
-    if is_postgres():
-        return _search_postgres(queryset, query)
-    return _search_fallback(queryset, query)
+        return queryset.annotate(rank=Value(0.0), snippet=Value(""))
+    found = _postgres(queryset, query) if is_postgres() else _fallback(queryset, query)
+    if found is None:
+        return queryset.none().annotate(rank=Value(0.0), snippet=Value(""))
+    matches, rank = found.matches, found.rank
+    if found.plain and semantic.enabled():
+        matches, rank = _with_meaning(queryset, query, found)
+    return (
+        queryset.filter(matches)
+        .annotate(rank=rank, snippet=found.snippet)
+        .order_by("-rank", "-number")
+    )
+
+
+def is_strict(query):
+    """Whether the query is typed web-search syntax: a short one with a phrase, -word or OR."""
+    return bool(SPECIAL_SYNTAX.search(query)) and len(text.tokens(query)) <= STRICT_QUERY_WORDS
 
 
 def escaped(expression):
@@ -75,22 +131,27 @@ def escaped(expression):
     return Replace(expression, Value("'"), Value("&#x27;"))
 
 
-def _search_postgres(queryset, query):
-    exact = SearchQuery(query, search_type="websearch", config="english")
-    matches = Q(search_vector=exact)
-    rank = SearchRank(F("search_vector"), exact, normalization=Value(RANK_NORMALIZATION))
-    highlight = exact
+# PostgreSQL
+
+
+def _postgres(queryset, query):
     words = text.tokens(query)
-    # Phrases, exclusions and OR say exactly what is wanted: nothing looser is added to them.
-    plain = bool(words) and not SPECIAL_SYNTAX.search(query)
-    if plain and queryset.filter(matches)[:FEW_MATCHES].count() < FEW_MATCHES:
-        # Any of the words: a half-remembered title rarely has all of them right.
-        loose = SearchQuery(" | ".join(words), search_type="raw", config="english")
-        matches |= Q(search_vector=loose)
-        rank += LOOSE_RANK_FACTOR * SearchRank(
-            F("search_vector"), loose, normalization=Value(RANK_NORMALIZATION)
-        )
-        highlight = exact | loose
+    terms, average_length = _terms(query)
+    exact = SearchQuery(query, search_type="websearch", config="english")
+    matches, highlight = Q(search_vector=exact), exact
+    # Syntax that finds nothing was probably punctuation: it is read as plain words instead.
+    strict = is_strict(query) and queryset.filter(matches).exists()
+    if not strict:
+        short = len(words) <= SHORT_QUERY_WORDS
+        if not (short and queryset.filter(matches)[:FEW_MATCHES].count() >= FEW_MATCHES):
+            # Any of the words: a long or half-remembered text rarely has all of the
+            # incident's, and BM25 puts those sharing the most telling ones first.
+            lexemes = _candidate_lexemes(terms)
+            loose = LexemeQuery(lexemes)
+            matches = Q(search_vector=loose) if lexemes else Q(pk__in=[])
+            highlight = loose if lexemes else exact
+    rank = Relevance(terms, average_length)
+    if not strict and len(words) <= TRIGRAM_QUERY_WORDS:
         # Titles by trigrams: a half-remembered or misspelt title still finds its incident.
         _set_word_similarity_threshold()
         title_similar = Q(title__trigram_word_similar=query)
@@ -100,15 +161,15 @@ def _search_postgres(queryset, query):
             default=Value(0.0),
             output_field=FloatField(),
         )
-        if len(words) <= NAME_QUERY_WORDS:
-            # A short query may be an organisation's name typed slightly wrong.
-            named = _incidents_of_organisations_named(query)
-            matches |= Q(pk__in=named)
-            rank += Case(
-                When(pk__in=named, then=Value(ORGANISATION_BONUS)),
-                default=Value(0.0),
-                output_field=FloatField(),
-            )
+    if not strict and len(words) <= NAME_QUERY_WORDS:
+        # A short query may be an organisation's name typed slightly wrong.
+        named = _incidents_of_organisations_named(query)
+        matches |= Q(pk__in=named)
+        rank += Case(
+            When(pk__in=named, then=Value(ORGANISATION_BONUS)),
+            default=Value(0.0),
+            output_field=FloatField(),
+        )
     snippet = SearchHeadline(
         escaped(Concat("title", Value(" — "), "summary", output_field=TextField())),
         highlight,
@@ -118,9 +179,107 @@ def _search_postgres(queryset, query):
         max_words=35,
         min_words=15,
     )
-    return (
-        queryset.filter(matches).annotate(rank=rank, snippet=snippet).order_by("-rank", "-number")
+    # From 0 to 1, like the other ranks: BM25's share plus the largest bonuses.
+    rank /= 1 + LOOSE_RANK_FACTOR + ORGANISATION_BONUS
+    return Found(matches=matches, rank=rank, snippet=snippet, plain=not strict)
+
+
+class LexemeQuery(SearchQuery):
+    """Any of the given lexemes as they are stored: already stemmed, so not parsed again."""
+
+    def __init__(self, lexemes):
+        super().__init__(" | ".join(_quoted(lexeme) for lexeme in lexemes))
+
+    def as_sql(self, compiler, connection, **extra):
+        return "%s::tsquery", [self.source_expressions[0].value]
+
+
+def _quoted(lexeme):
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+class Relevance(Func):
+    """BM25 over the stored vector: each query term counts by its rarity (idf) and by how often
+    it occurs, weighted by where (a title word counts more than a narrative word), saturating,
+    and less in a longer text. Divided by the most a text could score, so from 0 to 1."""
+
+    output_field = FloatField()
+
+    def __init__(self, terms, average_length):
+        super().__init__(F("search_vector"))
+        self.terms = terms
+        self.average_length = average_length
+
+    def as_sql(self, compiler, connection, **extra):
+        if not self.terms:
+            return "0.0", []
+        vector, params = compiler.compile(self.source_expressions[0])
+        lexemes = [lexeme for lexeme, _ in self.terms]
+        idfs = [idf for _, idf in self.terms]
+        weights = " ".join(f"WHEN '{w}' THEN {v}" for w, v in FIELD_WEIGHTS.items())
+        discount = f"{BM25_K1} * (1 - {BM25_B} + {BM25_B} * length({vector}) / %s)"
+        sql = f"""COALESCE((
+            SELECT SUM(q.idf * t.frequency / (t.frequency + {discount}))
+            FROM (
+                SELECT u.lexeme, (SELECT SUM(CASE w {weights} END) FROM unnest(u.weights) w)
+                    AS frequency
+                FROM unnest({vector}) u WHERE u.lexeme = ANY(%s)
+            ) t
+            JOIN unnest(%s::text[], %s::float8[]) AS q (lexeme, idf) ON q.lexeme = t.lexeme
+        ), 0) / %s"""
+        return sql, [*params, self.average_length, *params, lexemes, lexemes, idfs, sum(idfs)]
+
+
+# One statement: the query's lexemes, how many incidents have each (an index lookup each), and,
+# unless cached, how many incidents have a vector and their average length in lexemes.
+TERMS_SQL = r"""
+WITH term AS (
+    SELECT lexeme, positions[1] AS first FROM unnest(to_tsvector('english', %s))
+    ORDER BY first NULLS LAST, lexeme LIMIT %s
+)
+SELECT lexeme,
+    (SELECT COUNT(*) FROM {table} WHERE search_vector @@
+        ('''' || replace(replace(lexeme, '\', '\\'), '''', '''''') || '''')::tsquery),
+    {corpus}
+FROM term ORDER BY first NULLS LAST, lexeme
+"""
+CORPUS_SQL = (
+    "(SELECT COUNT(*) FROM {table} WHERE search_vector IS NOT NULL), "
+    "(SELECT AVG(length(search_vector)) FROM {table} WHERE search_vector IS NOT NULL)"
+)
+
+
+def _terms(query):
+    """([(lexeme, idf)], average length): the query's distinct stemmed words, as the stored
+    vectors have them, each with its rarity among all incidents (words no incident has are
+    left out), and the average length of a stored vector."""
+    corpus = cache.get(CORPUS_CACHE_KEY)
+    table = Incident._meta.db_table
+    sql = TERMS_SQL.format(
+        table=table, corpus="NULL, NULL" if corpus else CORPUS_SQL.format(table=table)
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [query, MAX_TERMS])
+        rows = cursor.fetchall()
+    if not rows:
+        return [], 1.0
+    if not corpus:
+        # Both change slowly, and counting them reads every vector.
+        corpus = {"count": rows[0][2], "average_length": float(rows[0][3] or 1)}
+        cache.set(CORPUS_CACHE_KEY, corpus, CORPUS_CACHE_SECONDS)
+    total = max(corpus["count"], *(found for _, found, *_ in rows), 1)
+    terms = [
+        (lexeme, math.log(1 + (total - found + 0.5) / (found + 0.5)))
+        for lexeme, found, *_ in rows
+        if found
+    ]
+    return terms, corpus["average_length"]
+
+
+def _candidate_lexemes(terms):
+    floor = math.log(1 + (1 - COMMON_SHARE) / COMMON_SHARE)
+    telling = [lexeme for lexeme, idf in terms if idf >= floor]
+    return telling or [lexeme for lexeme, _ in terms]
 
 
 def _set_word_similarity_threshold():
@@ -144,6 +303,9 @@ def _incidents_of_organisations_named(query):
     )
 
 
+# SQLite
+
+
 def _fallback_terms(query):
     """Web-search syntax read in Python: OR separates alternatives; each is words or
     "phrases" that must all appear, and -words that must not."""
@@ -165,39 +327,115 @@ def _fallback_terms(query):
     return usable[:MAX_FALLBACK_TERMS]
 
 
-def _search_fallback(queryset, query):
-    alternatives = _fallback_terms(query)
-    if not alternatives:
-        return queryset.none()
+def _plain_words(query):
+    """The words a plain reading of the query looks for: its meaningful words, the longest
+    (usually the most telling) first when there are too many."""
+    words = list(dict.fromkeys(text.tokens(query)))
+    meaningful = [w for w in words if len(w) > 1 and w not in text.STOPWORDS]
+    chosen = set(sorted(meaningful, key=len, reverse=True)[:MAX_FALLBACK_TERMS])
+    return [w for w in meaningful if w in chosen]
+
+
+def _contains(needle):
+    fields = ("title", "summary", "narrative")
+    return Q(*[Q(**{f"{field}__icontains": needle}) for field in fields], _connector=Q.OR)
+
+
+def _fallback(queryset, query):
+    alternatives = _fallback_terms(query) if is_strict(query) else []
     condition = Q()
-    positive = []
     for terms in alternatives:
         branch = Q()
         for negated, needle in terms:
-            found = (
-                Q(title__icontains=needle)
-                | Q(summary__icontains=needle)
-                | Q(narrative__icontains=needle)
-            )
-            branch &= ~found if negated else found
-            if not negated:
-                positive.append(needle)
+            branch &= ~_contains(needle) if negated else _contains(needle)
         condition |= branch
+    positive = [needle for terms in alternatives for negated, needle in terms if not negated]
+    plain = not (alternatives and queryset.filter(condition).exists())
+    if plain:
+        # Syntax that finds nothing, or none at all: the words, all of them for a short query
+        # that many incidents match entirely, else any of them, most matches first.
+        positive = _plain_words(query)
+        if not positive:
+            return None
+        every = Q()
+        for needle in positive:
+            every &= _contains(needle)
+        short = len(text.tokens(query)) <= SHORT_QUERY_WORDS
+        if short and queryset.filter(every)[:FEW_MATCHES].count() >= FEW_MATCHES:
+            condition = every
+        else:
+            condition = Q()
+            for needle in positive:
+                condition |= _contains(needle)
     # A word in the title counts most, then in the summary, as on PostgreSQL.
     rank = Value(0.0)
     for needle in positive:
         rank += Case(
             When(title__icontains=needle, then=Value(1.0)),
             When(summary__icontains=needle, then=Value(0.4)),
-            default=Value(0.1),
+            When(narrative__icontains=needle, then=Value(0.1)),
+            default=Value(0.0),
             output_field=FloatField(),
         )
-    snippet = escaped(Substr("summary", 1, 240))
-    return (
-        queryset.filter(condition)
-        .annotate(rank=rank / len(positive), snippet=snippet)
-        .order_by("-rank", "-number")
+    return Found(
+        matches=condition,
+        rank=rank / len(positive),
+        snippet=escaped(Substr("summary", 1, 240)),
+        plain=plain,
     )
+
+
+# Matching by meaning
+
+
+def _with_meaning(queryset, query, found):
+    """(matches, rank): the lexical matches plus the incidents of `queryset` nearest to the
+    query by meaning, the best candidates of both ranked by a weighted sum of their lexical
+    rank and cosine, each scaled to 0-1 over the candidates, above every other match."""
+    neighbours = [
+        (pk, cosine)
+        for pk, cosine in semantic.nearest(
+            _query_vector(query),
+            limit=MEANING_CANDIDATES,
+            among=set(queryset.values_list("pk", flat=True)),
+        )
+        if cosine >= MEANING_FLOOR
+    ]
+    if not neighbours:
+        return found.matches, found.rank
+    lexical = list(
+        queryset.filter(found.matches)
+        .annotate(rank=found.rank)
+        .order_by("-rank", "-number")
+        .values_list("pk", "rank")[:MEANING_CANDIDATES]
+    )
+    best_rank = max((rank for _, rank in lexical), default=0) or 1
+    cosines = dict(neighbours)
+    # Incidents the lexical side brought are scored by meaning too, whatever their cosine.
+    cosines.update(_cosines(query, [pk for pk, _ in lexical if pk not in cosines]))
+    scores = {pk: (1 - MEANING_WEIGHT) * rank / best_rank for pk, rank in lexical}
+    top_cosine = max(cosines.values())
+    for pk, cosine in cosines.items():
+        scores[pk] = scores.get(pk, 0.0) + MEANING_WEIGHT * max(cosine, 0) / top_cosine
+    # The candidates above every other match, still from 0 to 1.
+    rank = Case(
+        *[When(pk=pk, then=Value((1 + score) / 2)) for pk, score in scores.items()],
+        default=found.rank / 2,
+        output_field=FloatField(),
+    )
+    return found.matches | Q(pk__in=[pk for pk, _ in neighbours]), rank
+
+
+def _cosines(query, ids):
+    """{incident id: cosine to the query} for those of `ids` with a stored vector."""
+    if not ids:
+        return {}
+    return dict(semantic.nearest(_query_vector(query), limit=len(ids), among=set(ids)))
+
+
+@lru_cache(maxsize=QUERY_VECTORS_CACHED)
+def _query_vector(query):
+    return semantic.encode([query])[0]
 
 
 def suggestions(query, *, reader, limit=5):

@@ -7,6 +7,7 @@ import pytest
 from django.test import Client
 
 from incidents.models import Incident, RelatedIncident, ReportingTrigger, Severity
+from incidents.search_index import search_index_update
 from incidents.services import reporting as reporting_service
 
 from .factories import (
@@ -123,7 +124,7 @@ def test_it_filters_and_searches_like_the_web_list(api):
 
 
 def test_invalid_filters_get_a_400_naming_the_parameter(api):
-    response = api.get("/api/v1/incidents/?tag=nonsense&severity=SEV9&sort=relevance")
+    response = api.get("/api/v1/incidents/?tag=nonsense&severity=SEV9&sort=loudest")
 
     assert response.status_code == 400
     errors = response.json()["errors"]
@@ -158,6 +159,60 @@ def test_a_forged_cursor_is_a_404_not_an_error(api):
 
     assert response.status_code == 404
     assert "cursor" in response.json()["detail"]
+
+
+@pytest.fixture
+def ranked():
+    """Three incidents that match "refund chatbot invented", best match oldest."""
+    best = IncidentFactory(
+        title="Chatbot invented a refund policy",
+        summary="The airline's chatbot invented a refund the airline then refused.",
+        occurred_at=datetime(2022, 11, 1, tzinfo=UTC),
+    )
+    middle = IncidentFactory(
+        title="Chatbot invented a discount", occurred_at=datetime(2024, 1, 1, tzinfo=UTC)
+    )
+    worst = IncidentFactory(
+        title="Support desk overwhelmed",
+        summary="Customers asked for a refund.",
+        occurred_at=datetime(2025, 6, 1, tzinfo=UTC),
+    )
+    search_index_update()
+    return [best.number, middle.number, worst.number]
+
+
+def test_a_search_is_ranked_by_relevance_by_default(api, ranked):
+    query = "refund chatbot invented"
+
+    assert numbers(api.get("/api/v1/incidents/", {"q": query})) == ranked
+    assert numbers(api.get("/api/v1/incidents/", {"q": query, "sort": "relevance"})) == ranked
+    newest = numbers(api.get("/api/v1/incidents/", {"q": query, "sort": "newest"}))
+    assert newest == list(reversed(ranked))
+
+
+def test_relevance_without_a_search_lists_newest_first_like_the_web(api, ranked):
+    response = api.get("/api/v1/incidents/?sort=relevance")
+
+    assert response.status_code == 200
+    assert numbers(response) == list(reversed(ranked))
+
+
+def test_ranked_pages_walk_every_match_once_in_order(api, ranked):
+    seen, url = [], "/api/v1/incidents/?q=refund+chatbot+invented&page_size=2"
+    while url:
+        page = api.get(url).json()
+        seen += [row["number"] for row in page["results"]]
+        url = page["next"]
+
+    assert seen == ranked
+    assert "page=2" in api.get("/api/v1/incidents/?q=refund&page_size=1").json()["next"]
+
+
+def test_a_ranked_page_past_the_last_is_a_404(api, ranked):
+    response = api.get("/api/v1/incidents/?q=refund&page=9")
+
+    assert response.status_code == 404
+    assert "page" in response.json()["detail"]
 
 
 def test_null_characters_in_parameters_are_refused(api):

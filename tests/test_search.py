@@ -1,14 +1,15 @@
 """Search: ranking, web-search syntax, safe snippets, typos, hostile input, a current index."""
 
+import os
 import re
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 
-from incidents import search
+from incidents import search, semantic
 from incidents.importers import IMPORTERS, run_import
-from incidents.models import Incident, Provenance
+from incidents.models import Incident, Provenance, Severity
 from incidents.search_index import search_index_update
 from incidents.services import followups
 
@@ -222,3 +223,152 @@ def test_an_import_fills_and_refreshes_the_vectors():
     new_word = "TayBot"
     assert new_word in renamed.title
     assert renamed.number in numbers(new_word, refresh=False)
+
+
+# Text people paste: headlines and sentences written by others.
+
+# Real headlines and summaries, shortened, of three incidents that share common words.
+AIR_CANADA = {
+    "title": "Air Canada chatbot gave a grieving passenger wrong bereavement fare advice",
+    "summary": "The airline's support chatbot told a customer he could claim a bereavement "
+    "discount after flying; a tribunal held the airline to its chatbot's answer.",
+}
+DECOYS = [
+    {
+        "title": "Airline chatbot leaked customer booking details",
+        "summary": "A support chatbot showed one customer another passenger's booking.",
+    },
+    {
+        "title": "Delivery firm chatbot swore at a customer",
+        "summary": "The customer asked the support chatbot to write a poem about the firm.",
+    },
+]
+
+
+def titles_listed(client, query, **filters):
+    """The titles the incident list shows for the query, in order, and the count it states."""
+    html = client.get("/incidents/", {"q": query, **filters}).text
+    titles = re.findall(r'<h3 class="card-title"><a href="[^"]+">([^<]+)</a>', html)
+    total = re.search(r'<p class="muted result-count">(\d+) incidents?</p>', html)
+    return [title.replace("&#x27;", "'") for title in titles], int(total.group(1)) if total else 0
+
+
+@pytest.fixture
+def airlines():
+    incident = IncidentFactory(**AIR_CANADA)
+    for decoy in DECOYS:
+        IncidentFactory(**decoy)
+    search_index_update()
+    return incident
+
+
+@pytest.mark.parametrize(
+    "headline",
+    [
+        'Air Canada must pay after its "lying" chatbot invented a bereavement refund',
+        # Short enough to be read as syntax first: the phrase is in no incident.
+        'Air Canada "lying" chatbot',
+    ],
+)
+def test_a_pasted_headline_with_quotes_finds_its_incident(reader, airlines, headline):
+    titles, total = titles_listed(reader, headline)
+
+    assert titles[0] == airlines.title
+    assert total == len(titles)
+
+
+def test_a_long_natural_query_ranks_the_right_incident_first_among_decoys(reader, airlines):
+    pasted = (
+        "A man whose grandmother died asked the airline's chatbot about bereavement fares; it "
+        "said he could apply for the discount within 90 days of travel, which was not the "
+        "airline's policy, and a tribunal ordered Air Canada to pay the difference."
+    )
+
+    titles, total = titles_listed(reader, pasted)
+
+    assert titles[0] == airlines.title
+    assert set(titles) == {airlines.title, *(decoy["title"] for decoy in DECOYS)}
+    assert total == 3
+
+
+def test_typed_syntax_is_still_strict(reader, airlines):
+    titles, _ = titles_listed(reader, '"support chatbot" -airline')
+
+    assert titles == [DECOYS[1]["title"]]
+
+
+@postgres_only
+def test_rare_words_count_more_than_common_ones():
+    for n in range(6):
+        IncidentFactory(title=f"Chatbot gave customers wrong answers, case {n}")
+    kronos = IncidentFactory(
+        title="Scheduling software cut baristas' hours",
+        summary="Kronos shift planning gave Starbucks staff erratic hours.",
+    )
+    search_index_update()
+
+    assert numbers("chatbot chatbot Kronos scheduling for customers")[0] == kronos.number
+
+
+@postgres_only
+def test_ranks_stay_between_zero_and_one_best_first():
+    IncidentFactory(title="Tesla Autopilot crash on the highway")
+    IncidentFactory(title="Autopilot disengaged before a crash", summary="A Tesla hit a barrier.")
+    search_index_update()
+
+    ranks = [incident.rank for incident in found("Tesla autopilot highway crash killed driver")]
+
+    assert len(ranks) == 2
+    assert 1 >= ranks[0] > ranks[1] > 0
+
+
+# Matching by meaning
+
+
+@pytest.fixture
+def meaning(settings):
+    if not semantic.installed():
+        if os.environ.get("REQUIRE_SEMANTIC") == "1":
+            pytest.fail("REQUIRE_SEMANTIC=1 but the sentence-embedding model is not installed")
+        pytest.skip("the sentence-embedding model is not installed (make semantic)")
+    settings.SEMANTIC_MATCHING = True
+
+
+UBER = "Self-driving Uber SUV killed a woman crossing the street in Tempe"
+PARAPHRASE = "driverless car death of a pedestrian"
+
+
+def test_meaning_finds_an_incident_that_shares_no_word_with_the_query(meaning, reader):
+    uber = IncidentFactory(title=UBER, summary="")
+    IncidentFactory(title="Coding agent deleted the production database", summary="")
+    IncidentFactory(title="Chatbot invented a refund policy", summary="")
+    search_index_update()
+    semantic.embeddings_update()
+
+    titles, total = titles_listed(reader, PARAPHRASE)
+
+    assert titles[0] == uber.title
+    assert total == len(titles)
+
+
+def test_meaning_keeps_to_what_the_filters_and_the_reader_allow(meaning, reader):
+    sev1 = Severity.objects.get(name="SEV1")
+    IncidentFactory(title=UBER, summary="", draft=True)
+    IncidentFactory(title=f"{UBER}, again", summary="")
+    IncidentFactory(title="Robot vacuum mapped a flat", summary="", severity=sev1)
+    search_index_update()
+    semantic.embeddings_update()
+
+    assert f"{UBER}, again" in titles_listed(reader, PARAPHRASE)[0]
+    assert UBER not in titles_listed(reader, PARAPHRASE)[0]
+    titles, total = titles_listed(reader, PARAPHRASE, severity="SEV1")
+    assert f"{UBER}, again" not in titles
+    assert total == len(titles)
+
+
+def test_without_stored_vectors_search_stays_lexical(meaning, reader):
+    IncidentFactory(title=UBER, summary="")
+    search_index_update()
+
+    assert titles_listed(reader, PARAPHRASE) == ([], 0)
+    assert titles_listed(reader, "Uber Tempe")[0] == [UBER]

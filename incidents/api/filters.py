@@ -8,13 +8,19 @@ from incidents.filters import IncidentFilter
 
 
 class IncidentApiFilter(IncidentFilter):
-    """IncidentFilter with the orders a cursor can page through; the API lists published
+    """IncidentFilter with the orders the API pages through; the API lists published
     incidents only, so there is no status filter."""
 
     sort = django_filters.ChoiceFilter(
-        choices=[("newest", "Newest first"), ("oldest", "Oldest first")],
+        choices=[
+            ("relevance", "Relevance"),
+            ("newest", "Newest first"),
+            ("oldest", "Oldest first"),
+        ],
         method="filter_nothing",
-        help_text="newest (the default) or oldest, by occurrence date.",
+        help_text="relevance (the default with q, ranked as the web list ranks a search; "
+        "without q it means newest), newest (the default without q) or oldest, by occurrence "
+        "date.",
     )
 
 

@@ -8,7 +8,9 @@ from .errors import ErrorSerializer, ValidationErrorSerializer
 
 COMMON_ERRORS = {
     "400": OpenApiResponse(ValidationErrorSerializer, description="Invalid parameters or fields."),
-    "404": OpenApiResponse(ErrorSerializer, description="No such record, or a stale cursor."),
+    "404": OpenApiResponse(
+        ErrorSerializer, description="No such record, a stale cursor or no such page."
+    ),
     "429": OpenApiResponse(ErrorSerializer, description="Too many requests; retry later."),
 }
 

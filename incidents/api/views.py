@@ -33,7 +33,7 @@ from incidents.services.controls import incident_assessments
 
 from .errors import ConflictSerializer, ErrorSerializer
 from .filters import IncidentApiFilter
-from .pagination import Cursor, IncidentCursor, NewestRecordedCursor, SlugCursor, TagCursor
+from .pagination import Cursor, IncidentPages, NewestRecordedCursor, SlugCursor, TagCursor
 from .permissions import IsReporter
 from .serializers import drafts, public
 
@@ -73,8 +73,10 @@ def public_incidents_detail():
 @extend_schema_view(
     list=extend_schema(
         summary="Published incidents",
-        description="Newest first (or oldest first with sort=oldest), with the web list's "
-        "filters and search. Follow `next` for the following page.",
+        description="With the web list's filters and search. A search (q) is ranked by "
+        "relevance, as on the web list, unless sort asks for newest or oldest; otherwise newest "
+        "first. Follow `next` for the following page: a cursor by date, or, for a ranked "
+        "search, the next page number.",
     ),
     retrieve=extend_schema(
         summary="One public incident",
@@ -86,7 +88,7 @@ class IncidentViewSet(PublicViewSet):
     lookup_value_regex = r"[0-9]+"
     filter_backends = [DjangoFilterBackend]
     filterset_class = IncidentApiFilter
-    pagination_class = IncidentCursor
+    pagination_class = IncidentPages
 
     def get_queryset(self):
         if self.action == "list":
