@@ -321,8 +321,10 @@ class Scorer:
         self.vectors = {pk: self._vector(p) for pk, p in self.profiles.items()}
         self.meaning = {}
         if semantic.enabled():
-            ids, matrix = semantic.vectors()
-            self.meaning = {int(pk): matrix[i] for i, pk in enumerate(ids) if pk in self.profiles}
+            stored = semantic.vectors()
+            self.meaning = {
+                int(pk): stored.matrix[i] for i, pk in enumerate(stored.ids) if pk in self.profiles
+            }
         self._postings = None
         self._neighbours = {}
         self._searched = set()
