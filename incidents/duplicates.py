@@ -617,7 +617,7 @@ def suggestions(typed, candidates, limit):
         matches |= Q(title__icontains=word)
     pool = set(candidates.filter(matches).values_list("pk", flat=True)[:SUGGESTION_CANDIDATES])
     typed_meaning = None
-    if semantic.enabled():
+    if semantic.ready():
         typed_meaning = semantic.encode([semantic.incident_text(typed.title, typed.summary)])[0]
         allowed = set(candidates.values_list("pk", flat=True))
         pool |= {

@@ -112,7 +112,7 @@ def search(queryset, query):
     if found is None:
         return queryset.none().annotate(rank=Value(0.0), snippet=Value(""))
     matches, rank = found.matches, found.rank
-    if found.plain and semantic.enabled():
+    if found.plain and semantic.ready():
         matches, rank = _with_meaning(queryset, query, found)
     return (
         queryset.filter(matches)
