@@ -17,7 +17,7 @@ off. Without it `enabled()` is false and every caller keeps to lexical matching.
   first request (`warm_up`, on Django's request_started). The worker calls `encode`, which waits.
 - `vectors()` holds every stored vector in memory (float32, 1.5 kB an incident: about 150 MB
   at 100,000 incidents), reloaded when a vector is written or removed; `nearest` and
-  `similarities` compare against it.
+  `Vectors.neighbours` compare against it.
 """
 
 import hashlib
@@ -178,10 +178,6 @@ def to_bytes(vector):
     return numpy.asarray(vector, dtype="<f2").tobytes()
 
 
-def from_bytes(data):
-    return numpy.frombuffer(bytes(data), dtype="<f2").astype(numpy.float32)
-
-
 def embeddings_update(incident_ids=None, *, everything=False, progress=None):
     """Embed the incidents (all by default) whose title or summary changed since their vector
     was made, or every one of them with `everything`, in batches. Returns how many vectors
@@ -314,14 +310,3 @@ def nearest(vector, *, limit=100, among=None):
     top = numpy.argpartition(-scores, limit - 1)[:limit]
     top = top[numpy.argsort(-scores[top], kind="stable")]
     return [(int(stored.ids[rows[i]]), float(scores[i])) for i in top]
-
-
-def similarities(pairs):
-    """{(a, b): cosine} for the pairs of incident ids that both have a stored vector."""
-    stored = vectors()
-    row = stored.row_of
-    return {
-        (a, b): float(stored.matrix[row[a]] @ stored.matrix[row[b]])
-        for a, b in pairs
-        if a in row and b in row
-    }
