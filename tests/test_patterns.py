@@ -14,7 +14,9 @@ from .factories import (
     OrganisationFactory,
     PolicyChangeIncidentFactory,
     TagFactory,
+    import_,
 )
+from .shared_data import SHARED
 
 pytestmark = pytest.mark.django_db
 
@@ -294,3 +296,15 @@ def test_the_cached_patterns_page_shows_a_rename_and_a_recompute(pattern, client
     PatternClusterMember.objects.filter(incident=pattern["incidents"][0]).delete()
     clusters_recompute()
     assert "<dt>Incidents</dt><dd>4</dd>" in client.get("/patterns/").text
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason=f"the full public datasets are not at {SHARED}")
+def test_no_pattern_holds_more_than_a_twentieth_of_the_aiid(reader):
+    import_("aiid", SHARED / "aiid-snapshot-2026-02")
+    clusters_recompute()
+    incidents = Incident.objects.reviewed().count()
+    sizes = sorted((c.members.count() for c in PatternCluster.objects.all()), reverse=True)
+    assert len(sizes) >= 20
+    assert sizes[0] <= 0.05 * incidents
+    page = reader.get("/patterns/")
+    assert len(page.content) < 100_000

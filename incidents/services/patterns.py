@@ -44,6 +44,8 @@ TEXT_WEIGHT = 0.5
 TAG_WEIGHT = 0.3
 PERPETRATOR_WEIGHT = 0.1
 SYSTEM_WEIGHT = 0.1
+# Shared tags count in full once the wording is this alike (TF-IDF cosine), less below it.
+TAG_WORDING = 0.2
 # Below this, two incidents are not linked at all.
 MIN_SIMILARITY = 0.08
 # With matching by meaning on, embeddings closer than this are candidates.
@@ -107,17 +109,26 @@ class Signals:
         rows = self.meaning.row_of if self.meaning is not None else {}
         return [rows.get(pk) for pk in pks]
 
-    def similarity(self, a, b, meaning=None):
-        """0..1: how alike two incidents are, from their wording (and meaning, when given:
-        the embedding cosine of the pair), tags, what acted and systems."""
-        va, vb = self.text[a], self.text[b]
-        if len(vb) < len(va):
-            va, vb = vb, va
-        words = sum(weight * vb.get(term, 0.0) for term, weight in va.items())
+    def similarity(self, a, b, meaning=None, words=None):
+        """0..1: how alike two incidents are, from their wording (the TF-IDF cosine, given as
+        `words` when already known; averaged with the embedding cosine when `meaning` is
+        given), tags, what acted and systems."""
+        if words is None:
+            va, vb = self.text[a], self.text[b]
+            if len(vb) < len(va):
+                va, vb = vb, va
+            words = sum(weight * vb.get(term, 0.0) for term, weight in va.items())
         if meaning is not None:
             words = (words + max(0.0, meaning - MEANING_FLOOR) / (1 - MEANING_FLOOR)) / 2
-        score = TEXT_WEIGHT * min(words, 1.0)
-        score += TAG_WEIGHT * self._tags_alike(self.tags[a], self.tags[b])
+        words = min(words, 1.0)
+        score = TEXT_WEIGHT * words
+        # Tags confirm wording that is alike rather than stand for it: one coarse failure
+        # mode shared by hundreds of otherwise unrelated incidents would otherwise be a group.
+        score += (
+            TAG_WEIGHT
+            * self._tags_alike(self.tags[a], self.tags[b])
+            * min(1.0, words / TAG_WORDING)
+        )
         score += SYSTEM_WEIGHT * _jaccard(self.systems[a], self.systems[b])
         if self.perpetrator[a] and self.perpetrator[a] == self.perpetrator[b]:
             score += PERPETRATOR_WEIGHT
@@ -152,7 +163,9 @@ class Signals:
                 else {}
             )
             for pk in block:
-                candidates = set(self.neighbourhood.text_similarities(pk))
+                # Over the informative words only: the common ones add little and cost most.
+                words = self.neighbourhood.text_similarities(pk)
+                candidates = set(words)
                 meaning = alike.get(pk, {})
                 candidates.update(meaning)
                 for key in [("tag", t) for t in self.tags[pk]] + [
@@ -163,7 +176,15 @@ class Signals:
                 candidates &= self.known
                 candidates.discard(pk)
                 scored = (
-                    (self.similarity(pk, other, meaning.get(other, 0.0) if alike else None), other)
+                    (
+                        self.similarity(
+                            pk,
+                            other,
+                            meaning.get(other, 0.0) if alike else None,
+                            words.get(other, 0.0),
+                        ),
+                        other,
+                    )
                     for other in candidates
                 )
                 best = sorted(
