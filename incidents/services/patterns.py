@@ -2,12 +2,12 @@
 community detection over a nearest-neighbour similarity graph, named (and merged and split)
 by editors.
 
-Two incidents are alike by their wording (the TF-IDF vectors of related incidents, or the
-sentence embeddings when matching by meaning is on), their failure-mode and harm-type tags,
-what acted and the AI systems named. Each incident is joined to its few most alike, Louvain
-finds the communities of that graph, and a community larger than the cap is split again at a
-higher resolution. A chain of "related" lists no longer pulls everything into one group: an
-incident's few strongest links decide where it sits.
+Two incidents are alike by their wording (the TF-IDF vectors of related incidents, averaged
+with the sentence embeddings when matching by meaning is on), their failure-mode, harm-type,
+sector and technology tags, what acted and the AI systems named. Each incident is joined to its
+few most alike, Louvain finds the communities of that graph, and a community larger than the
+cap is trimmed or split again at a higher resolution. A chain of "related" lists no longer
+pulls everything into one group: an incident's few strongest links decide where it sits.
 """
 
 import math
@@ -64,7 +64,8 @@ NAME_TERMS = 3
 STORED_TERMS = 6
 # Coherence is the mean similarity of the pairs of a group, over at most this many members.
 COHERENCE_SAMPLE = 120
-# What went wrong and where: contributing factors vary too much between tellings to group by.
+# What went wrong, where and with what: contributing factors vary too much between tellings
+# to group by.
 SIGNAL_FACETS = (
     Tag.Facet.FAILURE_MODE,
     Tag.Facet.HARM_TYPE,
