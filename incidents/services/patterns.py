@@ -10,6 +10,7 @@ cap is trimmed or split again at a higher resolution. A chain of "related" lists
 pulls everything into one group: an incident's few strongest links decide where it sits.
 """
 
+import heapq
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -48,8 +49,9 @@ SYSTEM_WEIGHT = 0.1
 TAG_WORDING = 0.2
 # Below this, two incidents are not linked at all.
 MIN_SIMILARITY = 0.08
-# With matching by meaning on, embeddings closer than this are candidates.
+# With matching by meaning on, the closest few embeddings above this cosine are candidates.
 MEANING_FLOOR = 0.3
+MEANING_CANDIDATES = 30
 # Tags and systems held by more than this share of incidents propose no candidates (they still
 # count when the wording has proposed the pair).
 COMMON_SHARE = 0.05
@@ -168,7 +170,7 @@ class Signals:
                 words = self.neighbourhood.text_similarities(pk)
                 candidates = set(words)
                 meaning = alike.get(pk, {})
-                candidates.update(meaning)
+                candidates.update(heapq.nlargest(MEANING_CANDIDATES, meaning, key=meaning.get))
                 for key in [("tag", t) for t in self.tags[pk]] + [
                     ("system", s) for s in self.systems[pk]
                 ]:
