@@ -3,8 +3,9 @@ data changes.
 
 Every write path saves the incident or policy change it touches, which moves its `updated_at`;
 incidents are never deleted. So the newest `updated_at` (and id) of incidents, policy changes
-and legal cases, plus the newest change of an organisation or crosswalk entry, the newest tag,
-derivation and case link, name a version of the data. Each part is one index lookup.
+and legal cases, plus the newest change of an organisation, crosswalk entry or pattern, the
+newest tag, derivation, case link and pattern member, name a version of the data. Each part
+is one index lookup.
 """
 
 import hashlib
@@ -22,6 +23,8 @@ from incidents.models import (
     LegalCase,
     LegalCaseIncident,
     Organisation,
+    PatternCluster,
+    PatternClusterMember,
     PolicyChange,
     RelatedIncident,
     Tag,
@@ -51,6 +54,10 @@ def data_version():
             (Tag, ["id"]),
             # Related lists are rebuilt after a save, by a worker: new rows, new ids.
             (RelatedIncident, ["id"]),
+            # A recompute touches every cluster whose members it changed; a rename, merge or
+            # split touches the cluster; a member who joins is a new row.
+            (PatternCluster, ["updated_at", "id"]),
+            (PatternClusterMember, ["id"]),
         )
         for column in columns
     ]

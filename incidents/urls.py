@@ -100,9 +100,9 @@ urlpatterns = [
     # Dashboards and recurring patterns.
     path("dashboard/", dashboards.dashboard, name="dashboard"),
     path("dashboard/<slug:slug>.csv", dashboards.dashboard_csv, name="dashboard_csv"),
-    path("patterns/", patterns.pattern_list, name="patterns"),
+    path("patterns/", public_page_cache(patterns.pattern_list), name="patterns"),
     path("patterns/gaps/", patterns.pattern_gaps, name="pattern_gaps"),
-    path("patterns/<int:pk>/", patterns.pattern_detail, name="pattern_detail"),
+    path("patterns/<int:pk>/", public_page_cache(patterns.pattern_detail), name="pattern_detail"),
     path("patterns/<int:pk>/rename/", patterns.pattern_rename, name="pattern_rename"),
     path("patterns/<int:pk>/merge/", patterns.pattern_merge, name="pattern_merge"),
     path("patterns/<int:pk>/split/", patterns.pattern_split, name="pattern_split"),

@@ -1,19 +1,22 @@
-"""Recurring patterns: clusters recomputed from related incidents, named, merged and split by
-editors on the pattern page, and the gaps no policy change addresses."""
+"""Recurring patterns: clusters recomputed from what incidents have in common, named, merged
+and split by editors on the pattern page, and the gaps no policy change addresses."""
 
 import pytest
+from django.core.management import call_command
 
 from incidents.dashboards.summaries import summaries_rebuild
-from incidents.models import PatternCluster, PatternClusterMember
+from incidents.models import Incident, PatternCluster, PatternClusterMember
 from incidents.services import related
-from incidents.services.patterns import clusters_recompute
+from incidents.services.patterns import cap_for, clusters_recompute
 
 from .factories import (
     IncidentFactory,
     OrganisationFactory,
     PolicyChangeIncidentFactory,
     TagFactory,
+    import_,
 )
+from .shared_data import SHARED
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +32,8 @@ def tags():
 
 
 def similar(tags, organisation, **fields):
-    """An incident sharing both tags of the destructive-action pattern."""
+    """An incident sharing the tags and the wording of the destructive-action pattern."""
+    fields.setdefault("title", f"Coding agent wipes the production database at {organisation}")
     return IncidentFactory(
         tags=[tags["destructive"], tags["permissions"]], organisations=[organisation], **fields
     )
@@ -39,6 +43,7 @@ def similar(tags, organisation, **fields):
 def pattern(tags):
     organisations = [OrganisationFactory() for _ in range(3)]
     incidents = [similar(tags, organisations[n % 3]) for n in range(4)]
+    IncidentFactory(tags=[tags["bias"]], title="Hiring model penalises women")
     related.related_incidents_recompute_all()
     clusters_recompute()
     return {"incidents": incidents, "organisations": organisations}
@@ -56,7 +61,9 @@ def only_cluster():
 def test_similar_incidents_at_several_organisations_form_a_named_cluster(pattern):
     cluster = only_cluster()
     assert members(cluster) == {incident.pk for incident in pattern["incidents"]}
-    assert cluster.name == "Destructive action, with broad permissions"
+    assert cluster.name.startswith("Destructive action: ")
+    assert {"database", "production", "wipe"} <= set(cluster.terms)
+    assert 0 < cluster.coherence <= 1
     assert not cluster.is_named
 
 
@@ -74,8 +81,9 @@ def test_the_patterns_page_shows_count_dates_organisations_and_policies(reader, 
     PolicyChangeIncidentFactory(incident=first, policy_change__title="Agents lose delete rights")
     IncidentFactory(internal=True, tags=[])  # not part of any pattern
     html = reader.get("/patterns/").content.decode()
-    assert "Destructive action, with broad permissions" in html
+    assert only_cluster().name in html
     assert "<dt>Incidents</dt><dd>4</dd>" in html
+    assert "<dt>Coherence</dt>" in html
     assert "Dec 2025" in html  # first and last seen (the factory's date)
     for organisation in pattern["organisations"]:
         assert organisation.name in html
@@ -85,7 +93,12 @@ def test_the_patterns_page_shows_count_dates_organisations_and_policies(reader, 
 def test_internal_members_are_counted_only_for_internal_readers(
     tags, pattern, olga_client, vic_client
 ):
-    hidden = similar(tags, pattern["organisations"][0], internal=True)
+    hidden = similar(
+        tags,
+        pattern["organisations"][0],
+        internal=True,
+        title="Coding agent wipes the production database behind closed doors",
+    )
     related.related_incidents_recompute_all()
     clusters_recompute()
     cluster = only_cluster()
@@ -171,3 +184,127 @@ def test_the_gaps_view_lists_factors_at_several_organisations_without_policy(rea
     assert "Biased output" in html
     assert "Skewed data" not in html  # a policy change is linked to it
     assert "Destructive action" not in html  # seen at two organisations only
+
+
+# On the demo incidents, and on the real datasets.
+
+KNOWN = {
+    "coding agents destroying production data": ["Kiro", "Replit", "Gemini CLI", "PocketOS"],
+    "support chatbots inventing policy": ["Air Canada", "Cursor"],
+}
+
+
+@pytest.fixture
+def demo():
+    call_command("load_demo", verbosity=0)
+
+
+def incident_with(word):
+    return Incident.objects.get(title__contains=word)
+
+
+def cluster_of(incident):
+    member = PatternClusterMember.objects.filter(incident=incident).first()
+    return member.cluster_id if member else None
+
+
+def check_known_patterns():
+    """Each known pattern sits in one cluster of its own; the two self-driving incidents, a
+    pair below the smallest pattern, are never put with another pattern's incidents."""
+    for name, words in KNOWN.items():
+        clusters = {cluster_of(incident_with(word)) for word in words}
+        assert len(clusters) == 1 and None not in clusters, name
+        others = [w for other, ws in KNOWN.items() if other != name for w in ws]
+        assert all(cluster_of(incident_with(word)) not in clusters for word in others), name
+    uber, cruise = cluster_of(incident_with("Uber")), cluster_of(incident_with("Cruise"))
+    known = {cluster_of(incident_with(word)) for words in KNOWN.values() for word in words}
+    assert uber is None or (uber == cruise and uber not in known)
+    assert cluster_of(incident_with("Tay")) != cluster_of(incident_with("Kiro"))
+    sizes = [cluster.members.count() for cluster in PatternCluster.objects.all()]
+    assert sizes and max(sizes) <= cap_for(Incident.objects.reviewed().count())
+
+
+def test_known_patterns_come_out_as_their_own_clusters_on_the_demo(demo, reader):
+    clusters_recompute()
+    check_known_patterns()
+    coding = PatternCluster.objects.get(pk=cluster_of(incident_with("Kiro")))
+    assert coding.name.startswith("Destructive action: ")
+    html = reader.get(coding.get_absolute_url()).text
+    for word in KNOWN["coding agents destroying production data"]:
+        assert word in html
+    assert "Tay" not in html
+
+
+def test_known_patterns_come_out_as_their_own_clusters_by_meaning(demo, settings):
+    from incidents import semantic
+
+    from .test_semantic import needs_the_model
+
+    needs_the_model()
+    settings.SEMANTIC_MATCHING = True
+    semantic.embeddings_update()
+    clusters_recompute()
+    check_known_patterns()
+
+
+def test_no_cluster_grows_past_the_cap(tags):
+    for _ in range(9):
+        similar(tags, OrganisationFactory())
+    IncidentFactory(tags=[tags["bias"]], title="Hiring model penalises women")
+    clusters_recompute()
+    sizes = [cluster.members.count() for cluster in PatternCluster.objects.all()]
+    assert sizes and max(sizes) <= cap_for(10) < 9
+
+
+def test_editors_names_merges_and_splits_on_the_demo_survive_recomputation(demo, eve_client):
+    clusters_recompute()
+    coding = PatternCluster.objects.get(pk=cluster_of(incident_with("Kiro")))
+    chatbots = PatternCluster.objects.get(pk=cluster_of(incident_with("Air Canada")))
+    eve_client.post(f"/patterns/{coding.pk}/rename/", {"name": "Agents wiping production"})
+    moved = [incident_with("Air Canada").pk, incident_with("Cursor").pk]
+    eve_client.post(
+        f"/patterns/{chatbots.pk}/split/", {"incident": moved, "name": "Invented policies"}
+    )
+    invented = PatternCluster.objects.get(name="Invented policies")
+    clusters_recompute()
+    coding.refresh_from_db()
+    assert coding.name == "Agents wiping production"
+    assert cluster_of(incident_with("Replit")) == coding.pk
+    assert members(invented) == set(moved)
+
+    eve_client.post(f"/patterns/{chatbots.pk}/merge/", {"other": invented.pk})
+    clusters_recompute()
+    assert set(moved) <= members(PatternCluster.objects.get(pk=chatbots.pk))
+
+
+def test_a_pattern_card_names_a_few_organisations_and_counts_the_rest(tags, reader):
+    organisations = [OrganisationFactory(name=f"Firm {n:02}") for n in range(6)]
+    for organisation in organisations:
+        similar(tags, organisation)
+    clusters_recompute()
+    html = reader.get("/patterns/").text
+    assert "Firm 04" in html and "Firm 05" not in html
+    assert "and 1 more" in html
+    assert "Firm 05" in reader.get(only_cluster().get_absolute_url()).text
+
+
+def test_the_cached_patterns_page_shows_a_rename_and_a_recompute(pattern, client, eve_client):
+    cluster = only_cluster()
+    assert cluster.name in client.get("/patterns/").text
+    eve_client.post(f"/patterns/{cluster.pk}/rename/", {"name": "Agents wiping data"})
+    assert "Agents wiping data" in client.get("/patterns/").text
+    PatternClusterMember.objects.filter(incident=pattern["incidents"][0]).delete()
+    clusters_recompute()
+    assert "<dt>Incidents</dt><dd>4</dd>" in client.get("/patterns/").text
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason=f"the full public datasets are not at {SHARED}")
+def test_no_pattern_holds_more_than_a_twentieth_of_the_aiid(reader):
+    import_("aiid", SHARED / "aiid-snapshot-2026-02")
+    clusters_recompute()
+    incidents = Incident.objects.reviewed().count()
+    sizes = sorted((c.members.count() for c in PatternCluster.objects.all()), reverse=True)
+    assert len(sizes) >= 20
+    assert sizes[0] <= 0.05 * incidents
+    page = reader.get("/patterns/")
+    assert len(page.content) < 100_000

@@ -49,8 +49,9 @@ class SummaryCount(models.Model):
 
 
 class PatternCluster(models.Model):
-    """Similar incidents grouped across organisations. Members are recomputed from the related
-    incidents; a name an editor gives stays with the cluster that keeps most of its members."""
+    """Similar incidents grouped across organisations. Members are recomputed by
+    `services.patterns.clusters_recompute`; a name an editor gives stays with the cluster that
+    keeps most of its members."""
 
     name = models.CharField(max_length=200)
     named_by = models.ForeignKey(
@@ -60,6 +61,17 @@ class PatternCluster(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         help_text="Who named it; empty while the name is the suggested one.",
+    )
+    curated = models.BooleanField(
+        default=False,
+        help_text="An editor merged or split it: its incidents stay while they still belong "
+        "to some group.",
+    )
+    coherence = models.FloatField(
+        null=True, blank=True, help_text="Mean similarity of its incidents' pairs, 0 to 1."
+    )
+    terms = models.JSONField(
+        default=list, blank=True, help_text="The words that set its incidents apart."
     )
     incidents = models.ManyToManyField(Incident, through="PatternClusterMember", related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

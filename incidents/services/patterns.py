@@ -1,9 +1,24 @@
-"""Recurring patterns: clusters of similar incidents across organisations, recomputed from the
-related-incident links, named (and merged and split) by editors."""
+"""Recurring patterns: groups of similar incidents seen across organisations, found by
+community detection over a nearest-neighbour similarity graph, named (and merged and split)
+by editors.
 
+Two incidents are alike by their wording (the TF-IDF vectors of related incidents, averaged
+with the sentence embeddings when matching by meaning is on), their failure-mode, harm-type,
+sector and technology tags, what acted and the AI systems named. Each incident is joined to its
+few most alike, Louvain finds the communities of that graph, and a community larger than the
+cap is trimmed or split again at a higher resolution. A chain of "related" lists no longer
+pulls everything into one group: an incident's few strongest links decide where it sits.
+"""
+
+import heapq
+import math
 from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from functools import cached_property
 
+import networkx
 from django.db import transaction
+from django.utils import timezone
 
 from incidents.models import (
     Incident,
@@ -11,98 +26,367 @@ from incidents.models import (
     Organisation,
     PatternCluster,
     PatternClusterMember,
-    RelatedIncident,
     Tag,
 )
 from incidents.permissions import can_curate
+from incidents.services.related import Neighbourhood
 from incidents.services.review import NotAllowed
 
-# Two incidents belong together when each lists the other among its most related, with at
-# least this score (a shared organisation counts 2, a shared tag 1, near-identical text 10).
-CLUSTER_MIN_SCORE = 3.0
 MIN_CLUSTER_SIZE = 3
 MIN_ORGANISATIONS = 2
+# No group may hold more than this share of the incidents grouped, nor fewer than the floor
+# (so a small base still forms groups of a handful).
+CAP_SHARE = 0.05
+CAP_FLOOR = 6
+# Each incident is linked to its closest few.
+NEIGHBOURS = 8
+# How much each signal counts in the similarity of two incidents (the weights sum to 1).
+TEXT_WEIGHT = 0.5
+TAG_WEIGHT = 0.3
+PERPETRATOR_WEIGHT = 0.1
+SYSTEM_WEIGHT = 0.1
+# Shared tags count in full once the wording is this alike (TF-IDF cosine), less below it.
+TAG_WORDING = 0.2
+# Below this, two incidents are not linked at all.
+MIN_SIMILARITY = 0.08
+# With matching by meaning on, the closest few embeddings above this cosine are candidates.
+MEANING_FLOOR = 0.3
+MEANING_CANDIDATES = 30
+# Tags and systems held by more than this share of incidents propose no candidates (they still
+# count when the wording has proposed the pair).
+COMMON_SHARE = 0.05
+SEED = 17
+RESOLUTION = 1.0
+# A community over the cap is split again at ever higher resolution, a few times; one less
+# than this many times the cap is trimmed instead.
+RESOLUTION_STEP = 1.25
+MAX_SPLITS = 8
+TRIM_LIMIT = 1.5
+NAME_TERMS = 3
+STORED_TERMS = 6
+# Coherence is the mean similarity of the pairs of a group, over at most this many members.
+COHERENCE_SAMPLE = 120
+# What went wrong, where and with what: contributing factors vary too much between tellings
+# to group by.
+SIGNAL_FACETS = (
+    Tag.Facet.FAILURE_MODE,
+    Tag.Facet.HARM_TYPE,
+    Tag.Facet.SECTOR,
+    Tag.Facet.TECHNOLOGY,
+)
 
 
 class PatternRefused(NotAllowed):
     pass
 
 
-def _components():
-    """Groups of incidents linked both ways with a high enough score, seen at two or more
-    organisations."""
-    published = Incident.objects.reviewed()
-    links = set(
-        RelatedIncident.objects.filter(
-            score__gte=CLUSTER_MIN_SCORE, incident__in=published, related__in=published
-        ).values_list("incident_id", "related_id")
-    )
-    parent = {}
+class Signals:
+    """What two incidents are compared by, loaded once for every published incident."""
 
-    def root(pk):
-        parent.setdefault(pk, pk)
-        while parent[pk] != pk:
-            parent[pk] = parent[parent[pk]]
-            pk = parent[pk]
-        return pk
+    def __init__(self, incident_ids):
+        self.ids = sorted(incident_ids)
+        known = set(self.ids)
+        self.neighbourhood = nb = Neighbourhood()
+        facet_of = dict(Tag.objects.filter(facet__in=SIGNAL_FACETS).values_list("pk", "facet"))
+        self.tags = {pk: nb.tags_of[pk] & facet_of.keys() for pk in self.ids}
+        self.failure_modes = dict(
+            Tag.objects.filter(facet=Tag.Facet.FAILURE_MODE).values_list("pk", "name")
+        )
+        self.perpetrator = {pk: nb.perpetrator_of.get(pk) for pk in self.ids}
+        self.systems = defaultdict(set)
+        for incident_id, system_id in Incident.ai_systems.through.objects.filter(
+            incident__in=self.ids
+        ).values_list("incident_id", "aisystem_id"):
+            self.systems[incident_id].add(system_id)
+        self.holders = defaultdict(set)
+        for pk in self.ids:
+            for tag_id in self.tags[pk]:
+                self.holders[("tag", tag_id)].add(pk)
+            for system_id in self.systems[pk]:
+                self.holders[("system", system_id)].add(pk)
+        self.text = {pk: nb.vectors.get(pk, {}) for pk in self.ids}
+        self.meaning = nb.meaning
+        self.known = known
 
-    for a, b in links:
-        if a < b and (b, a) in links:
-            parent[root(a)] = root(b)
-    groups = defaultdict(set)
-    for pk in list(parent):
-        groups[root(pk)].add(pk)
-    candidates = [group for group in groups.values() if len(group) >= MIN_CLUSTER_SIZE]
-    members = {pk for group in candidates for pk in group}
-    organisations = defaultdict(set)
-    # People and groups harmed are not organisations a pattern is seen at.
-    for incident_id, organisation_id in IncidentOrganisation.objects.filter(
-        incident__in=members, organisation__in=Organisation.objects.ranked()
-    ).values_list("incident_id", "organisation_id"):
-        organisations[incident_id].add(organisation_id)
+    def _meaning_rows(self, pks):
+        rows = self.meaning.row_of if self.meaning is not None else {}
+        return [rows.get(pk) for pk in pks]
+
+    def similarity(self, a, b, meaning=None, words=None):
+        """0..1: how alike two incidents are, from their wording (the TF-IDF cosine, given as
+        `words` when already known; averaged with the embedding cosine when `meaning` is
+        given), tags, what acted and systems."""
+        if words is None:
+            va, vb = self.text[a], self.text[b]
+            if len(vb) < len(va):
+                va, vb = vb, va
+            words = sum(weight * vb.get(term, 0.0) for term, weight in va.items())
+        if meaning is not None:
+            words = (words + max(0.0, meaning - MEANING_FLOOR) / (1 - MEANING_FLOOR)) / 2
+        words = min(words, 1.0)
+        score = TEXT_WEIGHT * words
+        # Tags confirm wording that is alike rather than stand for it: one coarse failure
+        # mode shared by hundreds of otherwise unrelated incidents would otherwise be a group.
+        score += (
+            TAG_WEIGHT
+            * self._tags_alike(self.tags[a], self.tags[b])
+            * min(1.0, words / TAG_WORDING)
+        )
+        score += SYSTEM_WEIGHT * _jaccard(self.systems[a], self.systems[b])
+        if self.perpetrator[a] and self.perpetrator[a] == self.perpetrator[b]:
+            score += PERPETRATOR_WEIGHT
+        return score
+
+    @cached_property
+    def tag_weight(self):
+        """A tag held by few incidents says more than one nearly all of them carry."""
+        total = len(self.ids) + 1
+        return {
+            key[1]: math.log(total / len(held))
+            for key, held in self.holders.items()
+            if key[0] == "tag"
+        }
+
+    def _tags_alike(self, a, b):
+        shared = a & b
+        if not shared:
+            return 0.0
+        weight = self.tag_weight
+        return sum(weight[t] for t in shared) / sum(weight[t] for t in a | b)
+
+    def nearest(self):
+        """{incident: [(similarity, other)]}: each incident's closest few, best first."""
+        common = max(20, COMMON_SHARE * len(self.ids))
+        found = {}
+        for start in range(0, len(self.ids), 256):
+            block = self.ids[start : start + 256]
+            alike = (
+                self.meaning.neighbours(block, floor=MEANING_FLOOR)
+                if self.meaning is not None
+                else {}
+            )
+            for pk in block:
+                # Over the informative words only: the common ones add little and cost most.
+                words = self.neighbourhood.text_similarities(pk)
+                candidates = set(words)
+                meaning = alike.get(pk, {})
+                candidates.update(heapq.nlargest(MEANING_CANDIDATES, meaning, key=meaning.get))
+                for key in [("tag", t) for t in self.tags[pk]] + [
+                    ("system", s) for s in self.systems[pk]
+                ]:
+                    if len(self.holders[key]) <= common:
+                        candidates.update(self.holders[key])
+                candidates &= self.known
+                candidates.discard(pk)
+                scored = (
+                    (
+                        self.similarity(
+                            pk,
+                            other,
+                            meaning.get(other, 0.0) if alike else None,
+                            words.get(other, 0.0),
+                        ),
+                        other,
+                    )
+                    for other in candidates
+                )
+                best = sorted(
+                    (item for item in scored if item[0] >= MIN_SIMILARITY),
+                    key=lambda item: (-item[0], item[1]),
+                )
+                found[pk] = best[:NEIGHBOURS]
+        return found
+
+    def coherence(self, members):
+        """Mean similarity of the pairs of members (of a sample of them, in a large group)."""
+        sample = sorted(members)[:COHERENCE_SAMPLE]
+        meaning = None
+        if self.meaning is not None:
+            rows = self._meaning_rows(sample)
+            if None not in rows:
+                meaning = self.meaning.matrix[rows] @ self.meaning.matrix[rows].T
+        total, pairs = 0.0, 0
+        for i, a in enumerate(sample):
+            for j in range(i + 1, len(sample)):
+                cosine = float(meaning[i, j]) if meaning is not None else None
+                total += self.similarity(a, sample[j], cosine)
+                pairs += 1
+        return round(total / pairs, 3) if pairs else 0.0
+
+    @cached_property
+    def document_frequency(self):
+        return Counter(term for pk in self.ids for term in self.text[pk])
+
+    def distinguishing_terms(self, members):
+        """The words far more common in these incidents than in the rest, most telling first:
+        each word's mean weight in the members' wording, times how much likelier it is in
+        them than elsewhere."""
+        weight, inside = Counter(), Counter()
+        for pk in members:
+            for term, value in self.text[pk].items():
+                weight[term] += value
+                inside[term] += 1
+        size, rest = len(members), max(len(self.ids) - len(members), 1)
+        least = 2 if size > 2 else 1
+        scores = {}
+        for term, n in inside.items():
+            here = n / size
+            elsewhere = (self.document_frequency[term] - n + 1) / (rest + 2)
+            if n >= least and here > elsewhere:
+                scores[term] = weight[term] / size * math.log(here / elsewhere)
+        return sorted(scores, key=lambda term: (-scores[term], term))[:STORED_TERMS]
+
+    def failure_mode(self, members):
+        counts = Counter(
+            self.failure_modes[tag_id]
+            for pk in members
+            for tag_id in self.tags[pk]
+            if tag_id in self.failure_modes
+        )
+        if not counts:
+            return None
+        return min(counts, key=lambda name: (-counts[name], name))
+
+
+def _jaccard(a, b):
+    if not a or not b:
+        return 0.0
+    return len(a & b) / len(a | b)
+
+
+def cap_for(count):
+    """The most incidents one group may hold, out of `count` grouped."""
+    return max(math.floor(CAP_SHARE * count), CAP_FLOOR)
+
+
+def _louvain(graph, resolution):
     return [
-        group
-        for group in candidates
-        if len(set().union(*(organisations[pk] for pk in group))) >= MIN_ORGANISATIONS
+        set(community)
+        for community in networkx.community.louvain_communities(
+            graph, weight="weight", resolution=resolution, seed=SEED
+        )
     ]
 
 
-def suggested_name(incident_ids):
-    """The most common failure mode, with the most common contributing factor."""
-    counts = Counter(
-        Incident.tags.through.objects.filter(
-            incident__in=incident_ids,
-            tag__facet__in=[Tag.Facet.FAILURE_MODE, Tag.Facet.CONTRIBUTING_FACTOR],
-        ).values_list("tag__facet", "tag__name")
-    )
-    best = {}
-    for (facet, name), _ in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
-        best.setdefault(facet, name)
-    mode, factor = best.get(Tag.Facet.FAILURE_MODE), best.get(Tag.Facet.CONTRIBUTING_FACTOR)
-    if mode and factor:
-        return f"{mode}, with {factor.lower()}"[:200]
-    if mode or factor:
-        return (mode or factor)[:200]
-    first = Incident.objects.filter(pk__in=incident_ids).order_by("number").first()
-    return f"Incidents like {first.title}"[:200] if first else "Unnamed pattern"
+def _bounded(graph, nodes, cap, resolution=RESOLUTION):
+    """These nodes as communities of at most `cap`. A community a little over the cap loses
+    its least attached members; a larger one is split again at a higher resolution."""
+    if len(nodes) <= cap:
+        return [nodes]
+    subgraph = graph.subgraph(nodes)
+    if len(nodes) > TRIM_LIMIT * cap:
+        for _ in range(MAX_SPLITS):
+            resolution *= RESOLUTION_STEP
+            parts = _louvain(subgraph, resolution)
+            if len(parts) > 1:
+                return [
+                    bounded for part in parts for bounded in _bounded(graph, part, cap, resolution)
+                ]
+    return [_trimmed(subgraph, cap)]
+
+
+def _trimmed(subgraph, cap):
+    """The `cap` members left after taking away, one at a time, the least attached."""
+    kept = set(subgraph)
+    strength = dict(subgraph.degree(weight="weight"))
+    while len(kept) > cap:
+        weakest = min(kept, key=lambda pk: (strength[pk], -pk))
+        kept.discard(weakest)
+        for other, edge in subgraph[weakest].items():
+            strength[other] -= edge["weight"]
+    return kept
+
+
+@dataclass
+class Group:
+    members: set
+    coherence: float = 0.0
+    terms: list = field(default_factory=list)
+    name: str = ""
+
+
+def groups(signals=None):
+    """The groups of published incidents that make a pattern: at least three incidents, seen
+    at two or more organisations, none larger than the cap."""
+    if signals is None:
+        signals = Signals(Incident.objects.reviewed().values_list("pk", flat=True))
+    graph = networkx.Graph()
+    graph.add_nodes_from(signals.ids)
+    for pk, best in signals.nearest().items():
+        for similarity, other in best:
+            if not graph.has_edge(pk, other):
+                graph.add_edge(pk, other, weight=similarity)
+    linked = [pk for pk in graph if graph.degree(pk)]
+    cap = cap_for(len(linked))
+    communities = [
+        bounded
+        for community in _louvain(graph.subgraph(linked), RESOLUTION)
+        for bounded in _bounded(graph, community, cap)
+    ]
+    candidates = [c for c in communities if len(c) >= MIN_CLUSTER_SIZE]
+    organisations = defaultdict(set)
+    # People and groups harmed are not organisations a pattern is seen at.
+    for incident_id, organisation_id in IncidentOrganisation.objects.filter(
+        incident__in=[pk for c in candidates for pk in c],
+        organisation__in=Organisation.objects.ranked(),
+    ).values_list("incident_id", "organisation_id"):
+        organisations[incident_id].add(organisation_id)
+    return [
+        Group(members=community)
+        for community in sorted(candidates, key=min)
+        if len(set().union(*(organisations[pk] for pk in community))) >= MIN_ORGANISATIONS
+    ]
+
+
+def describe(signals, members):
+    """(coherence, terms, suggested name) of a group of incidents."""
+    known = [pk for pk in members if pk in signals.known]
+    if not known:
+        return 0.0, [], "Unnamed pattern"
+    terms = signals.distinguishing_terms(known)
+    mode = signals.failure_mode(known)
+    words = ", ".join(terms[:NAME_TERMS])
+    name = ": ".join(part for part in (mode, words) if part) or "Unnamed pattern"
+    name = name[:1].upper() + name[1:]
+    return signals.coherence(known), terms, name[:200]
+
+
+def _matched(found, current):
+    """{group index: cluster id}: each group paired with the existing cluster holding most of
+    its incidents, one cluster to one group, largest overlaps first."""
+    pairs = []
+    for index, group in enumerate(found):
+        overlap = Counter(current[pk] for pk in group.members if pk in current)
+        pairs.extend((-n, cluster_id, index) for cluster_id, n in overlap.items())
+    matched, taken = {}, set()
+    for _, cluster_id, index in sorted(pairs):
+        if index not in matched and cluster_id not in taken:
+            matched[index] = cluster_id
+            taken.add(cluster_id)
+    return matched
 
 
 @transaction.atomic
 def clusters_recompute():
-    """Regroup incidents from the current related-incident links. An incident already in a
-    cluster stays there while it still belongs to a group; new members join the cluster that
-    holds most of their group. So names, merges and splits made by editors survive, and a
-    group with no cluster yet becomes a new one under a suggested name."""
+    """Regroup the published incidents. Each new group takes over the existing cluster that
+    holds most of it, so an editor's name stays with its pattern; incidents an editor merged
+    or split into a cluster stay there while they still belong to some group; a group with
+    no cluster yet becomes a new one under a suggested name. Returns the number of clusters
+    with members."""
+    signals = Signals(Incident.objects.reviewed().values_list("pk", flat=True))
+    found = groups(signals)
     current = dict(PatternClusterMember.objects.values_list("incident_id", "cluster_id"))
-    assigned = {}
-    for group in sorted(_components(), key=min):
-        overlap = Counter(current[pk] for pk in group if pk in current)
-        if overlap:
-            best = min(overlap, key=lambda cluster_id: (-overlap[cluster_id], cluster_id))
-        else:
-            best = PatternCluster.objects.create(name=suggested_name(group)).pk
-        for pk in group:
-            assigned[pk] = current.get(pk, best)
+    curated = set(PatternCluster.objects.filter(curated=True).values_list("pk", flat=True))
+    grouped = {pk for group in found for pk in group.members}
+    assigned = {pk: current[pk] for pk in grouped if current.get(pk) in curated}
+    matched = _matched(found, current)
+    for index, group in enumerate(found):
+        cluster_id = matched.get(index)
+        if cluster_id is None:
+            cluster_id = PatternCluster.objects.create(name="Unnamed pattern").pk
+        for pk in group.members:
+            assigned.setdefault(pk, cluster_id)
+
     PatternClusterMember.objects.exclude(incident__in=assigned).delete()
     moved = [pk for pk, cluster_id in assigned.items() if current.get(pk) != cluster_id]
     PatternClusterMember.objects.filter(incident__in=moved).delete()
@@ -114,11 +398,18 @@ def clusters_recompute():
     members = defaultdict(list)
     for incident_id, cluster_id in assigned.items():
         members[cluster_id].append(incident_id)
-    for cluster in PatternCluster.objects.filter(named_by__isnull=True, pk__in=members):
-        name = suggested_name(members[cluster.pk])
-        if name != cluster.name:
-            cluster.name = name
-            cluster.save(update_fields=["name", "updated_at"])
+    changed = bool(moved) or len(current.keys() - assigned.keys()) > 0
+    for cluster in PatternCluster.objects.filter(pk__in=members):
+        coherence, terms, name = describe(signals, members[cluster.pk])
+        if cluster.is_named:
+            name = cluster.name
+        if (cluster.name, cluster.coherence, cluster.terms) != (name, coherence, terms):
+            cluster.name, cluster.coherence, cluster.terms = name, coherence, terms
+            cluster.save(update_fields=["name", "coherence", "terms", "updated_at"])
+            changed = True
+    if changed:
+        # Public pages are cached until a cluster changes; a member leaving is a change too.
+        PatternCluster.objects.filter(pk__in=members).update(updated_at=timezone.now())
     return len(members)
 
 
@@ -154,7 +445,8 @@ def cluster_merge(*, cluster, others, by):
         raise PatternRefused("Choose another pattern to merge into this one.")
     PatternClusterMember.objects.filter(cluster__in=others).update(cluster=cluster)
     PatternCluster.objects.filter(pk__in=[other.pk for other in others]).delete()
-    cluster.save(update_fields=["updated_at"])
+    cluster.curated = True
+    cluster.save(update_fields=["curated", "updated_at"])
     return cluster
 
 
@@ -169,7 +461,8 @@ def cluster_split(*, cluster, incidents, name, by):
         raise PatternRefused("Choose some of this pattern's incidents to split off.")
     if ids == member_ids:
         raise PatternRefused("Leave at least one incident in this pattern, or rename it.")
-    new = PatternCluster.objects.create(name=name, named_by=by)
+    new = PatternCluster.objects.create(name=name, named_by=by, curated=True)
     PatternClusterMember.objects.filter(cluster=cluster, incident__in=ids).update(cluster=new)
-    cluster.save(update_fields=["updated_at"])
+    cluster.curated = True
+    cluster.save(update_fields=["curated", "updated_at"])
     return new

@@ -25,11 +25,14 @@ from incidents.permissions import can_curate, requires
 from incidents.services import patterns as pattern_service
 
 GAP_MIN_ORGANISATIONS = 3
+# A card names this many organisations and policy changes, and counts the rest.
+CARD_LIST_LENGTH = 5
 
 
-def _describe(clusters, incidents):
+def _describe(clusters, incidents, shown=None):
     """Count, first and last seen, organisations and policy changes of each cluster, over the
-    incidents the reader may see."""
+    incidents the reader may see; with `shown`, only that many of each are named and the rest
+    counted."""
     ids = [cluster.pk for cluster in clusters]
     visible = PatternClusterMember.objects.filter(cluster__in=ids, incident__in=incidents)
     stats = {
@@ -70,8 +73,10 @@ def _describe(clusters, incidents):
         cluster.count = row.get("count", 0)
         cluster.first_seen = row.get("first")
         cluster.last_seen = row.get("last")
-        cluster.organisations = organisations[cluster.pk]
-        cluster.policies = policies[cluster.pk]
+        cluster.organisations = organisations[cluster.pk][:shown]
+        cluster.more_organisations = len(organisations[cluster.pk]) - len(cluster.organisations)
+        cluster.policies = policies[cluster.pk][:shown]
+        cluster.more_policies = len(policies[cluster.pk]) - len(cluster.policies)
     return clusters
 
 
@@ -84,7 +89,7 @@ def pattern_list(request):
         .order_by("-size", "name", "pk")
     )
     page = Paginator(clusters, settings.PAGE_SIZE).get_page(request.GET.get("page"))
-    _describe(page.object_list, incidents)
+    _describe(page.object_list, incidents, shown=CARD_LIST_LENGTH)
     return render(request, "incidents/patterns/pattern_list.html", {"page": page})
 
 
