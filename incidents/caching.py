@@ -3,8 +3,9 @@ data changes.
 
 Every write path saves the incident or policy change it touches, which moves its `updated_at`;
 incidents are never deleted. So the newest `updated_at` (and id) of incidents, policy changes
-and legal cases, plus the newest change of an organisation or crosswalk entry, the newest tag,
-derivation and case link, name a version of the data. Each part is one index lookup.
+and legal cases, plus the newest change of an organisation, control or crosswalk entry, the
+newest tag, derivation, case link and control assessment, name a version of the data. Each
+part is one index lookup.
 """
 
 import hashlib
@@ -16,6 +17,8 @@ from django.core.cache import cache
 from django.db import connection
 
 from incidents.models import (
+    Control,
+    ControlAssessment,
     CrosswalkEntry,
     Derivation,
     Incident,
@@ -23,6 +26,7 @@ from incidents.models import (
     LegalCaseIncident,
     Organisation,
     PolicyChange,
+    PolicyControl,
     RelatedIncident,
     Tag,
 )
@@ -51,6 +55,11 @@ def data_version():
             (Tag, ["id"]),
             # Related lists are rebuilt after a save, by a worker: new rows, new ids.
             (RelatedIncident, ["id"]),
+            # The catalogue is edited in the admin; assessments and adopted controls are
+            # written with the incident or policy change they belong to, which moves too.
+            (Control, ["updated_at", "id"]),
+            (ControlAssessment, ["id"]),
+            (PolicyControl, ["id"]),
         )
         for column in columns
     ]
