@@ -72,30 +72,25 @@ def periods(query, today, first_month):
     under_way = month_start(today)
     last_complete = shift_months(under_way, -1)
     notes = []
-    if not query.dated:
-        end = last_complete
-        start = shift_months(end, -(DEFAULT_MONTHS - 1))
-    else:
+    if query.dated:
         start = query.start or first_month or under_way
-        end = query.end or last_complete
-        if end >= under_way:
-            if start >= under_way:
-                period = Period(under_way, under_way, partial_to=today)
-                notes.append(
-                    f"{month_label(under_way)} is under way: its figures are not compared "
-                    "with a complete month."
-                )
-                return period, None, notes
-            end = last_complete
-        if end < start:
-            end = start
-    period = Period(start, end)
-    previous = Period(shift_months(start, -period.months), shift_months(start, -1))
-    if not query.dated or (query.end is None or query.end >= under_way):
+        end = query.end or under_way  # open-ended: to today
+    else:
+        start, end = shift_months(under_way, -DEFAULT_MONTHS), under_way
+    if end >= under_way:
+        if start >= under_way:
+            notes.append(
+                f"{month_label(under_way)} is under way: its figures are not compared with a "
+                "complete month."
+            )
+            return Period(under_way, under_way, partial_to=today), None, notes
+        end = last_complete
         notes.append(
             f"{month_label(under_way)} is under way (to {today:%-d %b}) and is not counted: "
             "only complete months are compared."
         )
+    period = Period(start, max(start, end))
+    previous = Period(shift_months(start, -period.months), shift_months(start, -1))
     if first_month is None or previous.end < first_month:
         notes.append(
             "No incidents on record before "
@@ -122,23 +117,26 @@ def format_hours(hours):
     if hours < 48:
         return f"{hours:.0f} hours" if hours >= 2 else f"{hours:.1f} hours"
     days = hours / 24
+    if days < 10:
+        return f"{days:.1f} days"
     if days < 365:
         return f"{days:.0f} days"
     return f"{days / 365.25:.1f} years"
 
 
 def median_hours(histogram):
-    """The median of {bucket lower bound in hours: incidents}, taken at the middle of the
-    bucket holding it; None without incidents."""
+    """The median of {bucket lower bound in hours: incidents}, each incident taken at the
+    middle of its bucket; None without incidents."""
     total = sum(histogram.values())
     if not total:
         return None
-    seen = 0
+    middles = {(total - 1) // 2, total // 2}  # one incident, or the two either side
+    found, seen = [], 0
     for lower in sorted(histogram):
-        seen += histogram[lower]
-        if seen * 2 >= total:
-            return lower + bucket_width(lower) / 2
-    return None
+        count = histogram[lower]
+        found += [lower + bucket_width(lower) / 2 for m in middles if seen <= m < seen + count]
+        seen += count
+    return sum(found) / len(found)
 
 
 def _within(rows, period):
