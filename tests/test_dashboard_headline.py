@@ -119,8 +119,23 @@ def test_with_no_earlier_records_there_is_nothing_to_compare_with(reader):
     assert "there is no earlier period to compare with" in text(response)
 
 
+def test_a_snapshot_ending_before_this_month_is_read_to_the_month_before_its_last(reader):
+    newest = shift_months(UNDER_WAY, -3)
+    on(newest)
+    on(shift_months(newest, -1))
+    on(shift_months(newest, -13))
+    summaries_rebuild()
+    response = reader.get("/dashboard/")
+    headline = response.context["headline"]
+    assert headline.period.end == shift_months(newest, -1)
+    assert headline.previous.end == shift_months(newest, -13)
+    assert figures(response)["Incidents"].change == "\u00b10 (\u00b10%)"
+    assert f"The newest incident on record occurred in {month_label(newest)}" in text(response)
+
+
 def test_the_headline_follows_the_organisation_chosen(reader):
     acme = OrganisationFactory(name="Acme", slug="acme")
+    on(UNDER_WAY, day=1)  # records are still being added
     on(LAST_COMPLETE, organisations=[acme])
     on(LAST_COMPLETE)
     summaries_rebuild()
@@ -203,6 +218,7 @@ def test_a_severe_incident_outranks_more_minor_ones_as_on_the_controls_page(read
 )
 def test_the_empty_fields_the_filter_form_sends_are_not_filters(reader, query):
     acme = OrganisationFactory(name="Acme", slug="acme")
+    on(UNDER_WAY, day=1)
     on(LAST_COMPLETE, organisations=[acme])
     summaries_rebuild()
     response = reader.get(f"/dashboard/?{query}")

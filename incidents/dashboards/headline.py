@@ -67,14 +67,23 @@ class Headline:
     assessed: int = 0  # incidents judged against the control catalogue
 
 
-def periods(query, today, first_month):
-    """(period, previous period or None, notes) for a query, in whole months."""
+def periods(query, today, first_month, last_month=None):
+    """(period, previous period or None, notes) for a query, in whole months. Without a range
+    chosen: the twelve complete months before the newest month on record (a snapshot of a
+    dataset may end part way through its last month), or before the month under way."""
     under_way = month_start(today)
     last_complete = shift_months(under_way, -1)
     notes = []
     if query.dated:
         start = query.start or first_month or under_way
         end = query.end or under_way  # open-ended: to today
+    elif last_month and last_month < under_way:
+        end = shift_months(last_month, -1)
+        start = shift_months(end, -(DEFAULT_MONTHS - 1))
+        notes.append(
+            f"The newest incident on record occurred in {month_label(last_month)}: that month "
+            "may not be fully recorded and is not counted."
+        )
     else:
         start, end = shift_months(under_way, -DEFAULT_MONTHS), under_way
     if end >= under_way:
@@ -159,8 +168,8 @@ def _counted(rows, period):
 
 def build(query, today):
     """The headline figures and the overdue follow-ups for a DashboardQuery."""
-    first_month, _ = months_with_incidents(query.scope)
-    period, previous, notes = periods(query, today, first_month)
+    first_month, last_month = months_with_incidents(query.scope)
+    period, previous, notes = periods(query, today, first_month, last_month)
     # Read over the whole timeline: the previous period lies outside the range asked for.
     source = source_for(replace(query, start=None, end=None))
     earliest = previous.start if previous else period.start
