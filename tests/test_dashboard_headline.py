@@ -193,7 +193,7 @@ def test_the_five_controls_that_would_have_stopped_most_are_linked(reader):
     panel = page.split('id="top-controls"')[1].split("</section>")[0]
     links = re.findall(r'<a href="(/controls/[^"]*)"', panel)
     assert links == [f"/controls/{slug}/" for slug in ranked[:5]] + ["/controls/"]
-    first = re.search(r"<tbody><tr>(.*?)</tr>", panel).group(1)
+    first = re.search(r"<tbody>\s*<tr>(.*?)</tr>", panel).group(1)
     assert ">Deletion protection on production resources</a>" in first
     assert '<td class="num">6</td>' in first
     assert "judged on 21 assessed incidents" in panel
