@@ -76,3 +76,16 @@ def test_the_printed_dashboard_is_a_report_without_navigation_or_filters(demo_da
     assert len(tops) == 1, "the headline figures print in one row"
     link = page.locator("#top-controls a").first
     assert link.evaluate("a => getComputedStyle(a, '::after').content") in ("none", "normal")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_filter_form_sends_only_what_was_chosen(demo_dashboard, browser):  # noqa: F811
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(demo_dashboard)
+    choice = page.locator("#dashboard-organisation option").nth(1)
+    page.select_option("#dashboard-organisation", value=choice.get_attribute("value"))
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_url("**/dashboard/?organisation=*")
+    assert "tag=" not in page.url and "occurred_after=" not in page.url
+    assert "Some of what was asked for was ignored" not in page.content()

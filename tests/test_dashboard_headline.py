@@ -196,7 +196,7 @@ def test_the_five_controls_that_would_have_stopped_most_are_linked(reader):
     first = re.search(r"<tbody>\s*<tr>(.*?)</tr>", panel).group(1)
     assert ">Deletion protection on production resources</a>" in first
     assert '<td class="num">6</td>' in first
-    assert "judged on 21 assessed incidents" in panel
+    assert "judged on 21 assessed incidents of any date" in panel
 
 
 def test_a_severe_incident_outranks_more_minor_ones_as_on_the_controls_page(reader):
