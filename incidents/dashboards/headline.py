@@ -100,11 +100,13 @@ def periods(query, today, first_month, last_month=None):
         )
     period = Period(start, max(start, end))
     previous = Period(shift_months(start, -period.months), shift_months(start, -1))
-    if first_month is None or previous.end < first_month:
+    if first_month is None:
+        notes.append("No dated incident is on record yet.")
+        previous = None
+    elif previous.end < first_month:
         notes.append(
-            "No incidents on record before "
-            + (month_label(first_month) if first_month else "then")
-            + ": there is no earlier period to compare with."
+            f"No incidents on record before {month_label(first_month)}: there is no earlier "
+            "period to compare with."
         )
         previous = None
     return period, previous, notes
