@@ -3,9 +3,9 @@ data changes.
 
 Every write path saves the incident or policy change it touches, which moves its `updated_at`;
 incidents are never deleted. So the newest `updated_at` (and id) of incidents, policy changes
-and legal cases, plus the newest change of an organisation, crosswalk entry or pattern, the
-newest tag, derivation, case link and pattern member, name a version of the data. Each part
-is one index lookup.
+and legal cases, plus the newest change of an organisation, control, crosswalk entry or pattern,
+the newest tag, derivation, case link, control assessment and pattern member, name a version of
+the data. Each part is one index lookup.
 """
 
 import hashlib
@@ -17,6 +17,8 @@ from django.core.cache import cache
 from django.db import connection
 
 from incidents.models import (
+    Control,
+    ControlAssessment,
     CrosswalkEntry,
     Derivation,
     Incident,
@@ -26,6 +28,7 @@ from incidents.models import (
     PatternCluster,
     PatternClusterMember,
     PolicyChange,
+    PolicyControl,
     RelatedIncident,
     Tag,
 )
@@ -58,6 +61,11 @@ def data_version():
             # split touches the cluster; a member who joins is a new row.
             (PatternCluster, ["updated_at", "id"]),
             (PatternClusterMember, ["id"]),
+            # The catalogue is edited in the admin; assessments and adopted controls are
+            # written with the incident or policy change they belong to, which moves too.
+            (Control, ["updated_at", "id"]),
+            (ControlAssessment, ["id"]),
+            (PolicyControl, ["id"]),
         )
         for column in columns
     ]

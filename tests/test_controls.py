@@ -395,8 +395,38 @@ def test_the_ranking_follows_changes_to_the_data_and_the_catalogue(reader):
     rows = {c.slug: c for c in reader.get("/controls/").context["ranked"]}
     assert rows["spend-limits"].stopped == 2
     # Renaming a control in the admin shows at once.
-    Control.objects.filter(slug="spend-limits").update(name="Hard spending caps")
+    spend_limits = control("spend-limits")
+    spend_limits.name = "Hard spending caps"
+    spend_limits.save()
     assert ranked_names(reader.get("/controls/")) == ["Hard spending caps"]
+
+
+def test_anonymous_readers_get_the_controls_pages_from_the_cache_until_an_edit(
+    reader, sue_client, django_assert_max_num_queries
+):
+    assess(IncidentFactory(), "spend-limits", STOPPED)
+    for url in ("/controls/", "/controls/spend-limits/"):
+        first = reader.get(url)
+        with django_assert_max_num_queries(1):  # the data version, nothing else
+            second = reader.get(url)
+        assert second.content == first.content
+    spend_limits = control("spend-limits")
+    response = sue_client.post(
+        f"/admin/incidents/control/{spend_limits.pk}/change/",
+        {
+            "name": "Hard spending caps",
+            "slug": spend_limits.slug,
+            "description": "Reworded.",
+            "type": spend_limits.type,
+        },
+    )
+    assert response.status_code == 302
+    assert "Hard spending caps" in reader.get("/controls/").content.decode()
+    assert "Hard spending caps" in reader.get("/controls/spend-limits/").content.decode()
+    # A new assessment, written with its incident, shows too.
+    assess(IncidentFactory(), "deletion-protection", STOPPED)
+    page = reader.get("/controls/").content.decode()
+    assert page.index("Deletion protection") < page.index("Not yet judged")
 
 
 def test_the_incident_admin_shows_its_assessments_and_kind(sue_client):

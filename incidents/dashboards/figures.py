@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 from django.core.cache import cache
 from django.db.models import Max, Min, Q, Sum
+from django.http import QueryDict
 
 from incidents.caching import data_version
 from incidents.dashboards.periods import (
@@ -41,16 +42,18 @@ class DashboardQuery:
 
     @classmethod
     def from_request(cls, request):
-        """Parsed by the incident list's FilterSet, so both read parameters the same way."""
+        """Parsed by the incident list's FilterSet, so both read parameters the same way. An
+        empty field of the filter form (`tag=`) means no filter, not a wrong one."""
         scope = reader_scope(request.user)
-        if request.GET.get("scope") == Scope.PUBLIC:
+        given = given_parameters(request.GET)
+        if given.get("scope") == Scope.PUBLIC:
             scope = Scope.PUBLIC
-        filterset = IncidentFilter(request.GET, request=request)
+        filterset = IncidentFilter(given, request=request)
         filterset.form.is_valid()  # invalid parameters are left out of cleaned_data
         cleaned = filterset.form.cleaned_data
         problems = [
-            f"{name} = \u201c{given}\u201d: {why}"
-            for name, given, why in filterset.ignored
+            f"{name} = \u201c{value}\u201d: {why}"
+            for name, value, why in filterset.ignored
             if name in {"organisation", "tag", "occurred_after", "occurred_before"}
         ]
         tags = cleaned.get("tag") or []
@@ -63,8 +66,7 @@ class DashboardQuery:
         start, end = (month_start(day) if day else None for day in (start, end))
         if start or end:
             # Every month of the range is charted: 0001-01-01 would mean 24,000 of them.
-            first, last = _months_with_incidents(scope)
-            given = request.GET
+            first, last = months_with_incidents(scope)
             if first and start and start < first:
                 start = first
                 problems.append(
@@ -126,7 +128,17 @@ class DashboardQuery:
         return filterset.qs.order_by()
 
 
-def _months_with_incidents(scope):
+def given_parameters(params):
+    """The parameters with a value: a form's empty fields left out."""
+    given = QueryDict(mutable=True)
+    for name, values in params.lists():
+        kept = [value for value in values if value.strip()]
+        if kept:
+            given.setlist(name, kept)
+    return given
+
+
+def months_with_incidents(scope):
     """(first, last) month with a dated incident in the scope, from the summaries; (None,
     None) when there is none."""
     found = SummaryCount.objects.filter(

@@ -13,12 +13,13 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import CharField, Count, F, Q, Value
-from django.db.models.functions import Cast, Coalesce, Concat, NullIf, TruncMonth
+from django.db.models import CharField, Count, Exists, F, OuterRef, Q, Value
+from django.db.models.functions import Cast, Coalesce, Concat, Least, NullIf, TruncMonth
 
 from incidents.dashboards.periods import MONTH, QUARTER, UNDATED, month_start, quarter_start
 from incidents.models import (
     ActionItem,
+    ControlAssessment,
     Incident,
     IncidentOrganisation,
     Organisation,
@@ -172,6 +173,55 @@ class MedianSeries:
         ]
 
 
+def hours_bucket(hours):
+    """The lower bound, in hours, of the bucket a duration is counted in: whole hours for
+    the first two days, whole days to 90 days, whole weeks beyond. Medians over any span of
+    months are then read from the counts, to within a bucket."""
+    if hours < 48:
+        return int(hours)
+    if hours < 90 * 24:
+        return int(hours // 24) * 24
+    return int(hours // 168) * 168
+
+
+def bucket_width(lower):
+    if lower < 48:
+        return 1
+    return 24 if lower < 90 * 24 else 168
+
+
+@dataclass(frozen=True)
+class DurationHistogramSeries:
+    """Per month, incidents by how long from occurrence to `until` (keyed by the lower bound
+    of hours_bucket), over incidents dated to the day, as MedianSeries measures them."""
+
+    name: str
+    until: str
+    granularity: str = MONTH
+    dimensions: tuple = (Dimension.ALL, Dimension.ORGANISATION, Dimension.TAG)
+
+    def rows(self, incidents, dimension):
+        measured = incidents.filter(
+            occurred_at__isnull=False,
+            occurred_precision=Incident.Precision.DAY,
+            **{f"{self.until}__isnull": False},
+        )
+        buckets = {
+            pk: (
+                month_start(occurred.date()),
+                str(hours_bucket(max(0.0, (until - occurred).total_seconds() / 3600))),
+            )
+            for pk, occurred, until in measured.values_list("pk", "occurred_at", self.until)
+        }
+        groups = defaultdict(int)
+        for pk, dimension_id in _memberships(buckets, measured, dimension):
+            groups[(dimension_id, *buckets[pk])] += 1
+        return [
+            (dimension_id, month, key, count, None)
+            for (dimension_id, month, key), count in groups.items()
+        ]
+
+
 def _owner():
     return Coalesce(
         NullIf("owner", Value("")), F("assignee__username"), Value(""), output_field=CharField()
@@ -268,6 +318,20 @@ def _tag_key():
     return Cast("tag_id", output_field=CharField())
 
 
+def _control_and_rank():
+    """ "<control id>:<rank>", the rank the worse of the incident's actual and worst credible
+    severity (empty when neither is known), as services.controls weighs the ranking."""
+    actual = F("incident__severity__rank")
+    worst = F("incident__worst_credible_severity__rank")
+    rank = Least(Coalesce(actual, worst), Coalesce(worst, actual))
+    return Concat(
+        Cast("control_id", output_field=CharField()),
+        Value(":"),
+        Coalesce(Cast(rank, output_field=CharField()), Value("")),
+        output_field=CharField(),
+    )
+
+
 SERIES = [
     Series("total"),
     # All time, one row per organisation and per tag: the busiest are offered as filters.
@@ -288,7 +352,21 @@ SERIES = [
     SumSeries("users_affected", "users_affected"),
     MedianSeries("time_to_detect", until="detected_at"),
     MedianSeries("time_to_resolve", until="resolved_at"),
+    # For the headline median over any run of months.
+    DurationHistogramSeries("resolve_hours", until="resolved_at"),
     ActionItemSeries(),
+    # The controls that would have stopped each month's incidents, and how many incidents were
+    # judged against the catalogue at all.
+    Series(
+        "control_stopped",
+        model=ControlAssessment,
+        facts=Q(verdict=ControlAssessment.Verdict.WOULD_HAVE_STOPPED),
+        key=_control_and_rank(),
+    ),
+    Series(
+        "assessed",
+        facts=Q(Exists(ControlAssessment.objects.filter(incident=OuterRef("pk")))),
+    ),
     # For the gaps view: at how many organisations each factor was seen, and how many policy
     # changes are linked to incidents carrying it.
     FactorReachSeries("factor_organisations", "organisation_roles__organisation"),

@@ -69,6 +69,8 @@ class Control(models.Model):
     slug = models.SlugField(max_length=120, unique=True)
     description = models.TextField(blank=True)
     type = models.CharField(max_length=12, choices=Type.choices, db_index=True)
+    # Names a version of the catalogue for cached pages (incidents.caching.data_version).
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]

@@ -2,19 +2,20 @@
 and over published public incidents for the public."""
 
 import hashlib
-from datetime import date
 from html import escape
 
 from django.db.models import Max
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from incidents.caching import cached_for_this_data
 from incidents.csv_cells import SpreadsheetSafeWriter
 from incidents.dashboards import charts as dashboard_charts
-from incidents.dashboards.figures import DashboardQuery, source_for
+from incidents.dashboards import headline
+from incidents.dashboards.figures import DashboardQuery, given_parameters, source_for
 from incidents.dashboards.summaries import Scope
 from incidents.models import Organisation, SummaryCount, Tag
 from incidents.permissions import can_read_internal
@@ -90,13 +91,24 @@ def _summaries_version():
     return SummaryCount.objects.aggregate(newest=Max("pk"))["newest"]
 
 
+def _digest(request):
+    """The filters asked for, as a cache key: empty fields count as not given."""
+    given = given_parameters(request.GET)
+    params = sorted((name, sorted(values)) for name, values in given.lists())
+    return hashlib.sha256(repr(params).encode()).hexdigest()[:20]
+
+
 def _charts(request, query, summaries):
     """The charts of this view, built once per version of the data and of the summaries (each
     rebuild writes new rows), and per day, since action items age."""
-    params = sorted((name, sorted(values)) for name, values in request.GET.lists())
-    digest = hashlib.sha256(repr(params).encode()).hexdigest()[:20]
-    key = f"dashboard:{query.scope}:{date.today()}:{summaries}:{digest}"
+    key = f"dashboard:{query.scope}:{timezone.localdate()}:{summaries}:{_digest(request)}"
     return cached_for_this_data(key, lambda: dashboard_charts.build(query, source_for(query)))
+
+
+def _headline(request, query, summaries):
+    today = timezone.localdate()
+    key = f"dashboard-headline:{query.scope}:{today}:{summaries}:{_digest(request)}"
+    return cached_for_this_data(key, lambda: headline.build(query, today))
 
 
 @require_GET
@@ -111,6 +123,7 @@ def dashboard(request):
         {
             "query": query,
             "charts": charts,
+            "headline": _headline(request, query, summaries),
             "organisation_options": organisation_options,
             "tag_options": tag_options,
             "internal": query.scope == Scope.INTERNAL,

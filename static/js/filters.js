@@ -5,3 +5,22 @@
     if (window.matchMedia("(max-width: " + panel.dataset.collapseBelow + ")").matches) panel.open = false;
   });
 })();
+
+// A form marked data-omit-empty sends only the fields given a value, so its address stays
+// short and an empty choice ("All tags") is not read as a filter.
+(function () {
+  "use strict";
+  document.querySelectorAll("form[data-omit-empty]").forEach(function (form) {
+    form.addEventListener("submit", function () {
+      form.querySelectorAll("input[name], select[name]").forEach(function (field) {
+        if (!field.value) field.disabled = true;
+      });
+    });
+  });
+  // Coming back to the page from the history restores the form as it was left.
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-omit-empty] [disabled]").forEach(function (field) {
+      field.disabled = false;
+    });
+  });
+})();
