@@ -13,7 +13,7 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import CharField, Count, F, Q, Value
+from django.db.models import CharField, Count, Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Cast, Coalesce, Concat, NullIf, TruncMonth
 
 from incidents.dashboards.periods import MONTH, QUARTER, UNDATED, month_start, quarter_start
@@ -282,6 +282,17 @@ SERIES = [
         model=Incident.tags.through,
         facts=Q(tag__facet__in=FACTOR_FACETS),
         key=_tag_key(),
+    ),
+    # Incidents carrying at least one factor: what the factor ranking stands on.
+    Series(
+        "with_factors",
+        facts=Q(
+            Exists(
+                Incident.tags.through.objects.filter(
+                    incident_id=OuterRef("pk"), tag__facet__in=FACTOR_FACETS
+                )
+            )
+        ),
     ),
     TopOrganisationSeries(),
     SumSeries("outage_hours", "outage_duration"),
