@@ -141,8 +141,8 @@ def render(chart, fmt):
         figure.suptitle(chart.title, fontweight="bold")
         notes = [chart.description, *chart.notes]
         wrapped = "\n".join(textwrap.fill(note, 130) for note in notes if note)
-        figure.get_layout_engine().set(rect=(0, 0.03 * (wrapped.count("\n") + 1), 1, 1))
-        figure.text(0.01, 0.005, wrapped, fontsize="x-small", color="#374151", va="bottom")
+        # As the figure's x label, the layout makes room for the notes below the axes.
+        figure.supxlabel(wrapped, fontsize="x-small", color="#374151", x=0.01, ha="left")
         out = io.BytesIO()
         figure.savefig(out, format=fmt, metadata={"Title": chart.title} if fmt == "svg" else None)
     return out.getvalue()
