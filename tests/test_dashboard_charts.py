@@ -176,3 +176,18 @@ def test_each_chart_downloads_as_png_and_svg(reader, this_month_and_earlier):
 def test_an_unknown_chart_has_no_image(reader, this_month_and_earlier):
     assert reader.get("/dashboard/no-such-chart.png").status_code == 404
     assert reader.get("/dashboard/no-such-chart.svg").status_code == 404
+
+
+def test_the_factor_charts_download_as_images_too(reader):
+    factor = TagFactory(facet="failure-mode", name="Destructive action")
+    IncidentFactory(occurred_at=datetime(2025, 3, 10, tzinfo=UTC), tags=[factor])
+    summaries_rebuild()
+
+    for slug, title in [
+        ("top-factors", "Top contributing factors and failure modes"),
+        ("factor-co-occurrence", "Which factors appear together"),
+    ]:
+        svg = reader.get(f"/dashboard/{slug}.svg")
+        assert svg.status_code == 200, slug
+        assert title in svg.content.decode()
+        assert "Destructive action" in svg.content.decode()
