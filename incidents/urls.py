@@ -104,6 +104,18 @@ urlpatterns = [
     # Dashboards and recurring patterns.
     path("dashboard/", dashboards.dashboard, name="dashboard"),
     path("dashboard/<slug:slug>.csv", dashboards.dashboard_csv, name="dashboard_csv"),
+    path(
+        "dashboard/<slug:slug>.png",
+        dashboards.dashboard_image,
+        {"fmt": "png"},
+        name="dashboard_png",
+    ),
+    path(
+        "dashboard/<slug:slug>.svg",
+        dashboards.dashboard_image,
+        {"fmt": "svg"},
+        name="dashboard_svg",
+    ),
     path("patterns/", public_page_cache(patterns.pattern_list), name="patterns"),
     path("patterns/gaps/", patterns.pattern_gaps, name="pattern_gaps"),
     path("patterns/<int:pk>/", public_page_cache(patterns.pattern_detail), name="pattern_detail"),

@@ -164,10 +164,18 @@ def test_it_sums_outage_hours_and_users_affected_per_quarter(world):
 def test_it_ranks_factors_with_their_trend(world):
     factors = chart("top-factors", DashboardQuery(scope=Scope.PUBLIC))
     # Destructive action: two dated incidents and one undated; none in the 12 months before.
+    # 0 against 2 is too few incidents to call a trend.
     assert factors.rows == [
-        ["Destructive action", "Failure mode", 3, 0, 2, "rising"],
-        ["Broad permissions", "Contributing factor", 2, 0, 2, "rising"],
+        ["Destructive action", "Failure mode", 3, 0, 2, "too few"],
+        ["Broad permissions", "Contributing factor", 2, 0, 2, "too few"],
     ]
+
+
+def test_a_factor_is_rising_only_on_enough_incidents():
+    assert charts.trend(0, 1) == "too few"
+    assert charts.trend(1, 4) == "rising"
+    assert charts.trend(4, 1) == "falling"
+    assert charts.trend(3, 3) == "steady"
 
 
 def test_the_heat_map_counts_factors_seen_together(world):

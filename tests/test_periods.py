@@ -12,6 +12,7 @@ from incidents.dashboards.periods import (
     month_label,
     month_range,
     month_start,
+    period_label,
     quarter_label,
     quarter_range,
     quarter_start,
@@ -98,16 +99,28 @@ def test_periods_read_as_on_the_dashboard_and_in_the_digest():
     assert week_label(date(2021, 1, 3)) == "2020-W53"
 
 
-def test_ten_years_of_months_are_shown_by_month_and_more_by_year():
-    ten_years = month_range(date(2015, 1, 1), date(2024, 12, 1))
-    monthly = Timeline.of_months(ten_years)
+def test_three_years_of_months_are_shown_by_month_and_more_by_year():
+    three_years = month_range(date(2022, 1, 1), date(2024, 12, 1))
+    monthly = Timeline.of_months(three_years)
     assert monthly.unit == "month"
-    assert monthly.buckets == ten_years
-    assert monthly.bucket(date(2020, 6, 1)) == date(2020, 6, 1)
-    assert monthly.label(date(2020, 6, 1)) == "Jun 2020"
+    assert monthly.buckets == three_years
+    assert monthly.bucket(date(2023, 6, 1)) == date(2023, 6, 1)
+    assert monthly.label(date(2023, 6, 1)) == "Jun 2023"
 
-    yearly = Timeline.of_months([date(2014, 12, 1), *ten_years])
+    yearly = Timeline.of_months([date(2021, 12, 1), *three_years])
     assert yearly.unit == "year"
-    assert yearly.buckets == [date(year, 1, 1) for year in range(2014, 2025)]
-    assert yearly.bucket(date(2020, 6, 1)) == date(2020, 1, 1)
-    assert yearly.label(date(2020, 1, 1)) == "2020"
+    assert yearly.buckets == [date(year, 1, 1) for year in range(2021, 2025)]
+    assert yearly.bucket(date(2023, 6, 1)) == date(2023, 1, 1)
+    assert yearly.label(date(2023, 1, 1)) == "2023"
+
+
+def test_the_period_still_running_is_labelled_with_the_day_it_is_counted_to():
+    today = date(2026, 12, 2)
+    assert period_label(date(2026, 1, 1), "year", today) == "2026 (to 2 Dec)"
+    assert period_label(date(2026, 10, 1), "quarter", today) == "Q4 2026 (to 2 Dec)"
+    assert period_label(date(2026, 12, 1), "month", today) == "Dec 2026 (to 2 Dec)"
+    assert period_label(date(2026, 11, 1), "month", today) == "Nov 2026"
+    assert period_label(date(2025, 1, 1), "year", today) == "2025"
+    assert Timeline.of_months([date(2026, 11, 1), date(2026, 12, 1)], today).partial(
+        date(2026, 12, 1)
+    )

@@ -129,6 +129,8 @@ PUBLIC_ROUTES = {
     "password_reset_complete",
     "dashboard",
     "dashboard_csv",
+    "dashboard_png",
+    "dashboard_svg",
     "patterns",
     "pattern_gaps",
     "pattern_detail",

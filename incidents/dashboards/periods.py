@@ -10,8 +10,11 @@ from datetime import date, timedelta
 # How finely a series is counted; an undated series is counted over all time.
 MONTH, QUARTER, UNDATED = "month", "quarter", "undated"
 
-# Past ten years, monthly bars are unreadable (and the tables long): count per year instead.
-YEARLY_AFTER_MONTHS = 120
+# Past three years, monthly bars are too thin to read (and the tables long): count per year.
+YEARLY_AFTER_MONTHS = 36
+
+# Months per unit a figure is counted in.
+UNIT_MONTHS = {"month": 1, "quarter": 3, "year": 12}
 
 # A month of average length, leap years included, for rates per month over spans of days.
 DAYS_PER_MONTH = 365.25 / 12
@@ -72,6 +75,24 @@ def year_label(year):
     return str(year.year)
 
 
+def unit_last_day(start, unit):
+    """The last day of the month, quarter or year that starts on `start`."""
+    return shift_months(start, UNIT_MONTHS[unit]) - timedelta(days=1)
+
+
+def is_partial(start, unit, today):
+    """Whether the period has not ended yet on `today`: its figures are not a whole period's."""
+    return today is not None and start <= today <= unit_last_day(start, unit)
+
+
+def period_label(start, unit, today=None):
+    """ "Q3 2025", or for the period still running, "2026 (to 2 Dec)"."""
+    label = {"month": month_label, "quarter": quarter_label, "year": year_label}[unit](start)
+    if is_partial(start, unit, today):
+        label += f" (to {today.day} {today:%b})"
+    return label
+
+
 def week_label(day):
     """The ISO week of a day, as in "2025-W07"."""
     year, week, _ = day.isocalendar()
@@ -85,16 +106,20 @@ class Timeline:
 
     unit: str  # "month" or "year"
     buckets: list = field(default_factory=list)  # the first day of each bucket, in order
+    today: date | None = None  # the bucket holding it is still running
 
     @classmethod
-    def of_months(cls, months):
+    def of_months(cls, months, today=None):
         if len(months) <= YEARLY_AFTER_MONTHS:
-            return cls("month", list(months))
-        return cls("year", sorted({year_start(month) for month in months}))
+            return cls("month", list(months), today)
+        return cls("year", sorted({year_start(month) for month in months}), today)
 
     def bucket(self, month):
         """The first day of the bucket holding `month`."""
         return month if self.unit == "month" else year_start(month)
 
     def label(self, bucket):
-        return month_label(bucket) if self.unit == "month" else year_label(bucket)
+        return period_label(bucket, self.unit, self.today)
+
+    def partial(self, bucket):
+        return is_partial(bucket, self.unit, self.today)

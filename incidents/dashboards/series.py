@@ -347,6 +347,17 @@ SERIES = [
         facts=Q(tag__facet__in=FACTOR_FACETS),
         key=_tag_key(),
     ),
+    # Incidents carrying at least one factor: what the factor ranking stands on.
+    Series(
+        "with_factors",
+        facts=Q(
+            Exists(
+                Incident.tags.through.objects.filter(
+                    incident_id=OuterRef("pk"), tag__facet__in=FACTOR_FACETS
+                )
+            )
+        ),
+    ),
     TopOrganisationSeries(),
     SumSeries("outage_hours", "outage_duration"),
     SumSeries("users_affected", "users_affected"),

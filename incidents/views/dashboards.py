@@ -15,6 +15,7 @@ from incidents.caching import cached_for_this_data
 from incidents.csv_cells import SpreadsheetSafeWriter
 from incidents.dashboards import charts as dashboard_charts
 from incidents.dashboards import headline
+from incidents.dashboards import images as dashboard_images
 from incidents.dashboards.figures import DashboardQuery, given_parameters, source_for
 from incidents.dashboards.summaries import Scope
 from incidents.models import Organisation, SummaryCount, Tag
@@ -145,4 +146,21 @@ def dashboard_csv(request, slug):
     writer = SpreadsheetSafeWriter(response)
     writer.writerow(chart.columns)
     writer.writerows(chart.rows)
+    return response
+
+
+@require_GET
+def dashboard_image(request, slug, fmt):
+    """One chart as a PNG or SVG image, drawn from the same figures as the page."""
+    query = DashboardQuery.from_request(request)
+    summaries = _summaries_version()
+    charts = {chart.slug: chart for chart in _charts(request, query, summaries)}
+    chart = charts.get(slug)
+    if chart is None or chart.empty:
+        raise Http404("No such chart.")
+    today = timezone.localdate()
+    key = f"dashboard-image:{query.scope}:{today}:{summaries}:{_digest(request)}:{slug}.{fmt}"
+    image = cached_for_this_data(key, lambda: dashboard_images.render(chart, fmt))
+    response = HttpResponse(image, content_type=dashboard_images.FORMATS[fmt])
+    response["Content-Disposition"] = f'inline; filename="{slug}.{fmt}"'
     return response
