@@ -5,7 +5,8 @@ by editors.
 Two incidents are alike by their wording (the TF-IDF vectors of related incidents, averaged
 with the sentence embeddings when matching by meaning is on), their failure-mode, harm-type,
 sector and technology tags, what acted and the AI systems named. Each incident is joined to its
-few most alike, Louvain finds the communities of that graph, and a community larger than the
+few most alike, Louvain finds the communities of that graph (a community of two counts when
+the two are much alike), and a community larger than the
 cap is trimmed or split again at a higher resolution. A chain of "related" lists no longer
 pulls everything into one group: an incident's few strongest links decide where it sits.
 """
@@ -33,6 +34,8 @@ from incidents.services.related import Neighbourhood
 from incidents.services.review import NotAllowed
 
 MIN_CLUSTER_SIZE = 3
+# Two incidents this alike (by wording, tags, what acted and systems) are a pattern too.
+PAIR_SIMILARITY = 0.2
 MIN_ORGANISATIONS = 2
 # No group may hold more than this share of the incidents grouped, nor fewer than the floor
 # (so a small base still forms groups of a handful).
@@ -45,8 +48,10 @@ TEXT_WEIGHT = 0.5
 TAG_WEIGHT = 0.3
 PERPETRATOR_WEIGHT = 0.1
 SYSTEM_WEIGHT = 0.1
-# Shared tags count in full once the wording is this alike (TF-IDF cosine), less below it.
+# Shared tags count in full once the wording is this alike (TF-IDF cosine), less below it;
+# the same kind of thing acting, once the wording is alike at all.
 TAG_WORDING = 0.2
+PERPETRATOR_WORDING = 0.05
 # Below this, two incidents are not linked at all.
 MIN_SIMILARITY = 0.08
 # With matching by meaning on, the closest few embeddings above this cosine are candidates.
@@ -124,18 +129,25 @@ class Signals:
         if meaning is not None:
             words = (words + max(0.0, meaning - MEANING_FLOOR) / (1 - MEANING_FLOOR)) / 2
         words = min(words, 1.0)
-        score = TEXT_WEIGHT * words
-        # Tags confirm wording that is alike rather than stand for it: one coarse failure
-        # mode shared by hundreds of otherwise unrelated incidents would otherwise be a group.
-        score += (
-            TAG_WEIGHT
-            * self._tags_alike(self.tags[a], self.tags[b])
-            * min(1.0, words / TAG_WORDING)
-        )
-        score += SYSTEM_WEIGHT * _jaccard(self.systems[a], self.systems[b])
-        if self.perpetrator[a] and self.perpetrator[a] == self.perpetrator[b]:
-            score += PERPETRATOR_WEIGHT
-        return score
+        # Tags and what acted confirm wording that is alike rather than stand for it: one
+        # coarse failure mode shared by hundreds of otherwise unrelated incidents would
+        # otherwise be a group.
+        confirmed = min(1.0, words / TAG_WORDING)
+        # A signal only one of the two carries says nothing either way (most imported
+        # incidents have no tags of these facets, what acted or systems): it is left out
+        # and the rest weighed up, rather than counted as a difference.
+        score, weights = TEXT_WEIGHT * words, TEXT_WEIGHT
+        if self.tags[a] and self.tags[b]:
+            score += TAG_WEIGHT * self._tags_alike(self.tags[a], self.tags[b]) * confirmed
+            weights += TAG_WEIGHT
+        if self.systems[a] and self.systems[b]:
+            score += SYSTEM_WEIGHT * _jaccard(self.systems[a], self.systems[b])
+            weights += SYSTEM_WEIGHT
+        if self.perpetrator[a] and self.perpetrator[b]:
+            if self.perpetrator[a] == self.perpetrator[b]:
+                score += PERPETRATOR_WEIGHT * min(1.0, words / PERPETRATOR_WORDING)
+            weights += PERPETRATOR_WEIGHT
+        return score / weights
 
     @cached_property
     def tag_weight(self):
@@ -306,8 +318,8 @@ class Group:
 
 
 def groups(signals=None):
-    """The groups of published incidents that make a pattern: at least three incidents, seen
-    at two or more organisations, none larger than the cap."""
+    """The groups of published incidents that make a pattern: at least three incidents (or
+    two much alike), seen at two or more organisations, none larger than the cap."""
     if signals is None:
         signals = Signals(Incident.objects.reviewed().values_list("pk", flat=True))
     graph = networkx.Graph()
@@ -323,7 +335,11 @@ def groups(signals=None):
         for community in _louvain(graph.subgraph(linked), RESOLUTION)
         for bounded in _bounded(graph, community, cap)
     ]
-    candidates = [c for c in communities if len(c) >= MIN_CLUSTER_SIZE]
+    candidates = [
+        c
+        for c in communities
+        if len(c) >= MIN_CLUSTER_SIZE or (len(c) == 2 and signals.similarity(*c) >= PAIR_SIMILARITY)
+    ]
     organisations = defaultdict(set)
     # People and groups harmed are not organisations a pattern is seen at.
     for incident_id, organisation_id in IncidentOrganisation.objects.filter(
