@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import networkx
+import numpy
+import scipy.sparse
 from django.db import transaction
 from django.utils import timezone
 
@@ -60,6 +62,12 @@ MEANING_CANDIDATES = 30
 # Tags and systems held by more than this share of incidents propose no candidates (they still
 # count when the wording has proposed the pair).
 COMMON_SHARE = 0.05
+# Nor does a word or tag held by more than this many; and only this many of the incidents most
+# alike in wording are candidates (with those alike in meaning or by a rarer tag), so each
+# incident is scored against a bounded few however large the base.
+COMMON_HOLDERS = 1000
+WORD_CANDIDATES = 100
+COMPARE_BLOCK = 256
 SEED = 17
 RESOLUTION = 1.0
 # A community over the cap is split again at ever higher resolution, a few times; one less
@@ -166,21 +174,56 @@ class Signals:
         weight = self.tag_weight
         return sum(weight[t] for t in shared) / sum(weight[t] for t in a | b)
 
+    def _word_matrix(self):
+        """The incidents' TF-IDF vectors over the informative words, a sparse row each (in
+        the order of `ids`)."""
+        vocabulary = {}
+        for term, held in self.neighbourhood.postings.items():
+            if len(held) <= COMMON_HOLDERS:
+                vocabulary[term] = len(vocabulary)
+        rows, columns, values = [], [], []
+        for row, pk in enumerate(self.ids):
+            for term, weight in self.text[pk].items():
+                column = vocabulary.get(term)
+                if column is not None:
+                    rows.append(row)
+                    columns.append(column)
+                    values.append(weight)
+        return scipy.sparse.csr_matrix(
+            (values, (rows, columns)), shape=(len(self.ids), len(vocabulary))
+        )
+
     def nearest(self):
-        """{incident: [(similarity, other)]}: each incident's closest few, best first."""
-        common = max(20, COMMON_SHARE * len(self.ids))
+        """{incident: [(similarity, other)]}: each incident's closest few, best first.
+
+        The candidates for each are the incidents most alike in wording (over the informative
+        words only: the common ones add little and cost most), in meaning, and those sharing a
+        tag or a system few incidents hold. Wording is compared a block of incidents at a time,
+        as one sparse matrix product."""
+        common = max(20, min(COMMON_SHARE * len(self.ids), COMMON_HOLDERS))
+        ids = numpy.array(self.ids)
+        row_of = {pk: row for row, pk in enumerate(self.ids)}
+        matrix = self._word_matrix()
+        transposed = matrix.T.tocsr()
         found = {}
-        for start in range(0, len(self.ids), 256):
-            block = self.ids[start : start + 256]
+        for start in range(0, len(self.ids), COMPARE_BLOCK):
+            block = self.ids[start : start + COMPARE_BLOCK]
+            products = (matrix[start : start + COMPARE_BLOCK] @ transposed).tocsr()
+            products.sort_indices()
             alike = (
                 self.meaning.neighbours(block, floor=MEANING_FLOOR)
                 if self.meaning is not None
                 else {}
             )
-            for pk in block:
-                # Over the informative words only: the common ones add little and cost most.
-                words = self.neighbourhood.text_similarities(pk)
-                candidates = set(words)
+            for offset, pk in enumerate(block):
+                lo, hi = products.indptr[offset], products.indptr[offset + 1]
+                columns, values = products.indices[lo:hi], products.data[lo:hi]
+                top = (
+                    numpy.argpartition(-values, WORD_CANDIDATES)[:WORD_CANDIDATES]
+                    if len(values) > WORD_CANDIDATES
+                    else slice(None)
+                )
+                candidates = set(ids[columns[top]].tolist())
                 meaning = alike.get(pk, {})
                 candidates.update(heapq.nlargest(MEANING_CANDIDATES, meaning, key=meaning.get))
                 for key in [("tag", t) for t in self.tags[pk]] + [
@@ -190,17 +233,22 @@ class Signals:
                         candidates.update(self.holders[key])
                 candidates &= self.known
                 candidates.discard(pk)
+                others = sorted(candidates)
+                rows = numpy.array([row_of[other] for other in others], dtype=columns.dtype)
+                at = numpy.minimum(numpy.searchsorted(columns, rows), max(len(columns) - 1, 0))
+                words = (
+                    numpy.where(columns[at] == rows, values[at], 0.0).tolist()
+                    if len(columns)
+                    else [0.0] * len(others)
+                )
                 scored = (
                     (
                         self.similarity(
-                            pk,
-                            other,
-                            meaning.get(other, 0.0) if alike else None,
-                            words.get(other, 0.0),
+                            pk, other, meaning.get(other, 0.0) if alike else None, word
                         ),
                         other,
                     )
-                    for other in candidates
+                    for other, word in zip(others, words, strict=True)
                 )
                 best = sorted(
                     (item for item in scored if item[0] >= MIN_SIMILARITY),
