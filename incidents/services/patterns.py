@@ -52,7 +52,7 @@ PERPETRATOR_WEIGHT = 0.1
 SYSTEM_WEIGHT = 0.1
 # Shared tags count in full once the wording is this alike (TF-IDF cosine), less below it;
 # the same kind of thing acting, once the wording is alike at all.
-TAG_WORDING = 0.2
+TAG_WORDING = 0.3
 PERPETRATOR_WORDING = 0.05
 # Below this, two incidents are not linked at all.
 MIN_SIMILARITY = 0.08
