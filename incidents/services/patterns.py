@@ -62,9 +62,11 @@ MEANING_CANDIDATES = 30
 # Tags and systems held by more than this share of incidents propose no candidates (they still
 # count when the wording has proposed the pair).
 COMMON_SHARE = 0.05
-# Nor does a word or tag held by more than this many; and only this many of the incidents most
-# alike in wording are candidates (with those alike in meaning or by a rarer tag), so each
-# incident is scored against a bounded few however large the base.
+# Nor does a tag or system held by more than this many, or a word held by more than a thousand;
+# and only this many of the incidents most alike in wording are candidates (with those alike in
+# meaning or by a rarer tag), so each incident is scored against a bounded few however large
+# the base.
+TAG_HOLDERS = 100
 COMMON_HOLDERS = 1000
 WORD_CANDIDATES = 100
 COMPARE_BLOCK = 256
@@ -200,7 +202,7 @@ class Signals:
         words only: the common ones add little and cost most), in meaning, and those sharing a
         tag or a system few incidents hold. Wording is compared a block of incidents at a time,
         as one sparse matrix product."""
-        common = max(20, min(COMMON_SHARE * len(self.ids), COMMON_HOLDERS))
+        common = max(20, min(COMMON_SHARE * len(self.ids), TAG_HOLDERS))
         ids = numpy.array(self.ids)
         row_of = {pk: row for row, pk in enumerate(self.ids)}
         matrix = self._word_matrix()
