@@ -191,6 +191,7 @@ def test_the_gaps_view_lists_factors_at_several_organisations_without_policy(rea
 KNOWN = {
     "coding agents destroying production data": ["Kiro", "Replit", "Gemini CLI", "PocketOS"],
     "support chatbots inventing policy": ["Air Canada", "Cursor"],
+    "self-driving cars striking pedestrians": ["Uber", "Cruise"],
 }
 
 
@@ -209,16 +210,13 @@ def cluster_of(incident):
 
 
 def check_known_patterns():
-    """Each known pattern sits in one cluster of its own; the two self-driving incidents, a
-    pair below the smallest pattern, are never put with another pattern's incidents."""
+    """Each known pattern sits in one cluster of its own, the two self-driving incidents too:
+    a pair, but a pair much alike and seen at two organisations."""
     for name, words in KNOWN.items():
         clusters = {cluster_of(incident_with(word)) for word in words}
         assert len(clusters) == 1 and None not in clusters, name
         others = [w for other, ws in KNOWN.items() if other != name for w in ws]
         assert all(cluster_of(incident_with(word)) not in clusters for word in others), name
-    uber, cruise = cluster_of(incident_with("Uber")), cluster_of(incident_with("Cruise"))
-    known = {cluster_of(incident_with(word)) for words in KNOWN.values() for word in words}
-    assert uber is None or (uber == cruise and uber not in known)
     assert cluster_of(incident_with("Tay")) != cluster_of(incident_with("Kiro"))
     sizes = [cluster.members.count() for cluster in PatternCluster.objects.all()]
     assert sizes and max(sizes) <= cap_for(Incident.objects.reviewed().count())
@@ -281,6 +279,8 @@ def test_a_pattern_card_names_a_few_organisations_and_counts_the_rest(tags, read
     organisations = [OrganisationFactory(name=f"Firm {n:02}") for n in range(6)]
     for organisation in organisations:
         similar(tags, organisation)
+    # Something else, so the words they share tell them apart from the rest.
+    IncidentFactory(tags=[tags["bias"]], title="Hiring model penalises women")
     clusters_recompute()
     html = reader.get("/patterns/").text
     assert "Firm 04" in html and "Firm 05" not in html

@@ -5,7 +5,8 @@ by editors.
 Two incidents are alike by their wording (the TF-IDF vectors of related incidents, averaged
 with the sentence embeddings when matching by meaning is on), their failure-mode, harm-type,
 sector and technology tags, what acted and the AI systems named. Each incident is joined to its
-few most alike, Louvain finds the communities of that graph, and a community larger than the
+few most alike, Louvain finds the communities of that graph (a community of two counts when
+the two are much alike), and a community larger than the
 cap is trimmed or split again at a higher resolution. A chain of "related" lists no longer
 pulls everything into one group: an incident's few strongest links decide where it sits.
 """
@@ -17,6 +18,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import networkx
+import numpy
+import scipy.sparse
 from django.db import transaction
 from django.utils import timezone
 
@@ -33,6 +36,8 @@ from incidents.services.related import Neighbourhood
 from incidents.services.review import NotAllowed
 
 MIN_CLUSTER_SIZE = 3
+# Two incidents this alike (by wording, tags, what acted and systems) are a pattern too.
+PAIR_SIMILARITY = 0.2
 MIN_ORGANISATIONS = 2
 # No group may hold more than this share of the incidents grouped, nor fewer than the floor
 # (so a small base still forms groups of a handful).
@@ -45,8 +50,10 @@ TEXT_WEIGHT = 0.5
 TAG_WEIGHT = 0.3
 PERPETRATOR_WEIGHT = 0.1
 SYSTEM_WEIGHT = 0.1
-# Shared tags count in full once the wording is this alike (TF-IDF cosine), less below it.
-TAG_WORDING = 0.2
+# Shared tags count in full once the wording is this alike (TF-IDF cosine), less below it;
+# the same kind of thing acting, once the wording is alike at all.
+TAG_WORDING = 0.3
+PERPETRATOR_WORDING = 0.05
 # Below this, two incidents are not linked at all.
 MIN_SIMILARITY = 0.08
 # With matching by meaning on, the closest few embeddings above this cosine are candidates.
@@ -55,6 +62,14 @@ MEANING_CANDIDATES = 30
 # Tags and systems held by more than this share of incidents propose no candidates (they still
 # count when the wording has proposed the pair).
 COMMON_SHARE = 0.05
+# Nor does a tag or system held by more than this many, or a word held by more than a thousand;
+# and only this many of the incidents most alike in wording are candidates (with those alike in
+# meaning or by a rarer tag), so each incident is scored against a bounded few however large
+# the base.
+TAG_HOLDERS = 100
+COMMON_HOLDERS = 1000
+WORD_CANDIDATES = 100
+COMPARE_BLOCK = 256
 SEED = 17
 RESOLUTION = 1.0
 # A community over the cap is split again at ever higher resolution, a few times; one less
@@ -124,18 +139,25 @@ class Signals:
         if meaning is not None:
             words = (words + max(0.0, meaning - MEANING_FLOOR) / (1 - MEANING_FLOOR)) / 2
         words = min(words, 1.0)
-        score = TEXT_WEIGHT * words
-        # Tags confirm wording that is alike rather than stand for it: one coarse failure
-        # mode shared by hundreds of otherwise unrelated incidents would otherwise be a group.
-        score += (
-            TAG_WEIGHT
-            * self._tags_alike(self.tags[a], self.tags[b])
-            * min(1.0, words / TAG_WORDING)
-        )
-        score += SYSTEM_WEIGHT * _jaccard(self.systems[a], self.systems[b])
-        if self.perpetrator[a] and self.perpetrator[a] == self.perpetrator[b]:
-            score += PERPETRATOR_WEIGHT
-        return score
+        # Tags and what acted confirm wording that is alike rather than stand for it: one
+        # coarse failure mode shared by hundreds of otherwise unrelated incidents would
+        # otherwise be a group.
+        confirmed = min(1.0, words / TAG_WORDING)
+        # A signal only one of the two carries says nothing either way (most imported
+        # incidents have no tags of these facets, what acted or systems): it is left out
+        # and the rest weighed up, rather than counted as a difference.
+        score, weights = TEXT_WEIGHT * words, TEXT_WEIGHT
+        if self.tags[a] and self.tags[b]:
+            score += TAG_WEIGHT * self._tags_alike(self.tags[a], self.tags[b]) * confirmed
+            weights += TAG_WEIGHT
+        if self.systems[a] and self.systems[b]:
+            score += SYSTEM_WEIGHT * _jaccard(self.systems[a], self.systems[b])
+            weights += SYSTEM_WEIGHT
+        if self.perpetrator[a] and self.perpetrator[b]:
+            if self.perpetrator[a] == self.perpetrator[b]:
+                score += PERPETRATOR_WEIGHT * min(1.0, words / PERPETRATOR_WORDING)
+            weights += PERPETRATOR_WEIGHT
+        return score / weights
 
     @cached_property
     def tag_weight(self):
@@ -154,21 +176,56 @@ class Signals:
         weight = self.tag_weight
         return sum(weight[t] for t in shared) / sum(weight[t] for t in a | b)
 
+    def _word_matrix(self):
+        """The incidents' TF-IDF vectors over the informative words, a sparse row each (in
+        the order of `ids`)."""
+        vocabulary = {}
+        for term, held in self.neighbourhood.postings.items():
+            if len(held) <= COMMON_HOLDERS:
+                vocabulary[term] = len(vocabulary)
+        rows, columns, values = [], [], []
+        for row, pk in enumerate(self.ids):
+            for term, weight in self.text[pk].items():
+                column = vocabulary.get(term)
+                if column is not None:
+                    rows.append(row)
+                    columns.append(column)
+                    values.append(weight)
+        return scipy.sparse.csr_matrix(
+            (values, (rows, columns)), shape=(len(self.ids), len(vocabulary))
+        )
+
     def nearest(self):
-        """{incident: [(similarity, other)]}: each incident's closest few, best first."""
-        common = max(20, COMMON_SHARE * len(self.ids))
+        """{incident: [(similarity, other)]}: each incident's closest few, best first.
+
+        The candidates for each are the incidents most alike in wording (over the informative
+        words only: the common ones add little and cost most), in meaning, and those sharing a
+        tag or a system few incidents hold. Wording is compared a block of incidents at a time,
+        as one sparse matrix product."""
+        common = max(20, min(COMMON_SHARE * len(self.ids), TAG_HOLDERS))
+        ids = numpy.array(self.ids)
+        row_of = {pk: row for row, pk in enumerate(self.ids)}
+        matrix = self._word_matrix()
+        transposed = matrix.T.tocsr()
         found = {}
-        for start in range(0, len(self.ids), 256):
-            block = self.ids[start : start + 256]
+        for start in range(0, len(self.ids), COMPARE_BLOCK):
+            block = self.ids[start : start + COMPARE_BLOCK]
+            products = (matrix[start : start + COMPARE_BLOCK] @ transposed).tocsr()
+            products.sort_indices()
             alike = (
                 self.meaning.neighbours(block, floor=MEANING_FLOOR)
                 if self.meaning is not None
                 else {}
             )
-            for pk in block:
-                # Over the informative words only: the common ones add little and cost most.
-                words = self.neighbourhood.text_similarities(pk)
-                candidates = set(words)
+            for offset, pk in enumerate(block):
+                lo, hi = products.indptr[offset], products.indptr[offset + 1]
+                columns, values = products.indices[lo:hi], products.data[lo:hi]
+                top = (
+                    numpy.argpartition(-values, WORD_CANDIDATES)[:WORD_CANDIDATES]
+                    if len(values) > WORD_CANDIDATES
+                    else slice(None)
+                )
+                candidates = set(ids[columns[top]].tolist())
                 meaning = alike.get(pk, {})
                 candidates.update(heapq.nlargest(MEANING_CANDIDATES, meaning, key=meaning.get))
                 for key in [("tag", t) for t in self.tags[pk]] + [
@@ -178,17 +235,22 @@ class Signals:
                         candidates.update(self.holders[key])
                 candidates &= self.known
                 candidates.discard(pk)
+                others = sorted(candidates)
+                rows = numpy.array([row_of[other] for other in others], dtype=columns.dtype)
+                at = numpy.minimum(numpy.searchsorted(columns, rows), max(len(columns) - 1, 0))
+                words = (
+                    numpy.where(columns[at] == rows, values[at], 0.0).tolist()
+                    if len(columns)
+                    else [0.0] * len(others)
+                )
                 scored = (
                     (
                         self.similarity(
-                            pk,
-                            other,
-                            meaning.get(other, 0.0) if alike else None,
-                            words.get(other, 0.0),
+                            pk, other, meaning.get(other, 0.0) if alike else None, word
                         ),
                         other,
                     )
-                    for other in candidates
+                    for other, word in zip(others, words, strict=True)
                 )
                 best = sorted(
                     (item for item in scored if item[0] >= MIN_SIMILARITY),
@@ -306,8 +368,8 @@ class Group:
 
 
 def groups(signals=None):
-    """The groups of published incidents that make a pattern: at least three incidents, seen
-    at two or more organisations, none larger than the cap."""
+    """The groups of published incidents that make a pattern: at least three incidents (or
+    two much alike), seen at two or more organisations, none larger than the cap."""
     if signals is None:
         signals = Signals(Incident.objects.reviewed().values_list("pk", flat=True))
     graph = networkx.Graph()
@@ -323,7 +385,11 @@ def groups(signals=None):
         for community in _louvain(graph.subgraph(linked), RESOLUTION)
         for bounded in _bounded(graph, community, cap)
     ]
-    candidates = [c for c in communities if len(c) >= MIN_CLUSTER_SIZE]
+    candidates = [
+        c
+        for c in communities
+        if len(c) >= MIN_CLUSTER_SIZE or (len(c) == 2 and signals.similarity(*c) >= PAIR_SIMILARITY)
+    ]
     organisations = defaultdict(set)
     # People and groups harmed are not organisations a pattern is seen at.
     for incident_id, organisation_id in IncidentOrganisation.objects.filter(
