@@ -4,12 +4,13 @@
 
 Builds the scratch database as speed.py does (see _scratch.py; BENCH_DATABASE names it,
 BENCH_KEEP=1 keeps it, BENCH_REUSE=1 measures a kept one again, without rebuilding its
-summaries), adds action items, times the summary rebuild and the pattern recompute, then
-times N requests per dashboard view, and of /patterns/ and /controls/, in process with Django's
-test Client (p50/p95 in milliseconds, queries per request), for an internal reader and for the
-public. For reference it times the same figures aggregated directly from the incidents (GROUP
-BY over every matching row, no summaries) without rendering. Each view is timed cold (the cache
-cleared before every request, as right after a summary rebuild) and cached.
+summaries unless BENCH_REBUILD=1), adds action items, times the summary rebuild and the
+pattern recompute, then times N requests per dashboard view, and of /patterns/ and /controls/,
+in process with Django's test Client (p50/p95 in milliseconds, queries per request), for an
+internal reader and for the public. For reference it times the same figures aggregated directly
+from the incidents (GROUP BY over every matching row, no summaries; BENCH_DIRECT=0 leaves it
+out) without rendering. Each view is timed cold (the cache cleared before every request, as
+right after a summary rebuild) and cached.
 Target: dashboard p95 < 50 ms.
 """
 
@@ -43,7 +44,8 @@ def main():
             speed.build(shared)
         if not ActionItem.objects.exists():
             add_action_items()
-        if not (os.environ.get("BENCH_REUSE") and SummaryCount.objects.exists()):
+        reuse = os.environ.get("BENCH_REUSE") and not os.environ.get("BENCH_REBUILD")
+        if not (reuse and SummaryCount.objects.exists()):
             rebuild()
         recompute_patterns()
         measure()
