@@ -144,6 +144,15 @@ class SumSeries:
         ]
 
 
+def _measured(incidents, until):
+    """Incidents whose occurrence is known to the day and whose `until` is recorded."""
+    return incidents.filter(
+        occurred_at__isnull=False,
+        occurred_precision=Incident.Precision.DAY,
+        **{f"{until}__isnull": False},
+    )
+
+
 @dataclass(frozen=True)
 class MedianSeries:
     """Median hours from occurrence to `until` per quarter, over incidents dated to the day."""
@@ -154,11 +163,7 @@ class MedianSeries:
     dimensions: tuple = (Dimension.ALL, Dimension.ORGANISATION, Dimension.TAG)
 
     def rows(self, incidents, dimension):
-        measured = incidents.filter(
-            occurred_at__isnull=False,
-            occurred_precision=Incident.Precision.DAY,
-            **{f"{self.until}__isnull": False},
-        )
+        measured = _measured(incidents, self.until)
         hours = {
             pk: (quarter_start(occurred.date()), (until - occurred).total_seconds() / 3600)
             for pk, occurred, until in measured.values_list("pk", "occurred_at", self.until)
@@ -201,11 +206,7 @@ class DurationHistogramSeries:
     dimensions: tuple = (Dimension.ALL, Dimension.ORGANISATION, Dimension.TAG)
 
     def rows(self, incidents, dimension):
-        measured = incidents.filter(
-            occurred_at__isnull=False,
-            occurred_precision=Incident.Precision.DAY,
-            **{f"{self.until}__isnull": False},
-        )
+        measured = _measured(incidents, self.until)
         buckets = {
             pk: (
                 month_start(occurred.date()),
