@@ -41,7 +41,8 @@ def similar(tags, organisation, **fields):
 
 @pytest.fixture
 def pattern(tags):
-    organisations = [OrganisationFactory() for _ in range(3)]
+    # Named here, not by the factory's sequence: names are part of the wording compared.
+    organisations = [OrganisationFactory(name=f"Company {n}") for n in "ABC"]
     incidents = [similar(tags, organisations[n % 3]) for n in range(4)]
     IncidentFactory(tags=[tags["bias"]], title="Hiring model penalises women")
     related.related_incidents_recompute_all()
@@ -246,8 +247,8 @@ def test_known_patterns_come_out_as_their_own_clusters_by_meaning(demo, settings
 
 
 def test_no_cluster_grows_past_the_cap(tags):
-    for _ in range(9):
-        similar(tags, OrganisationFactory())
+    for n in range(9):
+        similar(tags, OrganisationFactory(name=f"Company {n}"))
     IncidentFactory(tags=[tags["bias"]], title="Hiring model penalises women")
     clusters_recompute()
     sizes = [cluster.members.count() for cluster in PatternCluster.objects.all()]

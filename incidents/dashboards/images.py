@@ -28,7 +28,7 @@ def _axis_title(scales, name):
 
 
 def _integer_axis(axis, scale):
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import MaxNLocator  # matplotlib loads only when an image is drawn
 
     if scale.get("ticks", {}).get("precision") == 0:
         axis.set_major_locator(MaxNLocator(integer=True))
@@ -128,8 +128,9 @@ def _draw_heatmap(figure, chart):
 def render(chart, fmt):
     """The chart as image bytes in `fmt` ("png" or "svg"), with its title, axis titles,
     legend and notes (the partial-period note among them)."""
+    # matplotlib takes a while to import and most requests draw no image.
     from matplotlib import rc_context
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # (as above)
 
     # Text stays text in the SVG: searchable, selectable and read by screen readers.
     with rc_context({"svg.fonttype": "none", "font.size": 9}):
