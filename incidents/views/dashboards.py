@@ -106,6 +106,13 @@ def _charts(request, query, summaries):
     return cached_for_this_data(key, lambda: dashboard_charts.build(query, source_for(query)))
 
 
+def _chart(request, query, summaries, slug):
+    chart = next((c for c in _charts(request, query, summaries) if c.slug == slug), None)
+    if chart is None:
+        raise Http404("No such chart.")
+    return chart
+
+
 def _headline(request, query, summaries):
     today = timezone.localdate()
     key = f"dashboard-headline:{query.scope}:{today}:{summaries}:{_digest(request)}"
@@ -136,11 +143,7 @@ def dashboard(request):
 
 @require_GET
 def dashboard_csv(request, slug):
-    query = DashboardQuery.from_request(request)
-    charts = {chart.slug: chart for chart in _charts(request, query, _summaries_version())}
-    chart = charts.get(slug)
-    if chart is None:
-        raise Http404("No such chart.")
+    chart = _chart(request, DashboardQuery.from_request(request), _summaries_version(), slug)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{slug}.csv"'
     writer = SpreadsheetSafeWriter(response)
@@ -154,9 +157,8 @@ def dashboard_image(request, slug, fmt):
     """One chart as a PNG or SVG image, drawn from the same figures as the page."""
     query = DashboardQuery.from_request(request)
     summaries = _summaries_version()
-    charts = {chart.slug: chart for chart in _charts(request, query, summaries)}
-    chart = charts.get(slug)
-    if chart is None or chart.empty:
+    chart = _chart(request, query, summaries, slug)
+    if chart.empty:
         raise Http404("No such chart.")
     today = timezone.localdate()
     key = f"dashboard-image:{query.scope}:{today}:{summaries}:{_digest(request)}:{slug}.{fmt}"
