@@ -271,10 +271,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "incidents.tasks.remind_reporting_deadlines",
         "schedule": 600.0,
     },
-    # Saves and imports queue a rebuild too; this catches edits made in the admin.
-    "rebuild-dashboard-summaries": {
-        "task": "incidents.tasks.rebuild_dashboard_summaries",
-        "schedule": crontab(minute=15),
+    # Saves and imports queue deltas; this proves the rows kept by them equal to a rebuild,
+    # repairs any difference, and catches what no delta follows (policy links in the admin).
+    "check-dashboard-summaries": {
+        "task": "incidents.tasks.check_dashboard_summaries",
+        "schedule": crontab(hour=2, minute=15),
     },
     "recompute-pattern-clusters": {
         "task": "incidents.tasks.recompute_pattern_clusters",

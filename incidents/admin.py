@@ -464,6 +464,22 @@ class ActionItemAdmin(admin.ModelAdmin):
     search_fields = ["title", "owner", "incident__title"]
     autocomplete_fields = ["incident"]
 
+    # Open action items are counted on the dashboards.
+    def save_model(self, request, obj, form, change):
+        previous = ActionItem.objects.filter(pk=obj.pk).values_list("incident_id", flat=True)
+        incident_ids = {obj.incident_id, *previous}
+        super().save_model(request, obj, form, change)
+        queueing.summaries_apply(incident_ids)
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        queueing.summaries_apply([obj.incident_id])
+
+    def delete_queryset(self, request, queryset):
+        incident_ids = set(queryset.values_list("incident_id", flat=True))
+        super().delete_queryset(request, queryset)
+        queueing.summaries_apply(incident_ids)
+
 
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):

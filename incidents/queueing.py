@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnreachable
 
-from incidents.dashboards.summaries import REBUILD_QUEUED_KEY, Affected
+from incidents.dashboards.summaries import REBUILD_QUEUED_KEY
 from incidents.models import PendingWork
 
 log = logging.getLogger(__name__)
@@ -131,8 +131,9 @@ def import_job(job_id):
 
 
 def summaries_rebuild():
-    """Rebuild the dashboard summaries once the transaction commits. Many saves in a row queue
-    one rebuild, not one each (the task clears the mark when it starts)."""
+    """Rebuild the dashboard summaries once the transaction commits (after bulk loads, which
+    change too much for deltas). Many in a row queue one rebuild, not one each (the task
+    clears the mark when it starts)."""
     PendingWork.objects.create(task="rebuild_dashboard_summaries")
 
     def queue():
@@ -146,18 +147,16 @@ def summaries_rebuild():
     transaction.on_commit(queue)
 
 
-def summaries_update(affected: Affected):
-    """Compute again the dashboard summary rows an import reached, once the transaction
-    commits; nothing when it reached none, a rebuild when it reached most of the base. The
-    rows are the pending work's payload: the task merges every payload it finds as it starts,
-    so after a broker outage one swept task does them all."""
-    if not affected:
+def summaries_apply(incident_ids):
+    """Bring the dashboard summaries up to date with these incidents once the transaction
+    commits, by the change in what each adds to them. The ids are the pending work's
+    payload: the task merges every payload it finds, so a burst of saves, or the sweep after
+    a broker outage, is done in one run."""
+    incident_ids = sorted(set(incident_ids))
+    if not incident_ids:
         return
-    if affected.is_broad():
-        summaries_rebuild()
-        return
-    PendingWork.objects.create(task="update_dashboard_summaries", payload=affected.as_payload())
-    transaction.on_commit(partial(publish, "update_dashboard_summaries"))
+    PendingWork.objects.create(task="apply_summary_deltas", payload=incident_ids)
+    transaction.on_commit(partial(publish, "apply_summary_deltas"))
 
 
 def notifications_send():

@@ -65,11 +65,12 @@ def flag_duplicates():
 @recomputes
 def rederive_crosswalk_entry(entry_id=None):
     with queueing.pending_work_done("rederive_crosswalk_entry", entry_id):
-        changed = crosswalk.crosswalk_entry_rederive(
-            entry_id=entry_id, vocabulary_order=list(VOCABULARIES)
+        reached = crosswalk.crosswalk_entry_reach(entry_id)
+        changed = crosswalk.incidents_rederive(
+            incident_ids=reached, vocabulary_order=list(VOCABULARIES)
         )
         if changed:
-            queueing.summaries_rebuild()
+            queueing.summaries_apply(reached)
     return changed
 
 
@@ -98,22 +99,39 @@ def remind_reporting_deadlines():
 @recomputes
 def rebuild_dashboard_summaries():
     cache.delete(summaries.REBUILD_QUEUED_KEY)
-    # A rebuild also does the updates already recorded: their data committed before it began.
+    # A rebuild counts every incident as it stands, so the deltas already recorded are done.
     with (
         queueing.pending_work_done("rebuild_dashboard_summaries"),
-        queueing.pending_work_done("update_dashboard_summaries"),
+        queueing.pending_work_done("apply_summary_deltas"),
     ):
         return summaries.summaries_rebuild()
 
 
 @recomputes
+def apply_summary_deltas():
+    """Every recorded change of incidents, applied to the summaries in one run."""
+    with queueing.pending_work_done("apply_summary_deltas") as payloads:
+        incident_ids = {pk for payload in payloads for pk in payload or ()}
+        return summaries.summaries_apply(incident_ids)
+
+
+@recomputes
 def update_dashboard_summaries():
-    """Every recorded update of the summaries, merged into one."""
+    """Work recorded before summaries were kept by deltas: the incidents it names."""
     with queueing.pending_work_done("update_dashboard_summaries") as payloads:
-        affected = summaries.Affected()
-        for payload in payloads:
-            affected |= summaries.Affected.from_payload(payload)
-        return summaries.summaries_update(affected)
+        incident_ids = {pk for payload in payloads for pk in (payload or {}).get("incidents", ())}
+        return summaries.summaries_apply(incident_ids)
+
+
+@recomputes
+def check_dashboard_summaries():
+    """Rebuild the summaries and report how the rows kept by deltas differed (repaired)."""
+    with (
+        queueing.pending_work_done("rebuild_dashboard_summaries"),
+        queueing.pending_work_done("apply_summary_deltas"),
+    ):
+        report = summaries.summaries_check()
+    return {"rows": report.rows, "missing": report.missing, "extra": report.extra}
 
 
 @recomputes

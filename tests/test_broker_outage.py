@@ -113,7 +113,7 @@ def test_the_summary_rows_an_import_reached_during_an_outage_are_updated_by_the_
         import_("aiid", changed_snapshot(tmp_path))
 
     assert not moved_to.exists()
-    assert PendingWork.objects.get(task="update_dashboard_summaries").payload["months"]
+    assert PendingWork.objects.get(task="apply_summary_deltas").payload
 
     sweep()
 

@@ -15,11 +15,10 @@ from incidents.dashboards import charts
 from incidents.dashboards.figures import DashboardQuery, DirectSource, SummarySource
 from incidents.dashboards.series import SERIES
 from incidents.dashboards.summaries import (
-    Affected,
     Scope,
     SummaryChange,
+    summaries_apply,
     summaries_rebuild,
-    summaries_update,
 )
 from incidents.models import (
     ActionItem,
@@ -28,6 +27,7 @@ from incidents.models import (
     Organisation,
     PendingWork,
     Severity,
+    SummaryContribution,
     SummaryCount,
 )
 from incidents.services import followups
@@ -322,7 +322,6 @@ def test_updating_after_incidents_moved_leaves_what_a_rebuild_leaves(world):
     summaries_rebuild()
     untouched = row_ids(dimension="organisation", dimension_id=bystander.pk)
     first = Incident.objects.get(users_affected=100)
-    change = SummaryChange([first.pk])
 
     # To another quarter, organisation and tag; and a new incident in a month of its own.
     moved = at(date(2025, 5, 2)) - first.occurred_at
@@ -333,7 +332,7 @@ def test_updating_after_incidents_moved_leaves_what_a_rebuild_leaves(world):
     first.tags.set([world["finance"]])
     IncidentOrganisationFactory(incident=first, organisation=OrganisationFactory(name="Hooli"))
     created = IncidentFactory(occurred_at=at(date(2023, 8, 1)), tags=[world["destructive"]])
-    summaries_update(change.affected([first.pk, created.pk]))
+    summaries_apply([first.pk, created.pk])
 
     updated = summary_rows()
     assert row_ids(dimension="organisation", dimension_id=bystander.pk) == untouched
@@ -346,16 +345,18 @@ def test_a_party_no_longer_an_organisation_leaves_the_rankings_of_its_other_inci
     change = SummaryChange()
     world["globex"].kind = Organisation.Kind.PERSON
     world["globex"].save()
-    summaries_update(change.affected())
+    summaries_apply(change.incident_ids())
 
     updated = summary_rows()
     summaries_rebuild()
     assert updated == summary_rows()
 
 
-def test_an_update_reaching_most_incidents_rebuilds_them_all(world):
-    SummaryCount.objects.all().delete()
-    summaries_update(Affected.of(Incident.objects.values_list("pk", flat=True)))
+def test_summaries_counted_before_contributions_were_remembered_are_rebuilt(world):
+    summaries_rebuild()
+    SummaryContribution.objects.all().delete()  # as after upgrading
+    SummaryCount.objects.filter(series="total").delete()
+    summaries_apply([Incident.objects.first().pk])
     updated = summary_rows()
     summaries_rebuild()
     assert updated and updated == summary_rows()
@@ -455,8 +456,8 @@ def test_one_task_does_every_recorded_update_and_a_rebuild_does_them_too(
     moved = [IncidentFactory(occurred_at=at(date(2024, month, 1))) for month in (2, 3)]
     with django_capture_on_commit_callbacks() as callbacks:
         for incident in moved:
-            queueing.summaries_update(Affected.of([incident.pk]))
-    assert PendingWork.objects.filter(task="update_dashboard_summaries").count() == 2
+            queueing.summaries_apply([incident.pk])
+    assert PendingWork.objects.filter(task="apply_summary_deltas").count() == 2
 
     callbacks[0]()
 
@@ -464,6 +465,6 @@ def test_one_task_does_every_recorded_update_and_a_rebuild_does_them_too(
     updated = summary_rows()
     summaries_rebuild()
     assert updated == summary_rows()
-    queueing.summaries_update(Affected.of([moved[0].pk]))
+    queueing.summaries_apply([moved[0].pk])
     tasks.rebuild_dashboard_summaries()
     assert not PendingWork.objects.exists()

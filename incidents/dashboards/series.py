@@ -29,6 +29,9 @@ from incidents.models import (
 
 FACTOR_FACETS = [Tag.Facet.CONTRIBUTING_FACTOR, Tag.Facet.FAILURE_MODE]
 Dimension = SummaryCount.Dimension
+# Not a dimension the dashboards read: rows per incident, what one incident contributes to
+# the additive series (incidents.dashboards.summaries keeps the summaries up to date by them).
+PER_INCIDENT = "incident"
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,8 @@ class Series:
     facts: Q = field(default_factory=Q)  # narrows the fact rows
     granularity: str = MONTH
     dimensions: tuple = (Dimension.ALL, Dimension.ORGANISATION, Dimension.TAG)
+    # A row is the sum of what each incident adds to it (see PER_INCIDENT).
+    additive = True
 
     @property
     def to_incident(self):
@@ -56,6 +61,7 @@ class Series:
             Dimension.ALL: Value(0),
             Dimension.ORGANISATION: F(f"{p}organisation_roles__organisation_id"),
             Dimension.TAG: F(f"{p}tags__id"),
+            PER_INCIDENT: F(f"{p}pk"),
         }[dimension]
         period = (
             TruncMonth(f"{p}occurred_at")
@@ -109,6 +115,8 @@ def _memberships(incident_ids, incidents, dimension):
     """(incident id, dimension id) pairs for these incidents, each pair once."""
     if dimension == Dimension.ALL:
         return {(pk, 0) for pk in incident_ids}
+    if dimension == PER_INCIDENT:
+        return {(pk, pk) for pk in incident_ids}
     if dimension == Dimension.ORGANISATION:
         pairs = IncidentOrganisation.objects.filter(incident__in=incidents)
         return set(pairs.values_list("incident_id", "organisation_id"))
@@ -125,6 +133,7 @@ class SumSeries:
     field: str
     granularity: str = MONTH
     dimensions: tuple = (Dimension.ALL, Dimension.ORGANISATION, Dimension.TAG)
+    additive = True
 
     def rows(self, incidents, dimension):
         measured = incidents.filter(**{f"{self.field}__isnull": False})
@@ -161,6 +170,7 @@ class MedianSeries:
     until: str
     granularity: str = QUARTER
     dimensions: tuple = (Dimension.ALL, Dimension.ORGANISATION, Dimension.TAG)
+    additive = False
 
     def rows(self, incidents, dimension):
         measured = _measured(incidents, self.until)
@@ -204,6 +214,7 @@ class DurationHistogramSeries:
     until: str
     granularity: str = MONTH
     dimensions: tuple = (Dimension.ALL, Dimension.ORGANISATION, Dimension.TAG)
+    additive = True
 
     def rows(self, incidents, dimension):
         measured = _measured(incidents, self.until)
@@ -236,6 +247,7 @@ class ActionItemSeries:
     name: str = "open_action_items"
     granularity: str = UNDATED
     dimensions: tuple = (Dimension.ALL, Dimension.ORGANISATION, Dimension.TAG)
+    additive = True
 
     def rows(self, incidents, dimension):
         items = ActionItem.objects.filter(status=ActionItem.Status.OPEN, incident__in=incidents)
@@ -243,6 +255,7 @@ class ActionItemSeries:
             Dimension.ALL: Value(0),
             Dimension.ORGANISATION: F("incident__organisation_roles__organisation_id"),
             Dimension.TAG: F("incident__tags__id"),
+            PER_INCIDENT: F("incident_id"),
         }[dimension]
         grouped = (
             items.annotate(summary_dimension=dimension_of, summary_key=_owner())
@@ -265,13 +278,17 @@ class FactorReachSeries:
     counted: str  # path from an incident to what is counted
     granularity: str = UNDATED
     dimensions: tuple = (Dimension.ALL,)
+    additive = False
 
-    def rows(self, incidents, dimension):
+    def rows(self, incidents, dimension, tag_ids=None):
+        """Every factor's row, or only those of `tag_ids` when given."""
+        links = Incident.tags.through.objects.filter(
+            incident__in=incidents, tag__facet__in=FACTOR_FACETS
+        )
+        if tag_ids is not None:
+            links = links.filter(tag_id__in=tag_ids)
         grouped = (
-            Incident.tags.through.objects.filter(
-                incident__in=incidents, tag__facet__in=FACTOR_FACETS
-            )
-            .values("tag_id")
+            links.values("tag_id")
             .annotate(n=Count(f"incident__{self.counted}", distinct=True))
             .order_by()
         )
@@ -288,6 +305,7 @@ class TopOrganisationSeries:
     top: int = 10
     granularity: str = UNDATED
     dimensions: tuple = (Dimension.ALL, Dimension.ORGANISATION, Dimension.TAG)
+    additive = False
 
     @property
     def roles(self):

@@ -1,10 +1,17 @@
 """The summary tables behind the dashboards, so a dashboard request reads a few hundred
-summary rows instead of aggregating every incident. Rebuilt whole by a Celery task after saves
-(queued by `incidents.queueing`, and by Celery beat); after an import, only the rows of the
-organisations, tags and months its incidents were in, before and after, are computed again."""
+summary rows instead of aggregating every incident.
+
+Kept up to date by deltas: after incidents change (a Celery task queued by
+`incidents.queueing`), each one's contribution as last counted (`SummaryContribution`) is taken
+back from the rows it reached and its contribution now is added, for every series that is a
+sum; the series that are not (medians, rankings, reaches) are computed again only for the
+dimension rows and quarters those incidents sit in. A full rebuild writes every row and
+contribution afresh; the nightly check (`manage.py summaries_check`) rebuilds and reports
+how the maintained rows differed."""
 
 import logging
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from datetime import time as midnight
@@ -14,19 +21,31 @@ from django.db.models import Q
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from incidents.dashboards.periods import MONTH, QUARTER, quarter_start, shift_months
-from incidents.dashboards.series import SERIES, Series, TopOrganisationSeries
-from incidents.models import Incident, IncidentOrganisation, Organisation, SummaryCount
+from incidents.dashboards.periods import QUARTER, quarter_start, shift_months
+from incidents.dashboards.series import (
+    PER_INCIDENT,
+    SERIES,
+    SERIES_BY_NAME,
+    FactorReachSeries,
+    Series,
+    TopOrganisationSeries,
+)
+from incidents.models import (
+    Incident,
+    IncidentOrganisation,
+    Organisation,
+    SummaryContribution,
+    SummaryCount,
+)
+from incidents.models.patterns import UNDATED_PERIOD
 from incidents.permissions import can_read_internal
 
 log = logging.getLogger(__name__)
 
-# Set while a rebuild is queued, so a burst of saves queues one (see incidents.queueing).
+# Set while a rebuild is queued, so a burst of rebuilds queues one (see incidents.queueing).
 REBUILD_QUEUED_KEY = "dashboard-summaries-queued"
 Scope = SummaryCount.Scope
 Dimension = SummaryCount.Dimension
-# Past this share of the incidents, rebuilding everything is cheaper than picking rows out.
-UPDATE_AT_MOST = 0.5
 # Held by a rebuild or an update until it commits, so two never interleave their writes.
 _LOCK_KEY = 7_294_311_505
 
@@ -90,6 +109,10 @@ def _create_rows(scope, series, dimension, incidents, dimension_ids=None):
     rows = series.rows(incidents, dimension)
     if dimension_ids is not None:
         rows = [row for row in rows if row[0] in dimension_ids]
+    return _create(scope, series, dimension, rows)
+
+
+def _create(scope, series, dimension, rows):
     SummaryCount.objects.bulk_create(
         (
             SummaryCount(
@@ -141,78 +164,9 @@ def summaries_rebuild(progress=None):
                 written += _write(scope, series, dimension, incidents)
                 if progress:
                     progress(f"{scope} {series.name} by {dimension}: {written} rows")
+    _contributions_remember_all()
     log.info("Rebuilt %d summary rows in %.1f s", written, time.monotonic() - started)
     return written
-
-
-@dataclass
-class Affected:
-    """The summary rows some incidents reach: those of the organisations they involve, the
-    tags they carry and the months they occurred in (None for undated ones)."""
-
-    incident_ids: set = field(default_factory=set)
-    organisation_ids: set = field(default_factory=set)
-    tag_ids: set = field(default_factory=set)
-    months: set = field(default_factory=set)
-
-    @classmethod
-    def of(cls, incident_ids):
-        incident_ids = set(incident_ids)
-        if not incident_ids:
-            return cls()
-        months = Incident.objects.filter(pk__in=incident_ids).annotate(
-            month=TruncMonth("occurred_at")
-        )
-        return cls(
-            incident_ids=incident_ids,
-            organisation_ids=set(
-                IncidentOrganisation.objects.filter(incident_id__in=incident_ids).values_list(
-                    "organisation_id", flat=True
-                )
-            ),
-            tag_ids=set(
-                Incident.tags.through.objects.filter(incident_id__in=incident_ids).values_list(
-                    "tag_id", flat=True
-                )
-            ),
-            months={_as_date(month) for month in months.values_list("month", flat=True)},
-        )
-
-    def __or__(self, other):
-        return Affected(
-            self.incident_ids | other.incident_ids,
-            self.organisation_ids | other.organisation_ids,
-            self.tag_ids | other.tag_ids,
-            self.months | other.months,
-        )
-
-    def __bool__(self):
-        return bool(self.incident_ids)
-
-    def is_broad(self):
-        """Whether it reaches so much of the base that a rebuild is the cheaper way."""
-        return len(self.incident_ids) > UPDATE_AT_MOST * Incident.objects.count()
-
-    def as_payload(self):
-        return {
-            "incidents": sorted(self.incident_ids),
-            "organisations": sorted(self.organisation_ids),
-            "tags": sorted(self.tag_ids),
-            # None, the undated, sorts first.
-            "months": sorted(
-                (month.isoformat() if month else None for month in self.months),
-                key=lambda month: month or "",
-            ),
-        }
-
-    @classmethod
-    def from_payload(cls, payload):
-        return cls(
-            set(payload["incidents"]),
-            set(payload["organisations"]),
-            set(payload["tags"]),
-            {date.fromisoformat(month) if month else None for month in payload["months"]},
-        )
 
 
 def _as_date(value):
@@ -222,15 +176,14 @@ def _as_date(value):
 
 
 class SummaryChange:
-    """Taken before some incidents change, so that afterwards `affected()` names the rows they
-    reached before as well as those they reach now (an incident moves between months,
-    organisations and tags). A party whose kind changed meanwhile joins or leaves the ranked
-    organisations: every incident involving it is affected."""
+    """Taken before some incidents change, so that afterwards `incident_ids()` names every
+    incident whose figures may have moved: those watched and those named then, and, when a
+    party's kind changed meanwhile (it joined or left the ranked organisations), every
+    incident involving it."""
 
     def __init__(self, incident_ids=()):
-        self.before = Affected()
+        self.watched = set(incident_ids)
         self.ranked = self._ranked_organisations()
-        self.watch(incident_ids)
 
     @staticmethod
     def _ranked_organisations():
@@ -238,17 +191,16 @@ class SummaryChange:
         return set(Organisation.objects.filter(kind=kind).values_list("pk", flat=True))
 
     def watch(self, incident_ids):
-        """Add incidents about to change (their state now)."""
-        self.before |= Affected.of(incident_ids)
+        """Add incidents about to change."""
+        self.watched |= set(incident_ids)
 
-    def affected(self, incident_ids=()):
-        """What the watched incidents and these (created or changed) reach now, and reached."""
-        changed_ids = set(incident_ids) | self.before.incident_ids
+    def incident_ids(self, incident_ids=()):
+        changed = set(incident_ids) | self.watched
         moved = self._ranked_organisations() ^ self.ranked
         if moved:
             involving = IncidentOrganisation.objects.filter(organisation_id__in=moved)
-            changed_ids |= set(involving.values_list("incident_id", flat=True))
-        return self.before | Affected.of(changed_ids)
+            changed |= set(involving.values_list("incident_id", flat=True))
+        return changed
 
 
 def _in_months(months):
@@ -266,69 +218,365 @@ def _in_months(months):
     return condition
 
 
-def _periods(series, months):
-    """The periods of a series' rows that incidents of these months count in."""
-    if series.granularity == MONTH:
-        return months
-    if series.granularity == QUARTER:
-        return {quarter_start(month) for month in months if month}
-    return None  # undated: one row over all time, always computed again
-
-
 def _months_of(periods, granularity):
     if granularity == QUARTER:
         return {shift_months(quarter, n) for quarter in periods for n in range(3)}
     return periods
 
 
-def _in_periods(rows, periods):
-    condition = Q(period__in=[period for period in periods if period])
-    if None in periods:
-        condition |= Q(period__isnull=True)
-    return rows.filter(condition)
+# Incidents whose contributions are computed together: a handful of queries per batch.
+_BATCH = 1000
+ADDITIVE = [series for series in SERIES if series.additive]
+RECOUNTED = [series for series in SERIES if not series.additive]
 
 
-@transaction.atomic
-def summaries_update(affected):
-    """Compute again only the summary rows `affected` names, leaving exactly what a rebuild
-    would: every row of the organisations and tags named, the rows of the "all" dimension in
-    the months (or quarters) named, and the figures over all time of the "all" dimension
-    (a handful of rows each). Returns how many rows were written."""
-    if not affected:
-        return 0
-    if affected.is_broad():
-        return summaries_rebuild()
-    started = time.monotonic()
-    _lock()
-    written = 0
-    narrowed = {
-        Dimension.ORGANISATION: (
-            affected.organisation_ids,
-            IncidentOrganisation.objects.filter(organisation_id__in=affected.organisation_ids),
-        ),
-        Dimension.TAG: (
-            affected.tag_ids,
-            Incident.tags.through.objects.filter(tag_id__in=affected.tag_ids),
-        ),
+def _batches(ids, size=_BATCH):
+    ids = sorted(ids)
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def contributions(incident_ids):
+    """{incident id: unsaved SummaryContribution} for these incidents as they stand now;
+    those counted in no scope (drafts, retracted, deleted) have none."""
+    found = {}
+    for batch in _batches(incident_ids):
+        scopes = defaultdict(list)
+        for scope in Scope.values:
+            for pk in scope_incidents(scope).filter(pk__in=batch).values_list("pk", flat=True):
+                scopes[pk].append(scope)
+        if not scopes:
+            continue
+        counted = Incident.objects.filter(pk__in=list(scopes))
+        made = {
+            pk: SummaryContribution(
+                incident_id=pk, scopes=scopes[pk], organisation_ids=[], ranked_ids=[], tag_ids=[]
+            )
+            for pk in scopes
+        }
+        for pk, month in counted.annotate(month=TruncMonth("occurred_at")).values_list(
+            "pk", "month"
+        ):
+            made[pk].month = _as_date(month)
+        roles = IncidentOrganisation.objects.filter(incident__in=counted)
+        for pk, organisation_id, kind in roles.values_list(
+            "incident_id", "organisation_id", "organisation__kind"
+        ).distinct():
+            made[pk].organisation_ids.append(organisation_id)
+            if kind == Organisation.Kind.ORGANISATION:
+                made[pk].ranked_ids.append(organisation_id)
+        links = Incident.tags.through.objects.filter(incident__in=counted)
+        for pk, tag_id in links.values_list("incident_id", "tag_id"):
+            made[pk].tag_ids.append(tag_id)
+        for series in ADDITIVE:
+            for pk, period, key, count, value in series.rows(counted, PER_INCIDENT):
+                period = _as_date(period)
+                made[pk].rows.append(
+                    [series.name, period.isoformat() if period else None, key[:220], count, value]
+                )
+        for contribution in made.values():
+            _normalise(contribution)
+        found.update(made)
+    return found
+
+
+def _normalise(contribution):
+    """Sorted, so that two contributions compare equal when they count the same."""
+    contribution.organisation_ids = sorted(set(contribution.organisation_ids))
+    contribution.ranked_ids = sorted(set(contribution.ranked_ids))
+    contribution.tag_ids = sorted(set(contribution.tag_ids))
+    contribution.rows = sorted(contribution.rows, key=lambda row: [str(part) for part in row])
+    if isinstance(contribution.month, str):
+        contribution.month = date.fromisoformat(contribution.month)
+
+
+def _same(before, after):
+    if before is None or after is None:
+        return before is after
+    fields = ["scopes", "organisation_ids", "ranked_ids", "tag_ids", "month", "rows"]
+    return all(getattr(before, name) == getattr(after, name) for name in fields)
+
+
+def _summary_rows(contribution):
+    """(row, count, value) for each summary row this contribution counts in, the row named
+    by (scope, dimension, dimension id, period, series, key)."""
+    dimension_ids = {
+        Dimension.ALL: [0],
+        Dimension.ORGANISATION: contribution.organisation_ids,
+        Dimension.TAG: contribution.tag_ids,
     }
+    for scope in contribution.scopes:
+        for name, period, key, count, value in contribution.rows:
+            series = SERIES_BY_NAME.get(name)  # None: a series since removed
+            for dimension in series.dimensions if series else ():
+                for dimension_id in dimension_ids[dimension]:
+                    yield (scope, dimension, dimension_id, period, name, key), count, value
+
+
+def _deltas(before, after):
+    """{row: (count, value)}: what moving from one contribution to the other adds to each
+    row (negative where it takes away), rows left unchanged left out."""
+    totals = defaultdict(lambda: [0, None])
+    for contribution, sign in ((before, -1), (after, 1)):
+        if contribution is None:
+            continue
+        for row, count, value in _summary_rows(contribution):
+            total = totals[row]
+            total[0] += sign * count
+            if value is not None:
+                total[1] = (total[1] or 0.0) + sign * value
+    return {row: (count, value) for row, (count, value) in totals.items() if count or value}
+
+
+def _columns(deltas):
+    """The deltas as one list per column, for unnest() on PostgreSQL."""
+    rows = (row + tuple(delta) for row, delta in deltas.items())
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
+_UNNEST = (
+    "unnest(%s::varchar[], %s::varchar[], %s::bigint[], %s::date[], %s::varchar[],"
+    " %s::varchar[], %s::integer[], %s::float8[])"
+    " AS d(scope, dimension, dimension_id, period, series, key, count, value)"
+)
+_SAME_ROW = (
+    "t.scope = d.scope AND t.dimension = d.dimension AND t.dimension_id = d.dimension_id"
+    " AND t.series = d.series AND t.key = d.key"
+    " AND COALESCE(t.period, %s) = COALESCE(d.period, %s)"
+)
+_ADDED_VALUE = "CASE WHEN {d}.value IS NULL THEN t.value ELSE COALESCE(t.value, 0) + {d}.value END"
+
+
+def _apply_sql(deltas):
+    """PostgreSQL: rows that gain are upserted in one statement, rows that lose updated in
+    another (a negative count may not be inserted, even when it would conflict), and the
+    rows left at zero deleted, as a rebuild would not write them."""
+    table = SummaryCount._meta.db_table
+    gains = {row: delta for row, delta in deltas.items() if delta[0] >= 0}
+    losses = {row: delta for row, delta in deltas.items() if delta[0] < 0}
+    undated = [UNDATED_PERIOD, UNDATED_PERIOD]
+    with connection.cursor() as cursor:
+        if gains:
+            cursor.execute(
+                f"INSERT INTO {table} AS t ({', '.join(_COLUMNS)}) "
+                f"SELECT * FROM {_UNNEST} "
+                "ON CONFLICT (scope, dimension, dimension_id, series, key,"
+                f" COALESCE(period, '{UNDATED_PERIOD.isoformat()}'::date)) DO UPDATE SET"
+                " count = t.count + EXCLUDED.count,"
+                f" value = {_ADDED_VALUE.format(d='EXCLUDED')}",
+                _columns(gains),
+            )
+        if losses:
+            columns = _columns(losses)
+            cursor.execute(
+                f"UPDATE {table} AS t SET count = GREATEST(t.count + d.count, 0),"
+                f" value = {_ADDED_VALUE.format(d='d')} "
+                f"FROM {_UNNEST} WHERE {_SAME_ROW}",
+                [*columns, *undated],
+            )
+            cursor.execute(
+                f"DELETE FROM {table} AS t USING {_UNNEST} WHERE {_SAME_ROW} AND t.count = 0",
+                [*columns, *undated],
+            )
+
+
+def _apply_orm(deltas):
+    for (scope, dimension, dimension_id, period, series, key), (count, value) in deltas.items():
+        row, _ = SummaryCount.objects.get_or_create(
+            scope=scope,
+            dimension=dimension,
+            dimension_id=dimension_id,
+            period=date.fromisoformat(period) if period else None,
+            series=series,
+            key=key,
+        )
+        row.count = max(row.count + count, 0)
+        if value is not None:
+            row.value = (row.value or 0.0) + value
+        if row.count:
+            row.save()
+        else:
+            row.delete()
+
+
+@dataclass
+class _Touched:
+    """The dimension rows and months the figures that are not sums are computed again for."""
+
+    organisation_ids: set = field(default_factory=set)
+    tag_ids: set = field(default_factory=set)
+    months: set = field(default_factory=set)
+
+    def add(self, contribution):
+        self.organisation_ids.update(contribution.organisation_ids)
+        self.tag_ids.update(contribution.tag_ids)
+        self.months.add(contribution.month)
+
+    def dimension_ids(self, dimension):
+        return {
+            Dimension.ALL: {0},
+            Dimension.ORGANISATION: self.organisation_ids,
+            Dimension.TAG: self.tag_ids,
+        }[dimension]
+
+
+def _involved(incidents, dimension, ids):
+    if dimension == Dimension.ORGANISATION:
+        memberships = IncidentOrganisation.objects.filter(organisation_id__in=ids)
+    elif dimension == Dimension.TAG:
+        memberships = Incident.tags.through.objects.filter(tag_id__in=ids)
+    else:
+        return incidents
+    return incidents.filter(pk__in=memberships.values("incident_id"))
+
+
+def _recount(touched):
+    """Compute again the rows of medians, rankings and reaches the changed incidents sit in:
+    medians of their dimensions in the quarters they occurred in, the organisation rankings
+    of their dimensions, the reach of their factors."""
+    quarters = {quarter_start(month) for month in touched.months if month}
+    written = 0
     for scope in Scope.values:
         incidents = scope_incidents(scope)
         rows = SummaryCount.objects.filter(scope=scope)
-        for dimension, (ids, memberships) in narrowed.items():
-            rows.filter(dimension=dimension, dimension_id__in=ids).delete()
-            involved = incidents.filter(pk__in=memberships.values("incident_id"))
-            for series in SERIES:
-                if ids and dimension in series.dimensions:
+        for series in RECOUNTED:
+            mine = rows.filter(series=series.name)
+            if isinstance(series, FactorReachSeries):
+                tag_ids = touched.tag_ids
+                mine.filter(key__in=[str(pk) for pk in tag_ids]).delete()
+                found = series.rows(incidents, Dimension.ALL, tag_ids)
+                written += _create(scope, series, Dimension.ALL, found)
+                continue
+            for dimension in series.dimensions:
+                ids = touched.dimension_ids(dimension)
+                if not ids:
+                    continue
+                involved = _involved(incidents, dimension, ids)
+                of_dimension = mine.filter(dimension=dimension, dimension_id__in=ids)
+                if series.granularity == QUARTER:
+                    if not quarters:
+                        continue
+                    of_dimension.filter(period__in=quarters).delete()
+                    dated = involved.filter(_in_months(_months_of(quarters, QUARTER)))
+                    found = [
+                        row
+                        for row in series.rows(dated, dimension)
+                        if row[0] in ids and row[1] in quarters
+                    ]
+                    written += _create(scope, series, dimension, found)
+                else:
+                    of_dimension.delete()
                     written += _write(scope, series, dimension, involved, ids)
-        for series in SERIES:
-            periods = _periods(series, affected.months)
-            all_rows = rows.filter(dimension=Dimension.ALL, series=series.name)
-            if periods is None:
-                all_rows.delete()
-                written += _write(scope, series, Dimension.ALL, incidents)
-            elif periods:
-                _in_periods(all_rows, periods).delete()
-                dated = incidents.filter(_in_months(_months_of(periods, series.granularity)))
-                written += _write(scope, series, Dimension.ALL, dated)
-    log.info("Updated %d summary rows in %.1f s", written, time.monotonic() - started)
     return written
+
+
+@transaction.atomic
+def summaries_apply(incident_ids):
+    """Bring the summaries up to date with these incidents (changed, created, deleted): take
+    back what each added when last counted, add what it adds now, and compute again the
+    figures that are not sums where they sit. Returns how many rows changed."""
+    incident_ids = set(incident_ids)
+    if not incident_ids:
+        return 0
+    started = time.monotonic()
+    _lock()
+    if SummaryCount.objects.exists() and not SummaryContribution.objects.exists():
+        # Counted by a rebuild from before contributions were remembered.
+        return summaries_rebuild()
+    deltas = defaultdict(lambda: [0, None])
+    touched = _Touched()
+    changed = set()
+    for batch in _batches(incident_ids):
+        before = SummaryContribution.objects.in_bulk(batch)
+        for contribution in before.values():
+            _normalise(contribution)
+        after = contributions(batch)
+        for pk in batch:
+            if _same(before.get(pk), after.get(pk)):
+                continue
+            changed.add(pk)
+            for contribution in filter(None, (before.get(pk), after.get(pk))):
+                touched.add(contribution)
+            for row, (count, value) in _deltas(before.get(pk), after.get(pk)).items():
+                total = deltas[row]
+                total[0] += count
+                if value is not None:
+                    total[1] = (total[1] or 0.0) + value
+        SummaryContribution.objects.filter(pk__in=changed.intersection(batch)).delete()
+        SummaryContribution.objects.bulk_create(
+            contribution for pk, contribution in after.items() if pk in changed
+        )
+    deltas = {row: tuple(delta) for row, delta in deltas.items() if delta[0] or delta[1]}
+    if connection.vendor == "postgresql":
+        _apply_sql(deltas)
+    else:
+        _apply_orm(deltas)
+    recounted = _recount(touched) if changed else 0
+    log.info(
+        "Applied %d incidents' changes to %d summary rows (%d computed again) in %.2f s",
+        len(changed),
+        len(deltas),
+        recounted,
+        time.monotonic() - started,
+    )
+    return len(deltas) + recounted
+
+
+def _contributions_remember_all():
+    """Remember what every counted incident adds, as a rebuild just counted it (internal
+    figures count every incident public ones do)."""
+    SummaryContribution.objects.all().delete()
+    counted = scope_incidents(Scope.INTERNAL).order_by("pk").values_list("pk", flat=True)
+    for batch in _batches(list(counted), size=5000):
+        SummaryContribution.objects.bulk_create(contributions(batch).values(), batch_size=1000)
+
+
+@dataclass
+class CheckReport:
+    """How the maintained summary rows compared with a full rebuild: rows that were missing
+    or wrong (`missing`, as the rebuild wrote them) and rows that should not have been there
+    or were wrong (`extra`, as they were kept), with a few of each to show."""
+
+    rows: int
+    missing: int
+    extra: int
+    examples: list
+
+    @property
+    def equal(self):
+        return not self.missing and not self.extra
+
+
+# Sums kept by deltas may differ from a fresh sum in the last bits of a float.
+_COMPARED = (
+    "scope, dimension, dimension_id, period, series, key, count,"
+    " ROUND(CAST(value AS NUMERIC), 4) AS value"
+)
+
+
+@transaction.atomic
+def summaries_check(progress=None):
+    """Rebuild the summaries and compare them with the rows kept up to date by deltas,
+    which the rebuild replaces (so any difference is repaired as it is reported)."""
+    _lock()
+    table = SummaryCount._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS summary_maintained")
+        cursor.execute(f"CREATE TEMP TABLE summary_maintained AS SELECT {_COMPARED} FROM {table}")
+        rows = summaries_rebuild(progress)
+        counts = {}
+        examples = []
+        for name, first, second in (
+            ("missing", table, "summary_maintained"),
+            ("extra", "summary_maintained", table),
+        ):
+            differing = f"SELECT {_COMPARED} FROM {first} EXCEPT SELECT {_COMPARED} FROM {second}"
+            cursor.execute(f"SELECT COUNT(*) FROM ({differing}) differing")
+            counts[name] = cursor.fetchone()[0]
+            cursor.execute(f"{differing} ORDER BY 1, 2, 3, 4, 5, 6 LIMIT 5")
+            examples += [(name, *row) for row in cursor.fetchall()]
+        cursor.execute("DROP TABLE summary_maintained")
+    report = CheckReport(rows, counts["missing"], counts["extra"], examples)
+    if not report.equal:
+        log.warning("Summary rows differed from a rebuild (repaired): %s", report)
+    return report

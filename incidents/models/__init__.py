@@ -19,7 +19,13 @@ from .legal import (
     LegalCase,
     LegalCaseIncident,
 )
-from .patterns import DigestSubscription, PatternCluster, PatternClusterMember, SummaryCount
+from .patterns import (
+    DigestSubscription,
+    PatternCluster,
+    PatternClusterMember,
+    SummaryContribution,
+    SummaryCount,
+)
 from .pending import PendingWork
 from .policy import PolicyChange, PolicyChangeIncident, PolicySource
 from .provenance import CrossReference, Dataset, DuplicateFlag, Provenance
@@ -70,6 +76,7 @@ __all__ = [
     "PatternCluster",
     "PatternClusterMember",
     "PendingWork",
+    "SummaryContribution",
     "SummaryCount",
 ]
 

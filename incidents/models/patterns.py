@@ -1,11 +1,18 @@
 """What leadership reads: summary counts behind the dashboards, recurring-pattern clusters and
 the weekly digest subscriptions."""
 
+from datetime import date
+
 from django.conf import settings
 from django.db import models
+from django.db.models import Value
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 
 from .incident import Incident
+
+# Stands for "no period" in the unique constraint on summary rows, which NULL would not.
+UNDATED_PERIOD = date(1, 1, 1)
 
 
 class SummaryCount(models.Model):
@@ -43,9 +50,41 @@ class SummaryCount(models.Model):
                 name="summary_lookup",
             )
         ]
+        constraints = [
+            # What deltas are added to (INSERT ... ON CONFLICT); undated rows are one per key.
+            models.UniqueConstraint(
+                "scope",
+                "dimension",
+                "dimension_id",
+                "series",
+                "key",
+                Coalesce("period", Value(UNDATED_PERIOD)),
+                name="summary_row_unique",
+            )
+        ]
 
     def __str__(self):
         return f"{self.scope}/{self.dimension}:{self.dimension_id} {self.period} {self.series}"
+
+
+class SummaryContribution(models.Model):
+    """What one incident added to the additive dashboard summaries when they last counted
+    it, so that after it changes the summaries take back exactly that and add what it adds
+    now. `rows` are [series, period, key, count, value], counted once in each of its scopes
+    and each of its dimensions (all incidents, each organisation, each tag); `month` is the
+    month it occurred in, and `ranked_ids` its parties ranked among organisations: what
+    the figures that are not sums (medians, rankings) are computed again for."""
+
+    incident_id = models.BigIntegerField(primary_key=True)
+    scopes = models.JSONField(default=list)
+    organisation_ids = models.JSONField(default=list)
+    ranked_ids = models.JSONField(default=list)
+    tag_ids = models.JSONField(default=list)
+    month = models.DateField(null=True, blank=True)
+    rows = models.JSONField(default=list)
+
+    def __str__(self):
+        return f"contribution of incident {self.incident_id}"
 
 
 class PatternCluster(models.Model):

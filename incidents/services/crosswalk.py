@@ -355,12 +355,16 @@ def incidents_reached(entries):
     )
 
 
-def crosswalk_entry_rederive(*, entry_id, vocabulary_order):
-    """After an editor changed or deleted an entry: derive again the incidents it reaches (a
-    deleted entry left its derivations without one)."""
+def crosswalk_entry_reach(entry_id):
+    """The incident ids a changed or deleted entry reaches (a deleted entry left its
+    derivations without one)."""
     entry = CrosswalkEntry.objects.filter(pk=entry_id).first()
     if entry is None:
-        reached = set(Derivation.objects.filter(entry=None).values_list("incident_id", flat=True))
-    else:
-        reached = incidents_reached([entry])
+        return set(Derivation.objects.filter(entry=None).values_list("incident_id", flat=True))
+    return incidents_reached([entry])
+
+
+def crosswalk_entry_rederive(*, entry_id, vocabulary_order):
+    """After an editor changed or deleted an entry: derive again the incidents it reaches."""
+    reached = crosswalk_entry_reach(entry_id)
     return incidents_rederive(incident_ids=reached, vocabulary_order=vocabulary_order)

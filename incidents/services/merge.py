@@ -63,5 +63,5 @@ def incident_merge(*, primary, duplicate, by=None):
             actor=by,
             detail=f"#{duplicate.number} merged into #{primary.number}",
         )
-    followups.incident_saved(incident=primary)
+    followups.incident_saved(incident=primary, also=[duplicate.pk])
     return primary

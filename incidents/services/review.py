@@ -233,7 +233,7 @@ def retraction_confirm(*, incident, by):
     # updated_at too: it names the data's version, which cached public pages depend on.
     incident.save(update_fields=["status", "review_requested_at", "updated_at"])
     _audit(incident, AuditEvent.Action.RETRACTED, by, incident.retraction_reason)
-    followups.incident_retracted()
+    followups.incident_retracted(incident=incident)
 
 
 @transaction.atomic

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from incidents import queueing
 from incidents.importers import IMPORTERS
 from incidents.services.crosswalk import (
     CrosswalkFileError,
@@ -30,10 +31,12 @@ class Command(BaseCommand):
                     )
                 except CrosswalkFileError as error:
                     raise CommandError(str(error)) from error
+                reached = incidents_reached(changed)
                 rederived = incidents_rederive(
-                    incident_ids=incidents_reached(changed),
-                    vocabulary_order=[v.key for v in importer.vocabularies],
+                    incident_ids=reached, vocabulary_order=[v.key for v in importer.vocabularies]
                 )
+                if rederived:
+                    queueing.summaries_apply(reached)
                 self.stderr.write(
                     f"{importer.dataset}: {len(changed)} entries created or updated, "
                     f"{rederived} incidents derived again."
