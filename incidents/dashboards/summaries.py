@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from datetime import time as midnight
 
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Q
 from django.db.models.functions import TruncMonth
@@ -46,8 +47,31 @@ log = logging.getLogger(__name__)
 REBUILD_QUEUED_KEY = "dashboard-summaries-queued"
 Scope = SummaryCount.Scope
 Dimension = SummaryCount.Dimension
+# Names the summaries as they stand, for the dashboard's cache keys.
+VERSION_KEY = "dashboard-summaries-version"
 # Held by a rebuild or an update until it commits, so two never interleave their writes.
 _LOCK_KEY = 7_294_311_505
+
+
+def summaries_version():
+    """Changes whenever a rebuild or an update of the summaries commits (and when the cache
+    forgot it: charts are then built once more)."""
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        cache.add(VERSION_KEY, time.time_ns(), timeout=None)
+        version = cache.get(VERSION_KEY) or time.time_ns()
+    return version
+
+
+def _summaries_changed():
+    """Now, and again once the change commits: charts built in between, from the rows as
+    they were, are then left behind."""
+
+    def bump():
+        cache.set(VERSION_KEY, time.time_ns(), timeout=None)
+
+    bump()
+    transaction.on_commit(bump)
 
 
 def reader_scope(user):
@@ -165,6 +189,7 @@ def summaries_rebuild(progress=None):
                 if progress:
                     progress(f"{scope} {series.name} by {dimension}: {written} rows")
     _contributions_remember_all()
+    _summaries_changed()
     log.info("Rebuilt %d summary rows in %.1f s", written, time.monotonic() - started)
     return written
 
@@ -512,6 +537,8 @@ def summaries_apply(incident_ids):
     else:
         _apply_orm(deltas)
     recounted = _recount(touched) if changed else 0
+    if changed:
+        _summaries_changed()
     log.info(
         "Applied %d incidents' changes to %d summary rows (%d computed again) in %.2f s",
         len(changed),

@@ -4,7 +4,6 @@ and over published public incidents for the public."""
 import hashlib
 from html import escape
 
-from django.db.models import Max
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -17,7 +16,7 @@ from incidents.dashboards import charts as dashboard_charts
 from incidents.dashboards import headline
 from incidents.dashboards import images as dashboard_images
 from incidents.dashboards.figures import DashboardQuery, given_parameters, source_for
-from incidents.dashboards.summaries import Scope
+from incidents.dashboards.summaries import Scope, summaries_version
 from incidents.models import Organisation, SummaryCount, Tag
 from incidents.permissions import can_read_internal
 
@@ -88,10 +87,6 @@ def _scope_toggle_url(request, query):
     return "?" + params.urlencode()
 
 
-def _summaries_version():
-    return SummaryCount.objects.aggregate(newest=Max("pk"))["newest"]
-
-
 def _digest(request):
     """The filters asked for, as a cache key: empty fields count as not given."""
     given = given_parameters(request.GET)
@@ -100,8 +95,8 @@ def _digest(request):
 
 
 def _charts(request, query, summaries):
-    """The charts of this view, built once per version of the data and of the summaries (each
-    rebuild writes new rows), and per day, since action items age."""
+    """The charts of this view, built once per version of the data and of the summaries, and
+    per day, since action items age."""
     key = f"dashboard:{query.scope}:{timezone.localdate()}:{summaries}:{_digest(request)}"
     return cached_for_this_data(key, lambda: dashboard_charts.build(query, source_for(query)))
 
@@ -122,7 +117,7 @@ def _headline(request, query, summaries):
 @require_GET
 def dashboard(request):
     query = DashboardQuery.from_request(request)
-    summaries = _summaries_version()
+    summaries = summaries_version()
     charts = _charts(request, query, summaries)
     organisation_options, tag_options = _choices(query, summaries)
     return render(
@@ -143,7 +138,7 @@ def dashboard(request):
 
 @require_GET
 def dashboard_csv(request, slug):
-    chart = _chart(request, DashboardQuery.from_request(request), _summaries_version(), slug)
+    chart = _chart(request, DashboardQuery.from_request(request), summaries_version(), slug)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{slug}.csv"'
     writer = SpreadsheetSafeWriter(response)
@@ -156,7 +151,7 @@ def dashboard_csv(request, slug):
 def dashboard_image(request, slug, fmt):
     """One chart as a PNG or SVG image, drawn from the same figures as the page."""
     query = DashboardQuery.from_request(request)
-    summaries = _summaries_version()
+    summaries = summaries_version()
     chart = _chart(request, query, summaries, slug)
     if chart.empty:
         raise Http404("No such chart.")
