@@ -47,6 +47,8 @@ def main():
         reuse = os.environ.get("BENCH_REUSE") and not os.environ.get("BENCH_REBUILD")
         if not (reuse and SummaryCount.objects.exists()):
             rebuild()
+        summary_table()
+        save_followup()
         recompute_patterns()
         measure()
     finally:
@@ -83,6 +85,65 @@ def rebuild():
     print(
         f"summary rebuild: {SummaryCount.objects.count()} rows "
         f"in {time.monotonic() - started:.1f} s",
+        flush=True,
+    )
+
+
+def summary_table():
+    """The summary table's rows and size, and the series and dimensions that hold most."""
+    from django.db import connection
+    from django.db.models import Count
+
+    from incidents.models import SummaryContribution, SummaryCount
+
+    with connection.cursor() as cursor:
+        sizes = []
+        for model in (SummaryCount, SummaryContribution):
+            cursor.execute("SELECT pg_total_relation_size(%s)", [model._meta.db_table])
+            sizes.append(f"{model.__name__} {cursor.fetchone()[0] / 2**20:.0f} MB")
+    print(f"summary tables: {', '.join(sizes)}", flush=True)
+    largest = (
+        SummaryCount.objects.values("dimension", "series")
+        .annotate(n=Count("id"))
+        .order_by("-n")[:8]
+    )
+    print(
+        "largest: " + ", ".join(f"{r['series']} by {r['dimension']} {r['n']}" for r in largest),
+        flush=True,
+    )
+
+
+def save_followup():
+    """The follow-up work of one save, as the worker does it: a busy incident (organisations,
+    several tags) moved to another month and severity, its deltas applied. Python's peak
+    memory during the work (tracemalloc) beside the time."""
+    import tracemalloc
+
+    from django.db.models import Count
+
+    from incidents.dashboards.summaries import summaries_apply
+    from incidents.models import Incident, Severity
+
+    incident = (
+        Incident.objects.published()
+        .annotate(n=Count("tags", distinct=True))
+        .filter(n__gte=3, organisation_roles__isnull=False, occurred_at__isnull=False)
+        .order_by("-n", "pk")
+        .first()
+    )
+    for severity in Severity.objects.exclude(pk=incident.severity_id)[:1]:
+        incident.severity = severity
+    incident.occurred_at -= timedelta(days=40)
+    incident.save()
+    tracemalloc.start()
+    started = time.monotonic()
+    changed = summaries_apply([incident.pk])
+    elapsed = time.monotonic() - started
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    print(
+        f"one save's summary deltas: {changed} rows in {elapsed * 1000:.0f} ms, "
+        f"peak {peak / 2**20:.1f} MB",
         flush=True,
     )
 
