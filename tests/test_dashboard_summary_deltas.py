@@ -111,6 +111,11 @@ def test_edits_of_every_kind_leave_what_a_rebuild_leaves(base):
     )
     edit(fourth)
 
+    fourth.organisation_roles.filter(organisation=base["acme"]).update(
+        role=IncidentOrganisation.Role.DEVELOPER  # the same parties in other roles
+    )
+    edit(fourth)
+
     ActionItem.objects.filter(incident=first).update(status=ActionItem.Status.DONE)
     ActionItemFactory(incident=second, owner="Security", due_on=None)
     ControlAssessment.objects.filter(incident=base["incidents"][1]).delete()

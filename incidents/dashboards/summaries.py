@@ -22,7 +22,7 @@ from django.db.models import Q
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from incidents.dashboards.periods import QUARTER, quarter_start, shift_months
+from incidents.dashboards.periods import QUARTER, UNDATED, quarter_start, shift_months
 from incidents.dashboards.series import (
     PER_INCIDENT,
     SERIES,
@@ -275,7 +275,7 @@ def contributions(incident_ids):
         counted = Incident.objects.filter(pk__in=list(scopes))
         made = {
             pk: SummaryContribution(
-                incident_id=pk, scopes=scopes[pk], organisation_ids=[], ranked_ids=[], tag_ids=[]
+                incident_id=pk, scopes=scopes[pk], organisation_ids=[], ranked_roles=[], tag_ids=[]
             )
             for pk in scopes
         }
@@ -284,12 +284,12 @@ def contributions(incident_ids):
         ):
             made[pk].month = _as_date(month)
         roles = IncidentOrganisation.objects.filter(incident__in=counted)
-        for pk, organisation_id, kind in roles.values_list(
-            "incident_id", "organisation_id", "organisation__kind"
-        ).distinct():
+        for pk, organisation_id, role, kind in roles.values_list(
+            "incident_id", "organisation_id", "role", "organisation__kind"
+        ):
             made[pk].organisation_ids.append(organisation_id)
             if kind == Organisation.Kind.ORGANISATION:
-                made[pk].ranked_ids.append(organisation_id)
+                made[pk].ranked_roles.append(f"{organisation_id}:{role}")
         links = Incident.tags.through.objects.filter(incident__in=counted)
         for pk, tag_id in links.values_list("incident_id", "tag_id"):
             made[pk].tag_ids.append(tag_id)
@@ -308,7 +308,7 @@ def contributions(incident_ids):
 def _normalise(contribution):
     """Sorted, so that two contributions compare equal when they count the same."""
     contribution.organisation_ids = sorted(set(contribution.organisation_ids))
-    contribution.ranked_ids = sorted(set(contribution.ranked_ids))
+    contribution.ranked_roles = sorted(set(contribution.ranked_roles))
     contribution.tag_ids = sorted(set(contribution.tag_ids))
     contribution.rows = sorted(contribution.rows, key=lambda row: [str(part) for part in row])
     if isinstance(contribution.month, str):
@@ -318,8 +318,20 @@ def _normalise(contribution):
 def _same(before, after):
     if before is None or after is None:
         return before is after
-    fields = ["scopes", "organisation_ids", "ranked_ids", "tag_ids", "month", "rows"]
+    fields = ["scopes", "organisation_ids", "ranked_roles", "tag_ids", "month", "rows"]
     return all(getattr(before, name) == getattr(after, name) for name in fields)
+
+
+def _memberships(contribution):
+    """What rankings and reaches depend on: where an incident is counted and who took part."""
+    if contribution is None:
+        return None
+    return (
+        contribution.scopes,
+        contribution.organisation_ids,
+        contribution.ranked_roles,
+        contribution.tag_ids,
+    )
 
 
 def _summary_rows(contribution):
@@ -439,7 +451,7 @@ class _Touched:
 
     def dimension_ids(self, dimension):
         return {
-            Dimension.ALL: {0},
+            Dimension.ALL: {0} if self.months else set(),  # nothing added: no row at all
             Dimension.ORGANISATION: self.organisation_ids,
             Dimension.TAG: self.tag_ids,
         }[dimension]
@@ -455,10 +467,12 @@ def _involved(incidents, dimension, ids):
     return incidents.filter(pk__in=memberships.values("incident_id"))
 
 
-def _recount(touched):
+def _recount(touched, moved):
     """Compute again the rows of medians, rankings and reaches the changed incidents sit in:
-    medians of their dimensions in the quarters they occurred in, the organisation rankings
-    of their dimensions, the reach of their factors."""
+    medians of their dimensions in the quarters they occurred in (`touched`); the
+    organisation rankings of their dimensions and the reach of their factors when they moved
+    between scopes, organisations, roles or tags (`moved`), as a new severity or date leaves
+    those as they were."""
     quarters = {quarter_start(month) for month in touched.months if month}
     written = 0
     for scope in Scope.values:
@@ -467,13 +481,16 @@ def _recount(touched):
         for series in RECOUNTED:
             mine = rows.filter(series=series.name)
             if isinstance(series, FactorReachSeries):
-                tag_ids = touched.tag_ids
-                mine.filter(key__in=[str(pk) for pk in tag_ids]).delete()
-                found = series.rows(incidents, Dimension.ALL, tag_ids)
-                written += _create(scope, series, Dimension.ALL, found)
+                tag_ids = moved.tag_ids
+                if tag_ids:
+                    mine.filter(
+                        dimension=Dimension.ALL, key__in=[str(pk) for pk in tag_ids]
+                    ).delete()
+                    found = series.rows(incidents, Dimension.ALL, tag_ids)
+                    written += _create(scope, series, Dimension.ALL, found)
                 continue
             for dimension in series.dimensions:
-                ids = touched.dimension_ids(dimension)
+                ids = (moved if series.granularity == UNDATED else touched).dimension_ids(dimension)
                 if not ids:
                     continue
                 involved = _involved(incidents, dimension, ids)
@@ -509,7 +526,7 @@ def summaries_apply(incident_ids):
         # Counted by a rebuild from before contributions were remembered.
         return summaries_rebuild()
     deltas = defaultdict(lambda: [0, None])
-    touched = _Touched()
+    touched, moved = _Touched(), _Touched()
     changed = set()
     for batch in _batches(incident_ids):
         before = SummaryContribution.objects.in_bulk(batch)
@@ -522,6 +539,8 @@ def summaries_apply(incident_ids):
             changed.add(pk)
             for contribution in filter(None, (before.get(pk), after.get(pk))):
                 touched.add(contribution)
+                if _memberships(before.get(pk)) != _memberships(after.get(pk)):
+                    moved.add(contribution)
             for row, (count, value) in _deltas(before.get(pk), after.get(pk)).items():
                 total = deltas[row]
                 total[0] += count
@@ -536,7 +555,7 @@ def summaries_apply(incident_ids):
         _apply_sql(deltas)
     else:
         _apply_orm(deltas)
-    recounted = _recount(touched) if changed else 0
+    recounted = _recount(touched, moved) if changed else 0
     if changed:
         _summaries_changed()
     log.info(

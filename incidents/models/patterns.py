@@ -72,13 +72,14 @@ class SummaryContribution(models.Model):
     it, so that after it changes the summaries take back exactly that and add what it adds
     now. `rows` are [series, period, key, count, value], counted once in each of its scopes
     and each of its dimensions (all incidents, each organisation, each tag); `month` is the
-    month it occurred in, and `ranked_ids` its parties ranked among organisations: what
-    the figures that are not sums (medians, rankings) are computed again for."""
+    month it occurred in, and `ranked_roles` ("<organisation id>:<role>") the roles of its
+    parties ranked among organisations: what the figures that are not sums (medians,
+    rankings) are computed again for."""
 
     incident_id = models.BigIntegerField(primary_key=True)
     scopes = models.JSONField(default=list)
     organisation_ids = models.JSONField(default=list)
-    ranked_ids = models.JSONField(default=list)
+    ranked_roles = models.JSONField(default=list)
     tag_ids = models.JSONField(default=list)
     month = models.DateField(null=True, blank=True)
     rows = models.JSONField(default=list)
