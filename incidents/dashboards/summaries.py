@@ -397,7 +397,7 @@ def _apply_sql(deltas):
             cursor.execute(
                 f"INSERT INTO {table} AS t ({', '.join(_COLUMNS)}) "
                 f"SELECT * FROM {_UNNEST} "
-                "ON CONFLICT (scope, dimension, dimension_id, series, key,"
+                "ON CONFLICT (scope, dimension, series, dimension_id, key,"
                 f" COALESCE(period, '{UNDATED_PERIOD.isoformat()}'::date)) DO UPDATE SET"
                 " count = t.count + EXCLUDED.count,"
                 f" value = {_ADDED_VALUE.format(d='EXCLUDED')}",

@@ -44,19 +44,15 @@ class SummaryCount(models.Model):
     value = models.FloatField(null=True, blank=True)
 
     class Meta:
-        indexes = [
-            models.Index(
-                fields=["scope", "dimension", "series", "dimension_id", "period"],
-                name="summary_lookup",
-            )
-        ]
         constraints = [
-            # What deltas are added to (INSERT ... ON CONFLICT); undated rows are one per key.
+            # What deltas are added to (INSERT ... ON CONFLICT; undated rows are one per key),
+            # and in this order the index dashboards read by (scope, dimension, series and
+            # dimension id, then the periods of those few hundred rows).
             models.UniqueConstraint(
                 "scope",
                 "dimension",
-                "dimension_id",
                 "series",
+                "dimension_id",
                 "key",
                 Coalesce("period", Value(UNDATED_PERIOD)),
                 name="summary_row_unique",
