@@ -200,3 +200,28 @@ def test_a_save_reaches_the_dashboard_by_its_deltas_without_a_rebuild(
     # Most rows were kept (updated in place), not written again.
     assert len(rows & set(SummaryCount.objects.values_list("pk", flat=True))) > len(rows) / 2
     assert summary_rows() and summaries_check().equal
+
+
+def test_an_action_item_closed_in_the_admin_leaves_the_open_ones_counted(
+    base, sue, django_capture_on_commit_callbacks
+):
+    item = ActionItem.objects.get(incident=base["incidents"][0])
+    open_items = SummaryCount.objects.filter(series="open_action_items", dimension="all")
+    assert open_items.filter(scope="public").get().count == 1
+    admin = signed_in(sue)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin.post(
+            f"/admin/incidents/actionitem/{item.pk}/change/",
+            {
+                "title": item.title,
+                "incident": item.incident_id,
+                "owner": item.owner,
+                "due_on": "2025-06-01",
+                "status": ActionItem.Status.DONE,
+            },
+        )
+
+    assert response.status_code == 302
+    assert not open_items.exists()
+    assert_equal_to_a_rebuild()
