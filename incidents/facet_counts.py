@@ -109,16 +109,50 @@ def contributions(public, keys):
                 yield scope, filter_key, facet_key
 
 
+class _CountOnCommit:
+    """Queued on commit by the first change recorded in a transaction (or savepoint): counts
+    the changes once it commits, and remembers which incidents it recorded, so that a save
+    touching many rows of one incident writes one record. Django drops it, as the database
+    drops the records, when its savepoint rolls back: those still queued recorded for good."""
+
+    def __init__(self):
+        self.recorded = set()
+
+    def __call__(self):
+        count_pending()
+
+
 def changed(incident_ids):
     """Record that these incidents' facet keys may have changed (one INSERT)."""
+    incident_ids = {pk for pk in incident_ids if pk is not None}
+    here = None
+    if connection.in_atomic_block:
+        savepoints = set(connection.savepoint_ids)
+        for queued_in, callback, _ in connection.run_on_commit:
+            if isinstance(callback, _CountOnCommit):
+                incident_ids -= callback.recorded
+                here = callback if queued_in == savepoints else here
+        if here is None and incident_ids:
+            here = _CountOnCommit()
+            transaction.on_commit(here, robust=True)
+    if not incident_ids:
+        return
     FacetCountPending.objects.bulk_create(
-        [FacetCountPending(incident_id=pk) for pk in set(incident_ids) if pk is not None],
-        ignore_conflicts=True,
+        [FacetCountPending(incident_id=pk) for pk in incident_ids], ignore_conflicts=True
     )
+    if here is not None:
+        here.recorded |= incident_ids
 
 
 def is_built():
     return FacetCount.objects.filter(filter_key="", facet_key=TOTAL).exists()
+
+
+def _forget_recorded():
+    """The records are counted (deleted): a later change in this transaction records again."""
+    for _, callback, _ in connection.run_on_commit:
+        if isinstance(callback, _CountOnCommit):
+            callback.recorded.clear()
 
 
 def _claim_pending():
@@ -142,6 +176,7 @@ def count_pending():
     with transaction.atomic():
         if not is_built():
             return 0  # `facet_counts_rebuild` counts everything, these included
+        _forget_recorded()
         claimed = BATCH
         while claimed == BATCH and (ids := _claim_pending()):
             counted, claimed = counted + len(ids), len(ids)
