@@ -15,7 +15,7 @@ class IncidentsConfig(AppConfig):
         checks.register(semantic_matching_installed)
         # Imported here, once the models are ready. The tasks register themselves in every
         # process (web, worker, commands), so that `incidents.queueing` can queue them by name.
-        from incidents import semantic, tasks  # noqa: F401
+        from incidents import facet_signals, semantic, tasks  # noqa: F401
 
         # A web process starts loading the model at its first request, so searches stop
         # matching words only seconds after it starts, without making that request wait.

@@ -18,10 +18,11 @@ from django.utils import timezone
 from django.utils.text import capfirst
 from django_filters.filters import QuerySetRequestMixin
 
-from incidents import search
+from incidents import facet_counts, search
 from incidents.models import (
     AISystem,
     Dataset,
+    FacetCount,
     Incident,
     IncidentOrganisation,
     Organisation,
@@ -107,7 +108,10 @@ def _start_of(day):
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-MATCHES_LISTED = 10_000
+# Lists that combine filters (or search) count their facets over this many matches at most.
+MATCHES_COUNTED = 10_000
+# Filters whose single value has maintained counts (besides organisation and has_policy).
+SINGLE_FILTERS = {"severity", "perpetrator", "autonomy", "kind", "tag", "dataset", "status"}
 # A century; larger numbers would overflow a timedelta.
 MAX_OUTAGE_MINUTES = 100 * 366 * 24 * 60
 
@@ -185,6 +189,8 @@ class IncidentFilter(django_filters.FilterSet):
     def __init__(self, data=None, queryset=None, *, request=None, **kwargs):
         user = getattr(request, "user", None)
         self.internal = user is not None and can_read_internal(user)
+        # Maintained counts are of the whole list a reader may see, not of another queryset.
+        self._maintained = queryset is None
         if queryset is None:
             queryset = Incident.objects.visible_to(user) if self.internal else None
             queryset = queryset if queryset is not None else Incident.objects.published()
@@ -325,17 +331,37 @@ class IncidentFilter(django_filters.FilterSet):
     def filter_by_objects(self, queryset, name, value):
         return queryset.filter(**{f"{name}__in": value}) if value else queryset
 
+    def single_filter_key(self):
+        """The key of the maintained counts that answer this list ("" unfiltered), or None
+        when it combines filters (or searches) and its counts must be counted."""
+        applied = self.applied
+        if not applied:
+            return ""
+        if len(applied) > 1:
+            return None
+        ((name, value),) = applied.items()
+        if name == "organisation":
+            return None if self.form.cleaned_data.get("role") else f"organisation:{value.pk}"
+        if name == "has_policy":
+            return f"has_policy:{value}"
+        if name not in SINGLE_FILTERS or len(value) != 1:
+            return None
+        (one,) = value
+        return f"{name}:{one.pk}" if name in ("severity", "perpetrator", "tag") else f"{name}:{one}"
+
     def facet_counts(self, top_tags=8):
         """Per facet, (parameter value, label, number of matching incidents), most common
-        tags first and at most `top_tags` per tag facet; plus the total."""
-        incidents = self.qs.order_by()
-        if self.form.cleaned_data.get("q"):
-            # The search itself is the expensive part: find its matches once and count by
-            # primary key, unless there are too many to list.
-            ids = list(incidents.values_list("pk", flat=True)[: MATCHES_LISTED + 1])
-            if len(ids) <= MATCHES_LISTED:
-                incidents = Incident.objects.filter(pk__in=ids).order_by()
-        counts = _count_facets(incidents)
+        tags first and at most `top_tags` per tag facet; plus the total, and whether the
+        numbers are estimates: lower bounds counted over the first matches only."""
+        counts, estimated = None, False
+        filter_key = self.single_filter_key() if self._maintained else None
+        if filter_key is not None:
+            scope = FacetCount.Scope.INTERNAL if self.internal else FacetCount.Scope.PUBLIC
+            kept = facet_counts.maintained(scope, filter_key)
+            counts = None if kept is None else _counts_from_keys(kept)
+        if counts is None:
+            counts = _count_facets(self._first_matches())
+            estimated = counts["total"] > MATCHES_COUNTED
         severities = Severity.objects.filter(pk__in=counts["severity"]).order_by("rank")
         perpetrators = PerpetratorKind.objects.filter(pk__in=counts["perpetrator"]).order_by(
             "position", "name"
@@ -355,6 +381,8 @@ class IncidentFilter(django_filters.FilterSet):
         total, with_policy = counts["total"], counts["with_policy"]
         return {
             "total": total,
+            "estimated": estimated,
+            "counted": MATCHES_COUNTED,
             "severity": [
                 (s.name, f"{s.name} {s.label}", counts["severity"][s.pk]) for s in severities
             ],
@@ -375,6 +403,31 @@ class IncidentFilter(django_filters.FilterSet):
             "has_policy": [("yes", "Yes", with_policy), ("no", "No", total - with_policy)],
             "tags": tags,
         }
+
+    def _first_matches(self):
+        """At most MATCHES_COUNTED + 1 matches, the newest (a search's in any order: ranking
+        them all is the cost this avoids), so counting them is bounded however many match."""
+        incidents = self.qs.order_by()
+        if not self.form.cleaned_data.get("q"):
+            incidents = incidents.order_by("-sort_date", "-number")
+        first = incidents.values("pk")[: MATCHES_COUNTED + 1]
+        return Incident.objects.filter(pk__in=first).order_by()
+
+
+def _counts_from_keys(kept):
+    """Maintained counts ({"severity:3": n, ...}) in the shape `_count_facets` returns."""
+    counts = {
+        facet: {} for facet in ("severity", "perpetrator", "autonomy", "kind", "tag", "dataset")
+    }
+    counts["total"] = kept.get(facet_counts.TOTAL, 0)
+    counts["with_policy"] = kept.get("has_policy:yes", 0)
+    for key, count in kept.items():
+        facet, _, value = key.partition(":")
+        if facet in ("severity", "perpetrator", "tag"):
+            counts[facet][int(value)] = count
+        elif facet in counts and facet not in ("total", "with_policy"):
+            counts[facet][value] = count
+    return counts
 
 
 def _count_facets(incidents):

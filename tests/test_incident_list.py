@@ -189,7 +189,9 @@ def _incidents(count):
 @pytest.mark.parametrize(
     ("url", "most"),
     [
-        ("/incidents/", 9),
+        # The first reader after a change counts the changed incidents' facet keys first: a
+        # fixed number of queries, however many changed.
+        ("/incidents/", 16),
         ("/incidents/?severity=SEV3&has_policy=yes&sort=severity", 9),
         # A search lists its matches once, then counts facets by id; on PostgreSQL it may also
         # widen a query with few exact hits to close words and names.

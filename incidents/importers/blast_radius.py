@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.text import slugify
 
-from incidents import exporters
+from incidents import exporters, facet_counts
 from incidents.models import (
     ActionItem,
     AgentAction,
@@ -739,6 +739,7 @@ class _BlastRadiusWriter:
                 )
                 for slug, relation in dict.fromkeys(data["incidents"])
             )
+            facet_counts.changed(self.incidents[slug].pk for slug, _ in data["incidents"])
             if data["controls"] is not None:
                 policy.controls.set([self.controls[slug] for slug in data["controls"]])
         if self.importer.policy_changes:

@@ -2,6 +2,7 @@ from .classification import ActionClassRule
 from .controls import AgentAction, Control, ControlAssessment, PolicyControl
 from .crosswalk import CrosswalkEntry, Derivation, SourceTerm
 from .embedding import IncidentEmbedding
+from .facets import FacetCount, FacetCountPending, IncidentFacetKeys
 from .imports import ImportJob
 from .incident import (
     ActionItem,
@@ -43,6 +44,9 @@ __all__ = [
     "PolicyControl",
     "AISystem",
     "Dataset",
+    "FacetCount",
+    "FacetCountPending",
+    "IncidentFacetKeys",
     "CaseDocument",
     "CaseSecondarySource",
     "Docket",

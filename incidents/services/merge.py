@@ -4,6 +4,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from incidents import facet_counts
 from incidents.models import AuditEvent, DuplicateFlag, Incident, IncidentOrganisation, Source
 from incidents.services import followups
 
@@ -26,6 +27,7 @@ def incident_merge(*, primary, duplicate, by=None):
         raise MergeRefused(f"{primary} was itself merged; merge into #{target} instead.")
 
     duplicate.provenances.update(incident=primary)
+    facet_counts.changed([primary.pk, duplicate.pk])  # the bulk writes here send no signal
     known_urls = set(primary.sources.values_list("url", flat=True))
     for source in duplicate.sources.all():
         if source.url not in known_urls:

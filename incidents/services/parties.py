@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.text import slugify
 
+from incidents import facet_counts
 from incidents.models import (
     AgentAction,
     AISystem,
@@ -41,6 +42,7 @@ def party_merge(*, duplicate, into, by):
         ignore_conflicts=True,
     )
     incident_ids = list(roles.values_list("incident_id", flat=True).distinct())
+    facet_counts.changed(incident_ids)  # the roles created above sent no signal
     roles.delete()
     policies = PolicyChange.objects.filter(organisation=duplicate).update(organisation=into)
     systems = _move_ai_systems(duplicate, into)

@@ -1,6 +1,7 @@
 """Pages anyone can read without an account."""
 
 from django.conf import settings
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
@@ -69,6 +70,8 @@ def incident_list(request):
             "filterset": filterset,
             "page": page,
             "total": total,
+            "counts_estimated": facets["estimated"],
+            "counted": intcomma(facets["counted"]),
             "problems": problems,
             "facet_groups": listing.facet_groups(request, filterset, facets),
             "tag_groups": listing.tag_groups(request, facets),
