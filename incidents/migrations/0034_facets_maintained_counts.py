@@ -13,7 +13,7 @@ def count_existing_incidents(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0032_control_updated_at'),
+        ('incidents', '0033_summaries_deltas'),
     ]
 
     operations = [
