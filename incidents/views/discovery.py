@@ -6,7 +6,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from incidents.caching import public_page_cache
+from incidents.caching import list_version, public_page_cache
 from incidents.citation import absolute_url
 from incidents.sitemaps import SITEMAPS
 
@@ -21,7 +21,7 @@ def robots_txt(request):
     return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")
 
 
-@public_page_cache
+@public_page_cache(version=list_version)
 def sitemap_index(request):
     """Django's index view names the host the request came through; this one the public."""
     items = []
@@ -37,6 +37,6 @@ def sitemap_index(request):
     )
 
 
-@public_page_cache
+@public_page_cache(version=list_version)
 def sitemap_section(request, section):
     return sitemap_views.sitemap(request, SITEMAPS, section=section)
