@@ -1,13 +1,16 @@
 """sitemap.xml: every public page, at its public address (`SITE_URL`)."""
 
+from datetime import datetime
 from math import ceil
 from urllib.parse import urlsplit
+from xml.sax.saxutils import escape as xml_escape
 
 from django.conf import settings
 from django.contrib.sitemaps import Sitemap
 from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.db.models import Max
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.functional import cached_property
 
 from incidents.models import Incident, Organisation, PolicyChange, Tag
@@ -131,3 +134,31 @@ SITEMAPS = {
     "organisations": OrganisationSitemap,
     "tags": TagSitemap,
 }
+
+
+def urlset_xml(urls):
+    """What Django's sitemap.xml template renders, built as one string: the template takes
+    seconds for ten thousand URLs."""
+    entries = []
+    for url in urls:
+        parts = [f"<url><loc>{xml_escape(url['location'])}</loc>"]
+        if url["lastmod"]:
+            parts.append(f"<lastmod>{_day(url['lastmod'])}</lastmod>")
+        if url["changefreq"]:
+            parts.append(f"<changefreq>{url['changefreq']}</changefreq>")
+        if url["priority"]:
+            parts.append(f"<priority>{url['priority']}</priority>")
+        parts.append("</url>")
+        entries.append("".join(parts))
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/'
+        'sitemap/0.9" xmlns:xhtml="http://www.w3.org/1999/xhtml">\n'
+        + "".join(entries)
+        + "\n</urlset>\n"
+    )
+
+
+def _day(moment):
+    if isinstance(moment, datetime) and timezone.is_aware(moment):
+        moment = timezone.localtime(moment)
+    return moment.strftime("%Y-%m-%d")

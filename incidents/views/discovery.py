@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET
 
 from incidents.caching import list_version, public_page_cache
 from incidents.citation import absolute_url
-from incidents.sitemaps import SITEMAPS
+from incidents.sitemaps import SITEMAPS, urlset_xml
 
 # Signed-in work and accounts are no use to a search engine.
 PRIVATE_PREFIXES = ["/admin/", "/accounts/", "/my/", "/postmortems/", "/audit/"]
@@ -39,4 +39,6 @@ def sitemap_index(request):
 
 @public_page_cache(version=list_version)
 def sitemap_section(request, section):
-    return sitemap_views.sitemap(request, SITEMAPS, section=section)
+    response = sitemap_views.sitemap(request, SITEMAPS, section=section)
+    response.content = urlset_xml(response.context_data["urlset"])
+    return response
