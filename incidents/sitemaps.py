@@ -136,29 +136,28 @@ SITEMAPS = {
 }
 
 
-def urlset_xml(urls):
-    """What Django's sitemap.xml template renders, built as one string: the template takes
-    seconds for ten thousand URLs."""
+def urlset_xml(sitemap, items):
+    """The <urlset> of `items`, as Django's sitemap.xml template renders it, built as one
+    string: the template and Django's per-item dictionaries take seconds for ten thousand."""
+    prefix = f"{sitemap.get_protocol()}://{sitemap.get_domain()}"
+    lastmod = getattr(sitemap, "lastmod", None)
+    priority = getattr(sitemap, "priority", None)
+    changefreq = f"<changefreq>{sitemap.changefreq}</changefreq>" if sitemap.changefreq else ""
+    zone = timezone.get_current_timezone()
     entries = []
-    for url in urls:
-        parts = [f"<url><loc>{xml_escape(url['location'])}</loc>"]
-        if url["lastmod"]:
-            parts.append(f"<lastmod>{_day(url['lastmod'])}</lastmod>")
-        if url["changefreq"]:
-            parts.append(f"<changefreq>{url['changefreq']}</changefreq>")
-        if url["priority"]:
-            parts.append(f"<priority>{url['priority']}</priority>")
-        parts.append("</url>")
-        entries.append("".join(parts))
+    for item in items:
+        entry = f"<url><loc>{xml_escape(prefix + sitemap.location(item))}</loc>"
+        if lastmod and (moment := lastmod(item)):
+            if isinstance(moment, datetime) and timezone.is_aware(moment):
+                moment = moment.astimezone(zone)
+            entry += f"<lastmod>{moment:%Y-%m-%d}</lastmod>"
+        entry += changefreq
+        if priority:
+            entry += f"<priority>{priority(item)}</priority>"
+        entries.append(entry + "</url>")
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/'
         'sitemap/0.9" xmlns:xhtml="http://www.w3.org/1999/xhtml">\n'
         + "".join(entries)
         + "\n</urlset>\n"
     )
-
-
-def _day(moment):
-    if isinstance(moment, datetime) and timezone.is_aware(moment):
-        moment = timezone.localtime(moment)
-    return moment.strftime("%Y-%m-%d")

@@ -1,7 +1,8 @@
 """What crawlers and feed readers ask for: robots.txt, the sitemap and the feeds."""
 
 from django.contrib.sitemaps import views as sitemap_views
-from django.http import HttpResponse
+from django.core.paginator import EmptyPage, PageNotAnInteger
+from django.http import Http404, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
@@ -39,6 +40,11 @@ def sitemap_index(request):
 
 @public_page_cache(version=list_version)
 def sitemap_section(request, section):
-    response = sitemap_views.sitemap(request, SITEMAPS, section=section)
-    response.content = urlset_xml(response.context_data["urlset"])
-    return response
+    if section not in SITEMAPS:
+        raise Http404("No such sitemap.")
+    sitemap = SITEMAPS[section]()
+    try:
+        page = sitemap.paginator.page(request.GET.get("p", 1))
+    except (EmptyPage, PageNotAnInteger) as error:
+        raise Http404("No such page of the sitemap.") from error
+    return HttpResponse(urlset_xml(sitemap, page.object_list), content_type="application/xml")
