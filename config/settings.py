@@ -437,3 +437,6 @@ MAX_COMPRESSION_RATIO = env_int("MAX_COMPRESSION_RATIO", 100)
 # Anonymous readers get whole public pages from the cache until the data changes, or at most
 # this long (taxonomy renames do not change the data version).
 PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 600)
+# How long browsers and shared caches may keep a public page (and serve it stale while they
+# ask again); signed-in responses are private.
+PUBLIC_MAX_AGE_SECONDS = env_int("PUBLIC_MAX_AGE_SECONDS", 60)

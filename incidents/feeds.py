@@ -62,7 +62,16 @@ class IncidentFeed(Feed):
         return (
             self.incidents(obj)
             .select_related("severity", "published_revision")
-            .defer("published_revision__data")
+            # Only what an item shows: narratives and search vectors are most of a row.
+            .only(
+                "number",
+                "slug",
+                "title",
+                "summary",
+                "published_at",
+                "severity__name",
+                "published_revision__created_at",
+            )
             .prefetch_related("tags")
             .filter(published_at__isnull=False)  # as the feed index
             .order_by("-published_at", "-number")[:ITEMS]

@@ -1,7 +1,13 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from incidents.caching import public_page_cache
+from incidents.caching import (
+    control_version,
+    list_version,
+    pattern_version,
+    public_page_cache,
+    summaries_version,
+)
 from incidents.feeds import feed_urls
 from incidents.views import (
     accounts,
@@ -33,10 +39,14 @@ urlpatterns = [
     path("legal-cases/<slug:slug>/", legal.legal_case_detail, name="legal_case_detail"),
     path("tags/", public.tag_list, name="tag_list"),
     path("tags/<slug:facet>/<slug:slug>/", public.tag_detail, name="tag_detail"),
-    path("controls/", public_page_cache(controls.control_list), name="control_list"),
+    path(
+        "controls/",
+        public_page_cache(controls.control_list, version=control_version),
+        name="control_list",
+    ),
     path(
         "controls/<slug:slug>/",
-        public_page_cache(controls.control_detail),
+        public_page_cache(controls.control_detail, version=control_version),
         name="control_detail",
     ),
     path("data/", data.data_index, name="data"),
@@ -102,7 +112,11 @@ urlpatterns = [
     ),
     path("reporting/", reporting.reporting_due, name="reporting_due"),
     # Dashboards and recurring patterns.
-    path("dashboard/", dashboards.dashboard, name="dashboard"),
+    path(
+        "dashboard/",
+        public_page_cache(dashboards.dashboard, version=summaries_version),
+        name="dashboard",
+    ),
     path("dashboard/<slug:slug>.csv", dashboards.dashboard_csv, name="dashboard_csv"),
     path(
         "dashboard/<slug:slug>.png",
@@ -116,9 +130,17 @@ urlpatterns = [
         {"fmt": "svg"},
         name="dashboard_svg",
     ),
-    path("patterns/", public_page_cache(patterns.pattern_list), name="patterns"),
+    path(
+        "patterns/",
+        public_page_cache(patterns.pattern_list, version=pattern_version),
+        name="patterns",
+    ),
     path("patterns/gaps/", patterns.pattern_gaps, name="pattern_gaps"),
-    path("patterns/<int:pk>/", public_page_cache(patterns.pattern_detail), name="pattern_detail"),
+    path(
+        "patterns/<int:pk>/",
+        public_page_cache(patterns.pattern_detail, version=pattern_version),
+        name="pattern_detail",
+    ),
     path("patterns/<int:pk>/rename/", patterns.pattern_rename, name="pattern_rename"),
     path("patterns/<int:pk>/merge/", patterns.pattern_merge, name="pattern_merge"),
     path("patterns/<int:pk>/split/", patterns.pattern_split, name="pattern_split"),
@@ -128,7 +150,8 @@ urlpatterns = [
 
 # Open data: feeds, sitemap and robots.txt.
 urlpatterns += [
-    path(route, public_page_cache(feed), name=name) for route, feed, name in feed_urls()
+    path(route, public_page_cache(feed, version=list_version), name=name)
+    for route, feed, name in feed_urls()
 ]
 urlpatterns += [
     path("robots.txt", discovery.robots_txt, name="robots_txt"),

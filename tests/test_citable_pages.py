@@ -10,6 +10,7 @@ from django.test import Client
 
 from incidents.models import Severity
 from incidents.services import review as review_service
+from incidents.sitemaps import IncidentSitemap
 
 from .factories import (
     IncidentFactory,
@@ -167,3 +168,25 @@ def test_site_url_names_the_public_host(settings):
         f'href="https://blast-radius.example/incidents/{incident.number}/{incident.slug}/"' in html
     )
     assert f"https://blast-radius.example/incidents/{incident.number}/" in json_ld(html)["@id"]
+
+
+def test_the_incident_sitemap_pages_by_number_and_every_page_lists_its_incidents(monkeypatch):
+    monkeypatch.setattr(IncidentSitemap, "limit", 2)
+    incidents = [IncidentFactory() for _ in range(5)]
+    client = Client()
+
+    index = ET.fromstring(client.get("/sitemap.xml").content)
+    pages = [
+        loc.text.removeprefix("http://localhost:8000")
+        for loc in index.iter(f"{SITEMAP}loc")
+        if "sitemap-incidents" in loc.text
+    ]
+    urls = []
+    for address in pages:
+        response = client.get(address)
+        assert response.status_code == 200
+        urls += [loc.text for loc in ET.fromstring(response.content).iter(f"{SITEMAP}loc")]
+
+    assert urls == [f"http://localhost:8000{i.get_absolute_url()}" for i in incidents]
+    assert client.get(f"/sitemap-incidents.xml?p={len(pages) + 1}").status_code == 404
+    assert client.get("/sitemap-incidents.xml?p=two").status_code == 404

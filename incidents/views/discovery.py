@@ -1,14 +1,15 @@
 """What crawlers and feed readers ask for: robots.txt, the sitemap and the feeds."""
 
 from django.contrib.sitemaps import views as sitemap_views
-from django.http import HttpResponse
+from django.core.paginator import EmptyPage, PageNotAnInteger
+from django.http import Http404, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from incidents.caching import public_page_cache
+from incidents.caching import list_version, public_page_cache
 from incidents.citation import absolute_url
-from incidents.sitemaps import SITEMAPS
+from incidents.sitemaps import SITEMAPS, urlset_xml
 
 # Signed-in work and accounts are no use to a search engine.
 PRIVATE_PREFIXES = ["/admin/", "/accounts/", "/my/", "/postmortems/", "/audit/"]
@@ -21,7 +22,7 @@ def robots_txt(request):
     return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")
 
 
-@public_page_cache
+@public_page_cache(version=list_version)
 def sitemap_index(request):
     """Django's index view names the host the request came through; this one the public."""
     items = []
@@ -37,6 +38,13 @@ def sitemap_index(request):
     )
 
 
-@public_page_cache
+@public_page_cache(version=list_version)
 def sitemap_section(request, section):
-    return sitemap_views.sitemap(request, SITEMAPS, section=section)
+    if section not in SITEMAPS:
+        raise Http404("No such sitemap.")
+    sitemap = SITEMAPS[section]()
+    try:
+        page = sitemap.paginator.page(request.GET.get("p", 1))
+    except (EmptyPage, PageNotAnInteger) as error:
+        raise Http404("No such page of the sitemap.") from error
+    return HttpResponse(urlset_xml(sitemap, page.object_list), content_type="application/xml")

@@ -9,7 +9,13 @@ from django.urls import reverse
 
 from incidents import listing, search
 from incidents.agent_actions import missing_gates
-from incidents.caching import cached_for_this_data, public_page_cache
+from incidents.caching import (
+    cached_for_this_data,
+    incident_version,
+    list_version,
+    policy_version,
+    public_page_cache,
+)
 from incidents.dashboards.impact import policy_impact
 from incidents.dashboards.summaries import reader_scope, scope_incidents
 from incidents.filters import KEYSET_SORTS, IncidentFilter
@@ -31,7 +37,7 @@ def _page(request, queryset):
     return Paginator(queryset, settings.PAGE_SIZE).get_page(request.GET.get("page"))
 
 
-@public_page_cache
+@public_page_cache(version=list_version)
 def home(request):
     incidents = Incident.objects.published().for_list()
     return render(
@@ -45,7 +51,7 @@ def home(request):
     )
 
 
-@public_page_cache
+@public_page_cache(version=list_version)
 def incident_list(request):
     filterset = IncidentFilter(request.GET, request=request)
     facets = cached_for_this_data(
@@ -91,7 +97,7 @@ def incident_redirect(request, number):
     return redirect(incident, permanent=True)
 
 
-@public_page_cache
+@public_page_cache(version=incident_version)
 def incident_detail(request, number, slug):
     visible = Incident.objects.visible_to(request.user)
     incident = get_object_or_404(
@@ -135,13 +141,13 @@ def incident_detail(request, number, slug):
     return render(request, "incidents/incident_detail.html", context)
 
 
-@public_page_cache
+@public_page_cache(version=policy_version)
 def policy_list(request):
     page = _page(request, PolicyChange.objects.for_list())
     return render(request, "incidents/policy_list.html", {"page": page})
 
 
-@public_page_cache
+@public_page_cache(version=policy_version)
 def policy_detail(request, slug):
     policy = get_object_or_404(
         PolicyChange.objects.select_related("organisation").prefetch_related("sources"), slug=slug
@@ -164,7 +170,7 @@ def policy_detail(request, slug):
     )
 
 
-@public_page_cache
+@public_page_cache(version=list_version)
 def organisation_list(request):
     published = Incident.objects.published()
     organisations = (
@@ -209,7 +215,7 @@ def organisation_detail(request, slug):
     )
 
 
-@public_page_cache
+@public_page_cache(version=list_version)
 def tag_list(request):
     tags = Tag.objects.annotate(
         incident_count=Count("incidents", filter=Q(incidents__in=Incident.objects.published()))
@@ -217,7 +223,7 @@ def tag_list(request):
     return render(request, "incidents/tag_list.html", {"tags": tags})
 
 
-@public_page_cache
+@public_page_cache(version=list_version)
 def tag_detail(request, facet, slug):
     tag = get_object_or_404(Tag.objects.visible_to(request.user), facet=facet, slug=slug)
     page = _page(request, Incident.objects.published().filter(tags=tag).for_list())
