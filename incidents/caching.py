@@ -145,11 +145,14 @@ control_version = policy_version
 
 
 def summaries_version(**url_arguments):
-    """Dashboards: each rebuild of the summaries writes new rows; the action items they list
-    age by the day."""
+    """Dashboards: the summaries' own version, which every rebuild and every applied delta
+    moves (deltas update rows in place, so no row id would); the action items they list age
+    by the day."""
+    from incidents.dashboards.summaries import summaries_version as summaries_written
+
     return _version(
-        _published_incidents() + _newest(CATALOGUES + ((SummaryCount, ["id"]),)) + ["%s"],
-        [timezone.localdate().isoformat()],
+        _published_incidents() + _newest(CATALOGUES) + ["%s", "%s"],
+        [timezone.localdate().isoformat(), str(summaries_written())],
     )
 
 
