@@ -198,6 +198,8 @@ COMMON_LINK_HOLDERS = 1000
 LINK_CANDIDATES = 300
 TEXT_CANDIDATES = 200
 TEXT_QUERY_TERMS = 12
+# Words used by more incidents than this, together, would make the text query rank them all.
+TEXT_QUERY_MATCHES = 5000
 MEANING_CANDIDATES = 100
 # Up to this many incidents, word frequencies are counted over all of them (and their telling
 # words indexed in memory, about 6 KB an incident); beyond it, estimated from an evenly spread
@@ -205,6 +207,8 @@ MEANING_CANDIDATES = 100
 TEXT_EXACT_LIMIT = 10_000
 TEXT_SAMPLE_WINDOWS = 20
 WORDING_LIFETIME = 3600
+# Incidents whose text vectors a pass keeps at once (about 3 KB each).
+SEEN_LIMIT = 30_000
 # Incidents scored and stored per transaction by the passes over many.
 RECOMPUTE_BATCH = 500
 
@@ -282,9 +286,14 @@ class Wording:
                 found.update(self.postings.get(term, ()))
             found.discard(incident_id)
             return found
-        telling = sorted(
-            (term for term in vector if self.informative(term)), key=lambda t: -vector[t]
-        )[:TEXT_QUERY_TERMS]
+        telling, matches = [], 0
+        for term in sorted(vector, key=lambda t: -vector[t]):
+            frequency = self.document_frequency(term)
+            if self.informative(term) and matches + frequency <= TEXT_QUERY_MATCHES:
+                telling.append(term)
+                matches += frequency
+            if len(telling) == TEXT_QUERY_TERMS:
+                break
         if not telling:
             return set()
         others = Incident.objects.exclude(pk=incident_id)
@@ -330,38 +339,41 @@ class Candidates:
         self.words = words or wording()
         self.meaning = semantic.vectors() if semantic.enabled() else None
         self.common_links = max(COMMON_LINK_HOLDERS, COMMON_LINK_SHARE * self.words.total)
+        self._rare_links = {}
+        self._seen = {}
 
     def _known(self, pks):
-        """{pk: (perpetrator id, text vector)} of these incidents."""
-        missing = [pk for pk in pks if pk not in self.words.vectors]
-        fetched = {}
+        """{pk: (perpetrator id, text vector)} of these incidents, remembered for the next
+        incidents of a batch, which share many candidates."""
+        if len(self._seen) > SEEN_LIMIT:
+            self._seen = {}
+        missing = [pk for pk in pks if pk not in self._seen]
         for start in range(0, len(missing), 2000):
             for pk, perpetrator_id, title, summary in Incident.objects.filter(
                 pk__in=missing[start : start + 2000]
             ).values_list("pk", "perpetrator_id", "title", "summary"):
-                fetched[pk] = (perpetrator_id, self.words.vector(_terms(title, summary)))
-        if self.words.exact:
-            perpetrators = dict(
-                Incident.objects.filter(pk__in=pks).values_list("pk", "perpetrator_id")
-            )
-            return {
-                pk: (perpetrators[pk], self.words.vectors[pk])
-                for pk in pks
-                if pk in perpetrators and pk not in fetched
-            } | fetched
-        return fetched
+                vector = self.words.vectors.get(pk) or self.words.vector(_terms(title, summary))
+                self._seen[pk] = (perpetrator_id, vector)
+        return {pk: self._seen[pk] for pk in pks if pk in self._seen}
+
+    def _rare(self, through, field, mine):
+        """Those of these links held by no more than `common_links` incidents, each counted
+        no further than that (remembered: an import's incidents share many)."""
+        rare = []
+        for link in mine:
+            key = (field, link)
+            if key not in self._rare_links:
+                held = through.objects.filter(**{field: link}).values("incident_id")
+                holders = held[: int(self.common_links) + 1].count()
+                self._rare_links[key] = holders <= self.common_links
+            if self._rare_links[key]:
+                rare.append(link)
+        return rare
 
     def _link_candidates(self, incident_id, through, field, mine):
-        """{other: shared count} of the incidents sharing the most of these links, leaving
-        out those held by a large share of incidents."""
-        if not mine:
-            return set()
-        holders = (
-            through.objects.filter(**{f"{field}__in": mine})
-            .values(field)
-            .annotate(n=Count("incident_id", distinct=True))
-        )
-        rare = [row[field] for row in holders if row["n"] <= self.common_links]
+        """The incidents sharing the most of these links, leaving out the links held by a
+        large share of incidents."""
+        rare = self._rare(through, field, mine)
         if not rare:
             return set()
         return set(
