@@ -7,6 +7,7 @@ import heapq
 import math
 import time
 from collections import Counter, defaultdict
+from typing import NamedTuple
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection, transaction
@@ -330,6 +331,15 @@ def wording():
     return current
 
 
+class Known(NamedTuple):
+    """What scoring needs of one incident."""
+
+    perpetrator_id: int | None
+    vector: dict
+    tags: set
+    organisations: set
+
+
 class Candidates:
     """Related incidents of one incident at a time from indexed queries: the incidents sharing
     its rare tags and organisations, its telling words or its meaning, a few hundred at most,
@@ -343,17 +353,27 @@ class Candidates:
         self._seen = {}
 
     def _known(self, pks):
-        """{pk: (perpetrator id, text vector)} of these incidents, remembered for the next
-        incidents of a batch, which share many candidates."""
+        """{pk: Known} of these incidents, remembered for the next incidents of a batch,
+        which share many candidates."""
         if len(self._seen) > SEEN_LIMIT:
             self._seen = {}
         missing = [pk for pk in pks if pk not in self._seen]
         for start in range(0, len(missing), 2000):
+            chunk = missing[start : start + 2000]
+            tags, organisations = defaultdict(set), defaultdict(set)
+            for incident_id, tag_id in Incident.tags.through.objects.filter(
+                incident_id__in=chunk
+            ).values_list("incident_id", "tag_id"):
+                tags[incident_id].add(tag_id)
+            for incident_id, organisation_id in IncidentOrganisation.objects.filter(
+                incident_id__in=chunk
+            ).values_list("incident_id", "organisation_id"):
+                organisations[incident_id].add(organisation_id)
             for pk, perpetrator_id, title, summary in Incident.objects.filter(
-                pk__in=missing[start : start + 2000]
+                pk__in=chunk
             ).values_list("pk", "perpetrator_id", "title", "summary"):
                 vector = self.words.vectors.get(pk) or self.words.vector(_terms(title, summary))
-                self._seen[pk] = (perpetrator_id, vector)
+                self._seen[pk] = Known(perpetrator_id, vector, tags[pk], organisations[pk])
         return {pk: self._seen[pk] for pk in pks if pk in self._seen}
 
     def _rare(self, through, field, mine):
@@ -385,39 +405,14 @@ class Candidates:
             .values_list("incident_id", flat=True)[:LINK_CANDIDATES]
         )
 
-    @staticmethod
-    def _shared(through, field, mine, others):
-        if not mine or not others:
-            return Counter()
-        shared = Counter()
-        others = list(others)
-        for start in range(0, len(others), 2000):
-            for incident_id, n in (
-                through.objects.filter(
-                    incident_id__in=others[start : start + 2000], **{f"{field}__in": mine}
-                )
-                .values("incident_id")
-                .annotate(n=Count(field, distinct=True))
-                .values_list("incident_id", "n")
-            ):
-                shared[incident_id] = n
-        return shared
-
     def _scores(self, incident_id):
         """[(score, other, shared tags, shared organisations, text similarity, meaning
         similarity)], unsorted, as `Neighbourhood._scores`."""
-        tagging = Incident.tags.through
         own = self._known([incident_id]).get(incident_id)
         if own is None:
             return []
-        perpetrator_id, vector = own
-        tags = set(tagging.objects.filter(incident_id=incident_id).values_list("tag_id", flat=True))
-        organisations = set(
-            IncidentOrganisation.objects.filter(incident_id=incident_id).values_list(
-                "organisation_id", flat=True
-            )
-        )
-        candidates = self._link_candidates(incident_id, tagging, "tag_id", tags)
+        perpetrator_id, vector, tags, organisations = own
+        candidates = self._link_candidates(incident_id, Incident.tags.through, "tag_id", tags)
         candidates |= self._link_candidates(
             incident_id, IncidentOrganisation, "organisation_id", organisations
         )
@@ -434,21 +429,21 @@ class Candidates:
         text_of = {}
         for other in worded:
             if other in known:
-                similarity = self.words.similarity(vector, known[other][1])
+                similarity = self.words.similarity(vector, known[other].vector)
                 if similarity >= TEXT_MIN_SIMILARITY:
                     text_of[other] = similarity
         scored = candidates | text_of.keys() | meaning.keys()
         scored &= known.keys()
         scored.discard(incident_id)
-        shared_tags = self._shared(tagging, "tag_id", tags, scored)
-        shared_organisations = self._shared(
-            IncidentOrganisation, "organisation_id", organisations, scored
-        )
+        shared_tags = {other: len(tags & known[other].tags) for other in scored}
+        shared_organisations = {
+            other: len(organisations & known[other].organisations) for other in scored
+        }
         scores = []
         for other in scored:
             similarity = text_of.get(other, 0.0)
             if not similarity and other in candidates:
-                similarity = self.words.similarity(vector, known[other][1])
+                similarity = self.words.similarity(vector, known[other].vector)
                 similarity = similarity if similarity >= TEXT_MIN_SIMILARITY else 0.0
             alike = meaning.get(other, 0.0)
             score = (
@@ -460,7 +455,7 @@ class Candidates:
                 score += (
                     MEANING_WEIGHT * (alike - MEANING_MIN_SIMILARITY) / (1 - MEANING_MIN_SIMILARITY)
                 )
-            if perpetrator_id and known[other][0] == perpetrator_id:
+            if perpetrator_id and known[other].perpetrator_id == perpetrator_id:
                 score += PERPETRATOR_WEIGHT
             scores.append(
                 (
@@ -470,7 +465,7 @@ class Candidates:
                     shared_organisations[other],
                     similarity,
                     alike,
-                    known[other][0],
+                    known[other].perpetrator_id,
                 )
             )
         return scores
@@ -520,6 +515,7 @@ def _links(incident_id, scores):
 @transaction.atomic
 def _store(candidates, incident_ids):
     """Replace the stored lists of these incidents; returns {pk: its scores}."""
+    candidates._known(incident_ids)
     scores_of = {pk: candidates._scores(pk) for pk in incident_ids}
     RelatedIncident.objects.filter(incident_id__in=list(incident_ids)).delete()
     RelatedIncident.objects.bulk_create(
