@@ -351,6 +351,7 @@ class Candidates:
         self.common_links = max(COMMON_LINK_HOLDERS, COMMON_LINK_SHARE * self.words.total)
         self._rare_links = {}
         self._seen = {}
+        self._alike = {}
 
     def _known(self, pks):
         """{pk: Known} of these incidents, remembered for the next incidents of a batch,
@@ -375,6 +376,16 @@ class Candidates:
                 vector = self.words.vectors.get(pk) or self.words.vector(_terms(title, summary))
                 self._seen[pk] = Known(perpetrator_id, vector, tags[pk], organisations[pk])
         return {pk: self._seen[pk] for pk in pks if pk in self._seen}
+
+    def alike_in_meaning(self, pks):
+        """{pk: {other: cosine}} of the closest few by meaning from the floor up, a block of
+        matrix products for many incidents."""
+        if self.meaning is None:
+            return {pk: {} for pk in pks}
+        return {
+            pk: dict(heapq.nlargest(MEANING_CANDIDATES, alike.items(), key=lambda item: item[1]))
+            for pk, alike in self.meaning.neighbours(pks, floor=MEANING_MIN_SIMILARITY).items()
+        }
 
     def _rare(self, through, field, mine):
         """Those of these links held by no more than `common_links` incidents, each counted
@@ -417,14 +428,9 @@ class Candidates:
             incident_id, IncidentOrganisation, "organisation_id", organisations
         )
         worded = self.words.text_candidates(incident_id, vector)
-        meaning = {}
-        if self.meaning is not None:
-            alike = self.meaning.neighbours([incident_id], floor=MEANING_MIN_SIMILARITY)
-            meaning = dict(
-                heapq.nlargest(
-                    MEANING_CANDIDATES, alike[incident_id].items(), key=lambda item: item[1]
-                )
-            )
+        meaning = self._alike.pop(incident_id, None)
+        if meaning is None:
+            meaning = self.alike_in_meaning([incident_id]).pop(incident_id)
         known = self._known(sorted(candidates | worded | meaning.keys()))
         text_of = {}
         for other in worded:
@@ -516,6 +522,7 @@ def _links(incident_id, scores):
 def _store(candidates, incident_ids):
     """Replace the stored lists of these incidents; returns {pk: its scores}."""
     candidates._known(incident_ids)
+    candidates._alike = candidates.alike_in_meaning(incident_ids)
     scores_of = {pk: candidates._scores(pk) for pk in incident_ids}
     RelatedIncident.objects.filter(incident_id__in=list(incident_ids)).delete()
     RelatedIncident.objects.bulk_create(
