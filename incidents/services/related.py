@@ -200,7 +200,7 @@ LINK_CANDIDATES = 300
 TEXT_CANDIDATES = 200
 TEXT_QUERY_TERMS = 12
 # Words used by more incidents than this, together, would make the text query rank them all.
-TEXT_QUERY_MATCHES = 5000
+TEXT_QUERY_MATCHES = 1000
 MEANING_CANDIDATES = 100
 # Up to this many incidents, word frequencies are counted over all of them (and their telling
 # words indexed in memory, about 6 KB an incident); beyond it, estimated from an evenly spread
@@ -547,38 +547,54 @@ def related_incidents_recompute(*, incident, cascade=True):
         _store(Candidates(), [incident.pk])
 
 
-def _lists_entered(scores_of, changed):
-    """The incidents whose stored lists one of these scores may now enter: those with room
-    left, or whose last is scored no higher (scores are symmetric, so a changed incident's
-    candidates are the incidents that may now rank it)."""
-    best_of = defaultdict(float)
-    for scores in scores_of.values():
-        for score, other, *_ in scores:
-            if other not in changed:
-                best_of[other] = max(best_of[other], score)
+@transaction.atomic
+def _lists_entered(scores_of, changed, listing):
+    """Enter the changed incidents into the stored lists of their candidates where they now
+    rank, and return those lists' owners. Scores are symmetric and the other links of such a
+    list did not change, so the list keeps its best links with the changed ones among them;
+    only the lists that held a changed incident (`listing`) need computing afresh."""
+    entries = defaultdict(list)
+    for pk, scores in scores_of.items():
+        for score, other, tags, organisations, *_ in scores:
+            if other not in changed and other not in listing:
+                entries[other].append((score, pk, tags, organisations))
     entered = set()
-    for others in _batches(best_of, 2000):
-        kept = dict.fromkeys(others, (0, None))
-        for owner, n, lowest in (
-            RelatedIncident.objects.filter(incident_id__in=others)
-            .values("incident_id")
-            .annotate(n=Count("pk"), lowest=Min("score"))
-            .values_list("incident_id", "n", "lowest")
-        ):
-            kept[owner] = (n, lowest)
-        entered.update(
-            other
-            for other, (n, lowest) in kept.items()
-            if n < RELATED_LIMIT or best_of[other] >= lowest
-        )
+    for others in _batches(entries, 2000):
+        kept = defaultdict(list)
+        for link in RelatedIncident.objects.filter(incident_id__in=others):
+            kept[link.incident_id].append(link)
+        dropped, added = [], []
+        for other in others:
+            links = [(link.score, link.related_id, link) for link in kept[other]]
+            links += [(score, pk, None) for score, pk, *_ in entries[other]]
+            best = heapq.nsmallest(RELATED_LIMIT, links, key=lambda item: (-item[0], item[1]))
+            new = {pk for _, pk, link in best if link is None}
+            if not new:
+                continue
+            entered.add(other)
+            best_links = {link.pk for *_, link in best if link is not None}
+            dropped += [link.pk for link in kept[other] if link.pk not in best_links]
+            added += [
+                RelatedIncident(
+                    incident_id=other,
+                    related_id=pk,
+                    score=score,
+                    shared_tags=tags,
+                    shared_organisations=organisations,
+                )
+                for score, pk, tags, organisations in entries[other]
+                if pk in new
+            ]
+        RelatedIncident.objects.filter(pk__in=dropped).delete()
+        RelatedIncident.objects.bulk_create(added, batch_size=2000)
     return entered
 
 
 def related_incidents_recompute_many(incident_ids):
     """Store the related lists of these incidents (changed by a save or an import) and refresh
-    those of the others they may now enter or leave: the incidents listing one of them, and
-    those whose last link one of them now outscores. Returns the ids whose lists were
-    recomputed."""
+    those of the others they may now enter or leave: the incidents listing one of them are
+    recomputed, and those with room left or whose last link one of them now outscores take it
+    in. Returns the ids whose lists changed or were recomputed."""
     candidates = Candidates()
     changed = set()
     for ids in _batches(set(incident_ids), 2000):
@@ -588,12 +604,13 @@ def related_incidents_recompute_many(incident_ids):
         reached.update(
             RelatedIncident.objects.filter(related_id__in=ids).values_list("incident_id", flat=True)
         )
-    for ids in _batches(changed):
-        reached |= _lists_entered(_store(candidates, ids), changed)
     reached -= changed
+    entered = set()
+    for ids in _batches(changed):
+        entered |= _lists_entered(_store(candidates, ids), changed, reached)
     for ids in _batches(reached):
         _store(candidates, ids)
-    return changed | reached
+    return changed | reached | entered
 
 
 def related_incidents_recompute_all():
