@@ -209,9 +209,9 @@ TEXT_EXACT_LIMIT = 10_000
 TEXT_SAMPLE_WINDOWS = 20
 WORDING_LIFETIME = 3600
 # Incidents whose text vectors a pass keeps at once (about 3 KB each).
-SEEN_LIMIT = 30_000
+SEEN_LIMIT = 10_000
 # Incidents scored and stored per transaction by the passes over many.
-RECOMPUTE_BATCH = 500
+RECOMPUTE_BATCH = 200
 
 
 class Wording:
