@@ -4,6 +4,7 @@ import pytest
 from django.core.management import call_command
 
 from incidents.models import Incident, IncidentOrganisation, PerpetratorKind, RelatedIncident
+from incidents.search_index import search_index_update
 from incidents.services import followups, related
 from incidents.tasks import recompute_related_incidents
 
@@ -165,3 +166,42 @@ def test_the_bulk_recompute_after_an_import_matches_one_by_one():
     related.related_incidents_recompute_all()
 
     assert one_by_one and snapshot() == one_by_one
+
+
+def test_a_tag_most_incidents_hold_finds_no_candidates_but_still_counts(monkeypatch):
+    monkeypatch.setattr(related, "COMMON_LINK_HOLDERS", 3)
+    monkeypatch.setattr(related, "COMMON_LINK_SHARE", 0.0)
+    common, rare = TagFactory(), TagFactory()
+    incident = IncidentFactory(tags=[common, rare])
+    partner = IncidentFactory(tags=[common, rare])
+    IncidentFactory.create_batch(3, tags=[common])
+
+    assert list(scores(incident)) == [partner.pk]
+    assert scores(incident)[partner.pk] == 3.0  # both tags and the same perpetrator
+
+
+def test_on_a_large_base_the_telling_words_of_a_title_find_its_retelling(monkeypatch):
+    monkeypatch.setattr(related, "TEXT_EXACT_LIMIT", 2)
+    monkeypatch.setitem(related._wording, "current", None)
+    incident = IncidentFactory(title="Delivery robot stranded on Tallinn tramline")
+    retold = IncidentFactory(title="Tallinn tramline blocked by stranded delivery robot")
+    IncidentFactory(title="Chatbot invents refund policy")
+    search_index_update()
+
+    assert list(scores(incident)) == [retold.pk]
+
+
+def test_a_save_leaves_alone_the_lists_it_cannot_enter():
+    tag, organisation = TagFactory(), OrganisationFactory()
+    full = IncidentFactory.create_batch(
+        related.RELATED_LIMIT + 1, tags=[tag], organisations=[organisation]
+    )
+    related.related_incidents_recompute_all()
+    kept = set(RelatedIncident.objects.values_list("pk", flat=True))
+    saved = IncidentFactory(tags=[tag])
+
+    refreshed = related.related_incidents_recompute_many([saved.pk])
+
+    assert refreshed == {saved.pk}
+    assert set(links(saved)) == {each.pk for each in full[: related.RELATED_LIMIT]}
+    assert kept <= set(RelatedIncident.objects.values_list("pk", flat=True))

@@ -5,9 +5,13 @@ rows by a worker after each save, read by the incident page and the API."""
 
 import heapq
 import math
+import time
 from collections import Counter, defaultdict
+from typing import NamedTuple
 
-from django.db import transaction
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db import connection, transaction
+from django.db.models import Count, F, Max, Min, Q
 
 from incidents import semantic, text
 from incidents.models import Incident, IncidentOrganisation, RelatedIncident
@@ -185,68 +189,439 @@ class Neighbourhood:
         ]
 
 
+# A tag or organisation held by more than this share of incidents (and more than
+# COMMON_LINK_HOLDERS of them) finds no candidates, as a common word finds none: it still counts
+# for the candidates found otherwise.
+COMMON_LINK_SHARE = 0.02
+COMMON_LINK_HOLDERS = 1000
+# Bounds of one incident's candidate query: incidents sharing the most rare tags, organisations,
+# telling words and meaning. Each is then scored in full, so a bound only decides who is scored.
+LINK_CANDIDATES = 300
+TEXT_CANDIDATES = 200
+TEXT_QUERY_TERMS = 12
+# Words used by more incidents than this, together, would make the text query rank them all.
+TEXT_QUERY_MATCHES = 1000
+MEANING_CANDIDATES = 100
+# Up to this many incidents, word frequencies are counted over all of them (and their telling
+# words indexed in memory, about 6 KB an incident); beyond it, estimated from an evenly spread
+# sample of this many, kept by the process for WORDING_LIFETIME seconds.
+TEXT_EXACT_LIMIT = 10_000
+TEXT_SAMPLE_WINDOWS = 20
+WORDING_LIFETIME = 3600
+# Incidents whose text vectors a pass keeps at once (about 3 KB each).
+SEEN_LIMIT = 10_000
+# Incidents scored and stored per transaction by the passes over many.
+RECOMPUTE_BATCH = 200
+
+
+class Wording:
+    """How often each word of incident text is used, exact on a small base and estimated from a
+    sample on a large one, and the TF-IDF vectors made from it: the text part of `_scores`
+    without holding every incident's text."""
+
+    def __init__(self):
+        self.total = Incident.objects.count()
+        self.exact = self.total <= TEXT_EXACT_LIMIT
+        rows = Incident.objects.values_list("pk", "title", "summary")
+        if not self.exact:
+            rows = self._sample(rows)
+        self.frequency = Counter()
+        self.vectors = {}
+        terms_of = {}
+        for pk, title, summary in rows.iterator(chunk_size=2000):
+            terms = _terms(title, summary)
+            self.frequency.update(terms.keys())
+            if self.exact:
+                terms_of[pk] = terms
+        self.scale = 1.0 if self.exact else self.total / max(1, self._sampled)
+        self.common = max(20, COMMON_WORD_SHARE * self.total)
+        self.postings = defaultdict(list)
+        for pk, terms in terms_of.items():
+            self.vectors[pk] = self.vector(terms)
+            for term in self.vectors[pk]:
+                if self.frequency[term] <= self.common:
+                    self.postings[term].append(pk)
+        self.made = time.monotonic()
+
+    def _sample(self, rows):
+        """Windows of consecutive ids spread evenly over the base: index range scans."""
+        bounds = Incident.objects.aggregate(low=Min("pk"), high=Max("pk"))
+        width = max(1, TEXT_EXACT_LIMIT // TEXT_SAMPLE_WINDOWS)
+        step = max(width, (bounds["high"] - bounds["low"] + 1) // TEXT_SAMPLE_WINDOWS)
+        windows = Q()
+        for start in range(bounds["low"], bounds["high"] + 1, step):
+            windows |= Q(pk__gte=start, pk__lt=start + width)
+        sample = rows.filter(windows)
+        self._sampled = sample.count()
+        return sample
+
+    def document_frequency(self, term):
+        return max(1.0, self.frequency.get(term, 0) * self.scale)
+
+    def vector(self, terms):
+        """Unit TF-IDF weights of these term counts; a word in every incident says nothing."""
+        weights = {}
+        for term, n in terms.items():
+            frequency = self.document_frequency(term)
+            if frequency < self.total:
+                weights[term] = (1 + math.log(n)) * math.log(self.total / frequency)
+        norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
+        return {term: w / norm for term, w in weights.items()}
+
+    def informative(self, term):
+        return self.document_frequency(term) <= self.common
+
+    def similarity(self, vector, other):
+        return sum(
+            weight * other[term]
+            for term, weight in vector.items()
+            if term in other and self.informative(term)
+        )
+
+    def text_candidates(self, incident_id, vector):
+        """Incidents using this incident's informative words: all of them on a small base, the
+        best matches of its most telling words on a large one."""
+        if self.exact:
+            found = set()
+            for term in vector:
+                found.update(self.postings.get(term, ()))
+            found.discard(incident_id)
+            return found
+        telling, matches = [], 0
+        for term in sorted(vector, key=lambda t: -vector[t]):
+            frequency = self.document_frequency(term)
+            if self.informative(term) and matches + frequency <= TEXT_QUERY_MATCHES:
+                telling.append(term)
+                matches += frequency
+            if len(telling) == TEXT_QUERY_TERMS:
+                break
+        if not telling:
+            return set()
+        others = Incident.objects.exclude(pk=incident_id)
+        if connection.vendor == "postgresql":
+            query = SearchQuery(" | ".join(telling), search_type="raw", config="english")
+            others = (
+                others.filter(search_vector=query)
+                .annotate(rank=SearchRank(F("search_vector"), query))
+                .order_by("-rank", "pk")
+            )
+        else:
+            words = Q()
+            for term in telling:
+                words |= Q(title__icontains=term)
+            others = others.filter(words).order_by("-pk")
+        return set(others.values_list("pk", flat=True)[:TEXT_CANDIDATES])
+
+
+def _terms(title, summary):
+    return Counter(text.terms(title) * TITLE_REPEAT + text.terms(summary))
+
+
+_wording = {"current": None}
+
+
+def wording():
+    """A `Wording` of the base as it is: counted afresh on a small base, where one more
+    incident changes every weight; on a large one, a sample kept for a while."""
+    current = _wording["current"]
+    if current is not None and time.monotonic() - current.made < WORDING_LIFETIME:
+        return current
+    current = Wording()
+    _wording["current"] = None if current.exact else current
+    return current
+
+
+class Known(NamedTuple):
+    """What scoring needs of one incident."""
+
+    perpetrator_id: int | None
+    vector: dict
+    tags: set
+    organisations: set
+
+
+class Candidates:
+    """Related incidents of one incident at a time from indexed queries: the incidents sharing
+    its rare tags and organisations, its telling words or its meaning, a few hundred at most,
+    scored as `Neighbourhood` scores every incident."""
+
+    def __init__(self, words=None):
+        self.words = words or wording()
+        self.meaning = semantic.vectors() if semantic.enabled() else None
+        self.common_links = max(COMMON_LINK_HOLDERS, COMMON_LINK_SHARE * self.words.total)
+        self._rare_links = {}
+        self._seen = {}
+        self._alike = {}
+
+    def _known(self, pks):
+        """{pk: Known} of these incidents, remembered for the next incidents of a batch,
+        which share many candidates."""
+        if len(self._seen) > SEEN_LIMIT:
+            self._seen = {}
+        missing = [pk for pk in pks if pk not in self._seen]
+        for start in range(0, len(missing), 2000):
+            chunk = missing[start : start + 2000]
+            tags, organisations = defaultdict(set), defaultdict(set)
+            for incident_id, tag_id in Incident.tags.through.objects.filter(
+                incident_id__in=chunk
+            ).values_list("incident_id", "tag_id"):
+                tags[incident_id].add(tag_id)
+            for incident_id, organisation_id in IncidentOrganisation.objects.filter(
+                incident_id__in=chunk
+            ).values_list("incident_id", "organisation_id"):
+                organisations[incident_id].add(organisation_id)
+            for pk, perpetrator_id, title, summary in Incident.objects.filter(
+                pk__in=chunk
+            ).values_list("pk", "perpetrator_id", "title", "summary"):
+                vector = self.words.vectors.get(pk) or self.words.vector(_terms(title, summary))
+                self._seen[pk] = Known(perpetrator_id, vector, tags[pk], organisations[pk])
+        return {pk: self._seen[pk] for pk in pks if pk in self._seen}
+
+    def alike_in_meaning(self, pks):
+        """{pk: {other: cosine}} of the closest few by meaning from the floor up, a block of
+        matrix products for many incidents."""
+        if self.meaning is None:
+            return {pk: {} for pk in pks}
+        return {
+            pk: dict(heapq.nlargest(MEANING_CANDIDATES, alike.items(), key=lambda item: item[1]))
+            for pk, alike in self.meaning.neighbours(pks, floor=MEANING_MIN_SIMILARITY).items()
+        }
+
+    def _rare(self, through, field, mine):
+        """Those of these links held by no more than `common_links` incidents, each counted
+        no further than that (remembered: an import's incidents share many)."""
+        rare = []
+        for link in mine:
+            key = (field, link)
+            if key not in self._rare_links:
+                held = through.objects.filter(**{field: link}).values("incident_id")
+                holders = held[: int(self.common_links) + 1].count()
+                self._rare_links[key] = holders <= self.common_links
+            if self._rare_links[key]:
+                rare.append(link)
+        return rare
+
+    def _link_candidates(self, incident_id, through, field, mine):
+        """The incidents sharing the most of these links, leaving out the links held by a
+        large share of incidents."""
+        rare = self._rare(through, field, mine)
+        if not rare:
+            return set()
+        return set(
+            through.objects.filter(**{f"{field}__in": rare})
+            .exclude(incident_id=incident_id)
+            .values("incident_id")
+            .annotate(n=Count(field, distinct=True))
+            .order_by("-n", "incident_id")
+            .values_list("incident_id", flat=True)[:LINK_CANDIDATES]
+        )
+
+    def _scores(self, incident_id):
+        """[(score, other, shared tags, shared organisations, text similarity, meaning
+        similarity)], unsorted, as `Neighbourhood._scores`."""
+        own = self._known([incident_id]).get(incident_id)
+        if own is None:
+            return []
+        perpetrator_id, vector, tags, organisations = own
+        candidates = self._link_candidates(incident_id, Incident.tags.through, "tag_id", tags)
+        candidates |= self._link_candidates(
+            incident_id, IncidentOrganisation, "organisation_id", organisations
+        )
+        worded = self.words.text_candidates(incident_id, vector)
+        meaning = self._alike.pop(incident_id, None)
+        if meaning is None:
+            meaning = self.alike_in_meaning([incident_id]).pop(incident_id)
+        known = self._known(sorted(candidates | worded | meaning.keys()))
+        text_of = {}
+        for other in worded:
+            if other in known:
+                similarity = self.words.similarity(vector, known[other].vector)
+                if similarity >= TEXT_MIN_SIMILARITY:
+                    text_of[other] = similarity
+        scored = candidates | text_of.keys() | meaning.keys()
+        scored &= known.keys()
+        scored.discard(incident_id)
+        shared_tags = {other: len(tags & known[other].tags) for other in scored}
+        shared_organisations = {
+            other: len(organisations & known[other].organisations) for other in scored
+        }
+        scores = []
+        for other in scored:
+            similarity = text_of.get(other, 0.0)
+            if not similarity and other in candidates:
+                similarity = self.words.similarity(vector, known[other].vector)
+                similarity = similarity if similarity >= TEXT_MIN_SIMILARITY else 0.0
+            alike = meaning.get(other, 0.0)
+            score = (
+                TAG_WEIGHT * shared_tags[other]
+                + ORGANISATION_WEIGHT * shared_organisations[other]
+                + TEXT_WEIGHT * similarity
+            )
+            if alike:
+                score += (
+                    MEANING_WEIGHT * (alike - MEANING_MIN_SIMILARITY) / (1 - MEANING_MIN_SIMILARITY)
+                )
+            if perpetrator_id and known[other].perpetrator_id == perpetrator_id:
+                score += PERPETRATOR_WEIGHT
+            scores.append(
+                (
+                    round(score, 4),
+                    other,
+                    shared_tags[other],
+                    shared_organisations[other],
+                    similarity,
+                    alike,
+                    known[other].perpetrator_id,
+                )
+            )
+        return scores
+
+    def scored(self, incident_id):
+        """[(score, row)] of the incidents related to this one, best first."""
+        return [
+            (
+                score,
+                {
+                    "pk": other,
+                    "perpetrator_id": perpetrator_id,
+                    "shared_tags": tags,
+                    "shared_organisations": organisations,
+                    "text_similarity": round(similarity, 4),
+                    "meaning_similarity": round(alike, 4),
+                },
+            )
+            for score, other, tags, organisations, similarity, alike, perpetrator_id in sorted(
+                self._scores(incident_id), key=lambda item: (-item[0], item[1])
+            )
+        ]
+
+
 def related_candidates(incident):
     """Other incidents sharing tags, organisations, much of their wording or their meaning,
     scored, best first, as [(score, {"pk", "perpetrator_id", "shared_tags",
     "shared_organisations", "text_similarity", "meaning_similarity"})]."""
-    return Neighbourhood().scored(incident.pk)
+    return Candidates().scored(incident.pk)
+
+
+def _links(incident_id, scores):
+    """The RelatedIncident rows to store for this incident: its best few."""
+    best = heapq.nsmallest(RELATED_LIMIT, scores, key=lambda item: (-item[0], item[1]))
+    return [
+        RelatedIncident(
+            incident_id=incident_id,
+            related_id=other,
+            score=score,
+            shared_tags=tags,
+            shared_organisations=organisations,
+        )
+        for score, other, tags, organisations, *_ in best
+    ]
 
 
 @transaction.atomic
+def _store(candidates, incident_ids):
+    """Replace the stored lists of these incidents; returns {pk: its scores}."""
+    candidates._known(incident_ids)
+    candidates._alike = candidates.alike_in_meaning(incident_ids)
+    scores_of = {pk: candidates._scores(pk) for pk in incident_ids}
+    RelatedIncident.objects.filter(incident_id__in=list(incident_ids)).delete()
+    RelatedIncident.objects.bulk_create(
+        (link for pk, scores in scores_of.items() for link in _links(pk, scores)),
+        batch_size=2000,
+    )
+    return scores_of
+
+
+def _batches(ids, size=RECOMPUTE_BATCH):
+    ids = sorted(ids)
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
 def related_incidents_recompute(*, incident, cascade=True):
     """Store the incidents most related to this one; with cascade, refresh its neighbours too,
     since their lists may now include or drop this incident."""
     if cascade:
         related_incidents_recompute_many([incident.pk])
-        return
-    neighbourhood = Neighbourhood()
-    RelatedIncident.objects.filter(incident=incident).delete()
-    RelatedIncident.objects.bulk_create(neighbourhood.links(incident.pk))
-
-
-def _lists_reaching(neighbourhood, incident_ids):
-    """The incidents whose stored lists these incidents may enter or leave: those listing one
-    of them now, and those scoring one of them at least as high as the last of their list
-    (scores are symmetric, so one pass over each changed incident's candidates finds them)."""
-    kept = defaultdict(list)
-    for owner, related_id, score in RelatedIncident.objects.values_list(
-        "incident_id", "related_id", "score"
-    ):
-        kept[owner].append((score, related_id))
-    reached = {owner for owner, links in kept.items() if any(r in incident_ids for _, r in links)}
-    for pk in neighbourhood.in_blocks(incident_ids):
-        for score, other, *_ in neighbourhood._scores(pk):
-            links = kept.get(other, ())
-            if len(links) < RELATED_LIMIT or score >= min(s for s, _ in links):
-                reached.add(other)
-    return reached
+    else:
+        _store(Candidates(), [incident.pk])
 
 
 @transaction.atomic
+def _lists_entered(scores_of, changed, listing):
+    """Enter the changed incidents into the stored lists of their candidates where they now
+    rank, and return those lists' owners. Scores are symmetric and the other links of such a
+    list did not change, so the list keeps its best links with the changed ones among them;
+    only the lists that held a changed incident (`listing`) need computing afresh."""
+    entries = defaultdict(list)
+    for pk, scores in scores_of.items():
+        for score, other, tags, organisations, *_ in scores:
+            if other not in changed and other not in listing:
+                entries[other].append((score, pk, tags, organisations))
+    entered = set()
+    for others in _batches(entries, 2000):
+        kept = defaultdict(list)
+        for link in RelatedIncident.objects.filter(incident_id__in=others):
+            kept[link.incident_id].append(link)
+        dropped, added = [], []
+        for other in others:
+            links = [(link.score, link.related_id, link) for link in kept[other]]
+            links += [(score, pk, None) for score, pk, *_ in entries[other]]
+            best = heapq.nsmallest(RELATED_LIMIT, links, key=lambda item: (-item[0], item[1]))
+            new = {pk for _, pk, link in best if link is None}
+            if not new:
+                continue
+            entered.add(other)
+            best_links = {link.pk for *_, link in best if link is not None}
+            dropped += [link.pk for link in kept[other] if link.pk not in best_links]
+            added += [
+                RelatedIncident(
+                    incident_id=other,
+                    related_id=pk,
+                    score=score,
+                    shared_tags=tags,
+                    shared_organisations=organisations,
+                )
+                for score, pk, tags, organisations in entries[other]
+                if pk in new
+            ]
+        RelatedIncident.objects.filter(pk__in=dropped).delete()
+        RelatedIncident.objects.bulk_create(added, batch_size=2000)
+    return entered
+
+
 def related_incidents_recompute_many(incident_ids):
     """Store the related lists of these incidents (changed by a save or an import) and refresh
-    those of the others they may now enter or leave, from data loaded once. Returns the ids
-    whose lists were recomputed."""
-    neighbourhood = Neighbourhood()
-    incident_ids = {pk for pk in incident_ids if pk in neighbourhood.perpetrator_of}
-    refreshed = incident_ids | _lists_reaching(neighbourhood, incident_ids)
-    RelatedIncident.objects.filter(incident__in=refreshed).delete()
-    RelatedIncident.objects.bulk_create(
-        (link for pk in neighbourhood.in_blocks(refreshed) for link in neighbourhood.links(pk)),
-        batch_size=2000,
-    )
-    return refreshed
+    those of the others they may now enter or leave: the incidents listing one of them are
+    recomputed, and those with room left or whose last link one of them now outscores take it
+    in. Returns the ids whose lists changed or were recomputed."""
+    candidates = Candidates()
+    changed = set()
+    for ids in _batches(set(incident_ids), 2000):
+        changed.update(Incident.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    reached = set()
+    for ids in _batches(changed, 2000):
+        reached.update(
+            RelatedIncident.objects.filter(related_id__in=ids).values_list("incident_id", flat=True)
+        )
+    reached -= changed
+    entered = set()
+    for ids in _batches(changed):
+        entered |= _lists_entered(_store(candidates, ids), changed, reached)
+    for ids in _batches(reached):
+        _store(candidates, ids)
+    return changed | reached | entered
 
 
-@transaction.atomic
 def related_incidents_recompute_all():
-    """Every incident's related list, scored as `related_candidates` does, from data loaded
-    once: one pass in memory instead of queries per incident."""
-    neighbourhood = Neighbourhood()
-    links = [
-        link
-        for pk in neighbourhood.in_blocks(neighbourhood.perpetrator_of)
-        for link in neighbourhood.links(pk)
-    ]
-    RelatedIncident.objects.all().delete()
-    RelatedIncident.objects.bulk_create(links, batch_size=2000)
+    """Every incident's related list, scored as `related_candidates` does, a batch of
+    incidents at a time, so memory stays that of one batch whatever the size of the base."""
+    candidates = Candidates()
+    after = 0
+    while ids := list(
+        Incident.objects.filter(pk__gt=after)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:RECOMPUTE_BATCH]
+    ):
+        _store(candidates, ids)
+        after = ids[-1]
