@@ -66,7 +66,7 @@ check: install-dev
 	  SECURE_HSTS_INCLUDE_SUBDOMAINS=1 SECURE_HSTS_PRELOAD=1 \
 	  $(BIN)/python manage.py check --deploy --fail-level WARNING
 
-## Relevance and speed benchmarks (speed needs DATABASE_URL to name a PostgreSQL server)
+## Relevance and speed benchmarks (speed and scale need DATABASE_URL to name a PostgreSQL server)
 bench: install-dev
 	$(BIN)/python benchmarks/relevance.py
 	$(BIN)/python benchmarks/duplicates.py
@@ -78,6 +78,7 @@ bench: install-dev
 	$(BIN)/python benchmarks/dashboard.py
 	$(BIN)/python benchmarks/open_data.py
 	$(BIN)/python benchmarks/patterns.py
+	$(BIN)/python benchmarks/scale.py
 
 ## Recompile both locks from requirements.in and requirements-dev.in after editing either;
 ## pins already in the locks are kept (LOCK_ARGS=--upgrade moves every package to its newest)
