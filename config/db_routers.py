@@ -8,6 +8,7 @@ never pass through it, so they read and write the primary.
 from contextvars import ContextVar
 
 from django.conf import settings
+from django.db import connections, router
 
 REPLICA = "replica"
 # Set after a write so that the same browser then reads from the primary and sees its change.
@@ -62,3 +63,9 @@ class ReplicaReadsMiddleware:
                 samesite="Lax",
             )
         return response
+
+
+def reading_connection():
+    """The connection the ORM reads from just now: raw SQL that reads, or sets a session
+    setting for the ORM's reads, must use it too."""
+    return connections[router.db_for_read(None)]

@@ -14,8 +14,8 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
 
+from config.db_routers import reading_connection
 from incidents.models import (
     Control,
     ControlAssessment,
@@ -69,7 +69,7 @@ def data_version():
         )
         for column in columns
     ]
-    with connection.cursor() as cursor:
+    with reading_connection().cursor() as cursor:
         cursor.execute("SELECT " + ", ".join(parts))
         row = cursor.fetchone()
     return hashlib.sha256(repr(row).encode()).hexdigest()[:16]
