@@ -1,8 +1,8 @@
 """Anonymous reads go to the streaming replica (DATABASES["replica"]), the rest to the primary.
 
 The middleware marks the requests whose reads may go to the replica: safe methods by a visitor
-who is not signed in and has not just written. Celery tasks, management commands and migrations
-never pass through it, so they read and write the primary.
+who is not signed in (no session, no API token) and has not just written. Celery tasks,
+management commands and migrations never pass through it, so they read and write the primary.
 """
 
 from contextvars import ContextVar
@@ -40,6 +40,8 @@ def may_read_from_replica(request):
         request.method in SAFE_METHODS
         and STICKY_COOKIE not in request.COOKIES
         and not request.user.is_authenticated
+        # An API token is checked in the view, after this; its holder is signed in too.
+        and "HTTP_AUTHORIZATION" not in request.META
     )
 
 

@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from config.db_routers import REPLICA, STICKY_COOKIE
+from incidents.api.authentication import issue_token
 from incidents.models import Incident
 
 from .factories import IncidentFactory
@@ -83,6 +84,20 @@ def test_an_anonymous_search_with_facet_counts_is_read_from_the_replica(queries_
 
     assert b"Agent deleted the staging cluster" in response.content
     assert queries_by_database["default"] == 0
+
+
+def test_an_api_client_with_a_token_reads_the_primary(queries_by_database, vic):
+    incident = IncidentFactory(title="Agent deleted the staging cluster")
+    queries_by_database.update({"default": 0, REPLICA: 0})
+    token = issue_token(user=vic)
+
+    response = Client().get(
+        f"/api/v1/incidents/{incident.number}/", HTTP_AUTHORIZATION=f"Token {token}"
+    )
+
+    assert response.status_code == 200
+    assert queries_by_database["default"] > 0
+    assert queries_by_database[REPLICA] == 0
 
 
 def test_after_a_post_the_same_browser_reads_the_primary_for_a_while(queries_by_database):
