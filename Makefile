@@ -79,6 +79,7 @@ bench: install-dev
 	$(BIN)/python benchmarks/open_data.py
 	$(BIN)/python benchmarks/patterns.py
 	$(BIN)/python benchmarks/scale.py
+	$(BIN)/python benchmarks/replica.py
 
 ## Recompile both locks from requirements.in and requirements-dev.in after editing either;
 ## pins already in the locks are kept (LOCK_ARGS=--upgrade moves every package to its newest)

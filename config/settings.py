@@ -17,6 +17,7 @@ import sentry_sdk
 from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 from sentry_sdk.integrations.celery import CeleryIntegration
 from sentry_sdk.integrations.django import DjangoIntegration
 
@@ -94,6 +95,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: only anonymous reads may go to the replica.
+    "config.db_routers.ReplicaReadsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last but for the metrics, as django-axes requires: it answers for a locked-out sign-in.
@@ -137,6 +140,22 @@ METERED_ENGINES = {
 DATABASES["default"]["ENGINE"] = METERED_ENGINES.get(
     DATABASES["default"]["ENGINE"], DATABASES["default"]["ENGINE"]
 )
+# A streaming replica for anonymous reads (config.db_routers); unset, everything uses the primary.
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"],
+        conn_max_age=env_int("CONN_MAX_AGE", 0),
+        conn_health_checks=env_bool("CONN_HEALTH_CHECKS", default=True),
+    )
+    DATABASES["replica"]["ENGINE"] = METERED_ENGINES.get(
+        DATABASES["replica"]["ENGINE"], DATABASES["replica"]["ENGINE"]
+    )
+    # Tests read the replica's tables from the primary's test database.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["config.db_routers.ReplicaRouter"]
+# After a write, the same browser reads from the primary this long, so it sees its own change
+# while the replica catches up.
+REPLICA_STICKY_SECONDS = env_int("REPLICA_STICKY_SECONDS", 15)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # A covering index only pays off on PostgreSQL; on SQLite it is a plain index, as intended.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
@@ -256,6 +275,30 @@ CELERY_TASK_IGNORE_RESULT = True
 # A separate queue name lets a CI run or a second checkout share one Redis without
 # workers taking each other's tasks.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "blast-radius")
+# Imports, summary rebuilds and mail have queues of their own, so each can get its own workers;
+# their names derive from the default queue's so that separate deployments stay apart too.
+# A worker started without -Q consumes them all.
+IMPORTS_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}-imports"
+SUMMARIES_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}-summaries"
+MAIL_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}-mail"
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name), routing_key=name)
+    for name in [
+        CELERY_TASK_DEFAULT_QUEUE,
+        IMPORTS_QUEUE,
+        SUMMARIES_QUEUE,
+        MAIL_QUEUE,
+    ]
+]
+CELERY_TASK_ROUTES = {
+    "incidents.tasks.run_import_job": {"queue": IMPORTS_QUEUE},
+    "incidents.tasks.rebuild_dashboard_summaries": {"queue": SUMMARIES_QUEUE},
+    "incidents.tasks.update_dashboard_summaries": {"queue": SUMMARIES_QUEUE},
+    "incidents.tasks.send_notifications": {"queue": MAIL_QUEUE},
+    "incidents.tasks.remind_overdue_action_items": {"queue": MAIL_QUEUE},
+    "incidents.tasks.remind_reporting_deadlines": {"queue": MAIL_QUEUE},
+    "incidents.tasks.send_weekly_digests": {"queue": MAIL_QUEUE},
+}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE

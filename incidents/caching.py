@@ -28,11 +28,11 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date, parse_http_date_safe
 
+from config.db_routers import reading_connection
 from incidents.models import (
     Control,
     ControlAssessment,
@@ -48,7 +48,6 @@ from incidents.models import (
     PolicyChangeIncident,
     PolicyControl,
     RelatedIncident,
-    SummaryCount,
     Tag,
 )
 
@@ -117,7 +116,7 @@ def _version(parts, params=()):
     known = _page_data_version.get()
     if known is not None:
         return known
-    with connection.cursor() as cursor:
+    with reading_connection().cursor() as cursor:
         cursor.execute("SELECT " + ", ".join(parts), params)
         row = cursor.fetchone()
     return hashlib.sha256(repr(row).encode()).hexdigest()[:16]

@@ -12,12 +12,12 @@ from operator import or_
 import django_filters
 from django import forms
 from django.core.exceptions import EmptyResultSet
-from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.text import capfirst
 from django_filters.filters import QuerySetRequestMixin
 
+from config.db_routers import reading_connection
 from incidents import facet_counts, search
 from incidents.models import (
     AISystem,
@@ -473,7 +473,7 @@ def _count_facets(incidents):
         SELECT 'dataset', p.dataset, COUNT(DISTINCT p.incident_id) FROM {provenances} p
         JOIN m ON m.id = p.incident_id GROUP BY p.dataset
     """
-    with connection.cursor() as cursor:
+    with reading_connection().cursor() as cursor:
         cursor.execute(sql, params)
         for facet, key, count in cursor.fetchall():
             if facet in ("total", "with_policy"):

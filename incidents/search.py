@@ -34,6 +34,7 @@ from django.db import connection
 from django.db.models import Case, F, FloatField, Func, Q, TextField, Value, When
 from django.db.models.functions import Concat, Replace, Substr
 
+from config.db_routers import reading_connection
 from incidents import semantic, text
 from incidents.models import AISystem, Incident, IncidentOrganisation, Organisation, Tag
 
@@ -288,7 +289,7 @@ def _terms(query):
     sql = TERMS_SQL.format(
         table=table, corpus="NULL, NULL" if corpus else CORPUS_SQL.format(table=table)
     )
-    with connection.cursor() as cursor:
+    with reading_connection().cursor() as cursor:
         cursor.execute(sql, [query, MAX_TERMS])
         rows = cursor.fetchall()
     if not rows:
@@ -315,7 +316,7 @@ def _candidate_lexemes(terms):
 def _set_word_similarity_threshold():
     # `%>` (the index-backed word-similarity test) compares against this setting; its default,
     # 0.6, misses one swapped letter in a short word.
-    with connection.cursor() as cursor:
+    with reading_connection().cursor() as cursor:
         cursor.execute(
             "SELECT set_config('pg_trgm.word_similarity_threshold', %s, false)",
             [str(TITLE_TRIGRAM_THRESHOLD)],

@@ -192,7 +192,7 @@ def celery_worker(database_url, broker_url, *, pool="solo"):
             "--without-gossip",
             "--without-mingle",
             "-Q",
-            settings.CELERY_TASK_DEFAULT_QUEUE,
+            ",".join(queue.name for queue in settings.CELERY_TASK_QUEUES),
         ],  # fmt: skip
         cwd=Path(__file__).resolve().parent.parent,
         env=env,

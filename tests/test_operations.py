@@ -302,7 +302,7 @@ class Worker:
                 "--without-gossip",
                 "--without-mingle",
                 "-Q",
-                settings.CELERY_TASK_DEFAULT_QUEUE,
+                ",".join(queue.name for queue in settings.CELERY_TASK_QUEUES),
             ],
             cwd=ROOT,
             env={**os.environ, "DATABASE_URL": _database_url(), **environment},

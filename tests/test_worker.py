@@ -63,7 +63,7 @@ def worker():
             "--without-gossip",
             "--without-mingle",
             "-Q",
-            settings.CELERY_TASK_DEFAULT_QUEUE,
+            ",".join(queue.name for queue in settings.CELERY_TASK_QUEUES),
         ],
         cwd=ROOT,
         env=env,
