@@ -335,6 +335,8 @@ CELERY_BEAT_SCHEDULE = {
 # Work set off by a save is queued on commit; the sweep queues what is still pending this long
 # after (younger work may still be waiting in the broker).
 PENDING_WORK_GRACE_SECONDS = env_int("PENDING_WORK_GRACE_SECONDS", 300)
+# Saves queue at most one grouping of recurring patterns this often (it reads the whole base).
+PATTERNS_RECOMPUTE_SECONDS = env_int("PATTERNS_RECOMPUTE_SECONDS", 3600)
 # A running import job that reported no progress for this long lost its worker: the sweep marks
 # it failed, and the admin offers to retry it.
 IMPORT_JOB_STALE_SECONDS = env_int("IMPORT_JOB_STALE_SECONDS", 900)

@@ -28,6 +28,8 @@ from incidents.models import PendingWork
 
 log = logging.getLogger(__name__)
 
+PATTERNS_QUEUED_KEY = "pattern-clusters-queued"
+
 
 def _task(name):
     return current_app.tasks[f"incidents.tasks.{name}"]
@@ -121,6 +123,13 @@ def crosswalk_entry_rederive(entry_id):
 
 
 def pattern_clusters():
+    """Grouping compares every incident with its neighbours, a job on the whole base: saves
+    queue at most one per PATTERNS_RECOMPUTE_SECONDS (Celery beat runs one nightly too), so
+    a busy site is not grouping again after every save."""
+    # add() is False while one was queued within the interval; None means the cache is down,
+    # and then one recompute too many beats none.
+    if cache.add(PATTERNS_QUEUED_KEY, True, timeout=settings.PATTERNS_RECOMPUTE_SECONDS) is False:
+        return
     _queue_on_commit("recompute_pattern_clusters")
 
 

@@ -4,8 +4,9 @@ and split by editors on the pattern page, and the gaps no policy change addresse
 import pytest
 from django.core.management import call_command
 
+from incidents import queueing
 from incidents.dashboards.summaries import summaries_rebuild
-from incidents.models import Incident, PatternCluster, PatternClusterMember
+from incidents.models import Incident, PatternCluster, PatternClusterMember, PendingWork
 from incidents.services import related
 from incidents.services.patterns import cap_for, clusters_recompute
 
@@ -309,3 +310,11 @@ def test_no_pattern_holds_more_than_a_twentieth_of_the_aiid(reader):
     assert sizes[0] <= 0.05 * incidents
     page = reader.get("/patterns/")
     assert len(page.content) < 100_000
+
+
+def test_a_burst_of_saves_queues_one_grouping(db, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as queued:
+        for _ in range(3):
+            queueing.pattern_clusters()
+    assert len(queued) == 1
+    assert PendingWork.objects.filter(task="recompute_pattern_clusters").count() == 1
