@@ -305,6 +305,13 @@ def maintained(scope, filter_key):
     return found if built else None
 
 
+def published_total():
+    """How many incidents the public list shows, from the kept counts (a COUNT of a million
+    rows otherwise), or None when they are not kept."""
+    kept = maintained(Scope.PUBLIC, "")
+    return None if kept is None else kept.get(TOTAL, 0)
+
+
 def differences():
     """(scope, filter key, facet key, kept, exact) wherever the kept counts are wrong."""
     kept = Counter()

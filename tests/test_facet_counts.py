@@ -211,3 +211,13 @@ def test_kept_counts_equal_the_counts_of_the_filtered_list(rf, vic, internal):
         counted = IncidentFilter(QueryDict(query), request=request)
         counted._maintained = False
         assert kept.facet_counts() == counted.facet_counts(), query
+
+
+def test_the_home_page_counts_published_incidents_from_the_kept_counts(client):
+    IncidentFactory.create_batch(3)
+    IncidentFactory(draft=True)
+    IncidentFactory(internal=True)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/")
+    assert "3 published incidents so far" in response.content.decode()
+    assert not any("COUNT(" in query["sql"] for query in queries.captured_queries)

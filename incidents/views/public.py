@@ -7,7 +7,7 @@ from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
-from incidents import listing, search
+from incidents import facet_counts, listing, search
 from incidents.agent_actions import missing_gates
 from incidents.caching import (
     cached_for_this_data,
@@ -45,7 +45,7 @@ def home(request):
         "incidents/home.html",
         {
             "latest_incidents": incidents[:6],
-            "incident_count": incidents.count(),
+            "incident_count": facet_counts.published_total() or incidents.count(),
             "latest_policies": PolicyChange.objects.for_list()[:4],
         },
     )
