@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from incidents import queueing, tasks
-from incidents.dashboards import charts
+from incidents.dashboards import charts, figures
 from incidents.dashboards.figures import DashboardQuery, DirectSource, SummarySource
 from incidents.dashboards.series import SERIES
 from incidents.dashboards.summaries import (
@@ -184,6 +184,22 @@ def test_the_heat_map_counts_factors_seen_together(world):
     assert heatmap.rows == [["Destructive action", 3, 1], ["Broad permissions", 1, 2]]
     internal = chart("factor-co-occurrence", DashboardQuery(scope=Scope.INTERNAL))
     assert internal.rows == [["Destructive action", 4, 2], ["Broad permissions", 2, 3]]
+
+
+def test_pairs_within_a_filter_are_counted_over_its_newest_incidents(world, monkeypatch):
+    acme = DashboardQuery(scope=Scope.PUBLIC, organisation=world["acme"])
+    heatmap = chart("factor-co-occurrence", acme)
+    assert heatmap.rows == [["Destructive action", 2, 1], ["Broad permissions", 1, 1]]
+    assert not heatmap.notes
+    monkeypatch.setattr(figures, "COOCCURRENCE_COUNTED", 1)
+    heatmap = chart(
+        "factor-co-occurrence", DashboardQuery(scope=Scope.INTERNAL, organisation=world["acme"])
+    )
+    # Acme's newest incident (1 February, internal) carries both factors.
+    assert heatmap.rows == [["Destructive action", 1, 1], ["Broad permissions", 1, 1]]
+    assert heatmap.notes == [
+        "Counted over the newest 1 incidents with these factors, not all of them."
+    ]
 
 
 def test_it_ranks_organisations_by_role(world):

@@ -761,7 +761,7 @@ def top_factors(query, source, total_rows=(), factored_rows=()):
 def cooccurrence(source, tag_ids):
     tags = Tag.objects.in_bulk(tag_ids)
     tag_ids = [pk for pk in tag_ids if pk in tags]
-    pairs = source.cooccurrence(tag_ids) if tag_ids else {}
+    pairs, counted = source.cooccurrence(tag_ids) if tag_ids else ({}, None)
     names = [tags[pk].name for pk in tag_ids]
     highest = max([count for (a, b), count in pairs.items() if a != b] or [0])
     rows = []
@@ -787,6 +787,10 @@ def cooccurrence(source, tag_ids):
         heatmap=True,
         heatmap_rows=rows,
     )
+    if counted:
+        chart.notes.append(
+            f"Counted over the newest {counted:,} incidents with these factors, not all of them."
+        )
     return chart
 
 

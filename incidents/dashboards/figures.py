@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.core.cache import cache
-from django.db.models import Max, Min, Q, Sum
+from django.db.models import Exists, Max, Min, OuterRef, Q, Sum
 from django.http import QueryDict
 
 from incidents.caching import data_version
@@ -23,9 +23,12 @@ from incidents.dashboards.periods import (
 from incidents.dashboards.series import SERIES_BY_NAME
 from incidents.dashboards.summaries import Scope, reader_scope, scope_incidents
 from incidents.filters import IncidentFilter
-from incidents.models import Organisation, SummaryCount, Tag
+from incidents.models import Incident, Organisation, SummaryCount, Tag
 
 Dimension = SummaryCount.Dimension
+# Within one organisation's or tag's incidents, which factors appear together is counted over
+# at most this many of the newest.
+COOCCURRENCE_COUNTED = 1_000
 
 
 @dataclass
@@ -222,15 +225,24 @@ class DirectSource:
         return dict(ages)
 
     def cooccurrence(self, tag_ids):
-        """{(tag id, other tag id): incidents carrying both}, over factor tags."""
-        incidents = self.incidents(MONTH)
+        """({(tag id, other tag id): incidents carrying both}, over factor tags; and None, or
+        how many incidents were counted when only the newest COOCCURRENCE_COUNTED were)."""
+        carrying = Incident.tags.through.objects.filter(incident=OuterRef("pk"), tag_id__in=tag_ids)
+        # Pairs within a filter are counted from the incidents, not the summaries: a common
+        # tag is carried by a sixth of a large base, so only the newest are counted.
+        newest = list(
+            self.incidents(MONTH)
+            .filter(Exists(carrying))
+            .order_by("-sort_date", "-number")
+            .values_list("pk", flat=True)[: COOCCURRENCE_COUNTED + 1]
+        )
+        sampled = len(newest) > COOCCURRENCE_COUNTED
+        counted = Incident.objects.filter(pk__in=newest[:COOCCURRENCE_COUNTED])
         counts = defaultdict(int)
-        for dimension_id, _, key, count, _ in SERIES_BY_NAME["factor"].rows(
-            incidents.filter(tags__in=tag_ids).distinct(), Dimension.TAG
-        ):
+        for dimension_id, _, key, count, _ in SERIES_BY_NAME["factor"].rows(counted, Dimension.TAG):
             if dimension_id in tag_ids and int(key) in tag_ids:
                 counts[(dimension_id, int(key))] += count
-        return dict(counts)
+        return dict(counts), COOCCURRENCE_COUNTED if sampled else None
 
 
 class CachedDirectSource(DirectSource):
@@ -268,7 +280,7 @@ class CachedDirectSource(DirectSource):
 
     def cooccurrence(self, tag_ids):
         compute = super().cooccurrence
-        return self._cached("pairs", lambda: compute(tag_ids), sorted(tag_ids))
+        return self._cached("pairs-counted", lambda: compute(tag_ids), sorted(tag_ids))
 
     def action_item_ages(self, today):
         compute = super().action_item_ages
@@ -371,4 +383,4 @@ class SummarySource:
             .annotate(total=Sum("count"))
             .order_by()
         )
-        return {(dimension_id, int(key)): total for dimension_id, key, total in found}
+        return {(dimension_id, int(key)): total for dimension_id, key, total in found}, None
