@@ -6,8 +6,9 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from incidents.models import DuplicateFlag, Incident
+from incidents.search_index import search_index_update
 
-from .factories import IncidentFactory
+from .factories import IncidentFactory, IncidentOrganisationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -94,3 +95,16 @@ def test_duplicate_flag_actions_count_what_they_did(sue_client):
 
     assert "Dismissed 1 flag." in one.text
     assert "Merged 1 pair; both provenances kept." in merged.text
+
+
+def test_the_incident_changelist_searches_titles_names_and_numbers(sue_client):
+    wanted = IncidentFactory(title="Coding agent wiped the staging cluster")
+    IncidentOrganisationFactory(incident=wanted, organisation__name="Globex Robotics")
+    other = IncidentFactory(title="Chatbot invented a refund policy")
+    search_index_update()  # as every save path does
+    changelist = reverse("admin:incidents_incident_changelist")
+    for term in ("wiped staging", "Globex", str(wanted.number)):
+        response = sue_client.get(changelist, {"q": term})
+        listed = {incident.pk for incident in response.context["cl"].result_list}
+        assert wanted.pk in listed, term
+        assert other.pk not in listed, term
