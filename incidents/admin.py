@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.postgres.search import SearchQuery
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db import models
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
@@ -9,6 +10,7 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
@@ -327,6 +329,17 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class CappedPaginator(Paginator):
+    """Counts at most COUNTED_AT_MOST matches: counting a hundred thousand to number pages
+    nobody reads cost seconds."""
+
+    COUNTED_AT_MOST = 10_000
+
+    @cached_property
+    def count(self):
+        return self.object_list.order_by()[: self.COUNTED_AT_MOST].count()
+
+
 @admin.register(Incident)
 class IncidentAdmin(ReadOnlyAdmin):
     list_display = [
@@ -352,6 +365,7 @@ class IncidentAdmin(ReadOnlyAdmin):
     search_fields = ["title", "summary", "=number", "organisations__name", "ai_systems__name"]
     # A COUNT of every incident beside each filtered count: slow on a large base.
     show_full_result_count = False
+    paginator = CappedPaginator
     date_hierarchy = "occurred_at"
     readonly_fields = ["number", "slug", "published_at", "created_at", "updated_at"]
     autocomplete_fields = ["ai_systems", "tags"]
@@ -363,9 +377,9 @@ class IncidentAdmin(ReadOnlyAdmin):
         term = search.clean_query(search_term)
         if not term or not search.is_postgres():
             return super().get_search_results(request, queryset, search_term)
-        matches = Q(search_vector=SearchQuery(term, search_type="websearch", config="english"))
         if term.isdigit():
-            matches |= Q(number=int(term))
+            return queryset.filter(number=int(term)), False
+        matches = Q(search_vector=SearchQuery(term, search_type="websearch", config="english"))
         return queryset.filter(matches), False
 
     inlines = [
