@@ -71,6 +71,8 @@ MAX_FALLBACK_TERMS = 8
 # Matching by meaning: how many candidates each side brings, how close a neighbour must be to
 # join the results, and how much meaning weighs against words in the fused score.
 MEANING_CANDIDATES = 100
+# Nearest vectors looked at, visible or not, to find the MEANING_CANDIDATES the reader may see.
+MEANING_NEAREST = 1000
 MEANING_FLOOR = 0.35
 MEANING_WEIGHT = 0.6
 QUERY_VECTORS_CACHED = 512
@@ -422,15 +424,14 @@ def _with_meaning(queryset, query, found):
     """(matches, rank): the lexical matches plus the incidents of `queryset` nearest to the
     query by meaning, the best candidates of both ranked by a weighted sum of their lexical
     rank and cosine, each scaled to 0-1 over the candidates, above every other match."""
-    neighbours = [
+    close = [
         (pk, cosine)
-        for pk, cosine in semantic.nearest(
-            _query_vector(query),
-            limit=MEANING_CANDIDATES,
-            among=set(queryset.values_list("pk", flat=True)),
-        )
+        for pk, cosine in semantic.nearest(_query_vector(query), limit=MEANING_NEAREST)
         if cosine >= MEANING_FLOOR
     ]
+    # The nearest of all, then those the reader may see: never every visible incident's id.
+    visible = set(queryset.filter(pk__in=[pk for pk, _ in close]).values_list("pk", flat=True))
+    neighbours = [(pk, cosine) for pk, cosine in close if pk in visible][:MEANING_CANDIDATES]
     if not neighbours:
         return found.matches, found.rank
     lexical = list(
