@@ -141,7 +141,7 @@ def escaped(expression):
 
 def _postgres(queryset, query):
     words = text.tokens(query)
-    terms, average_length = _terms(query)
+    terms, average_length, fewest = _terms(query)
     exact = SearchQuery(query, search_type="websearch", config="english")
     matches, highlight = Q(search_vector=exact), exact
     # Syntax that finds nothing was probably punctuation: it is read as plain words instead.
@@ -149,8 +149,11 @@ def _postgres(queryset, query):
     short = len(words) <= SHORT_QUERY_WORDS
     # Plain words widen to any of them, and to names that look alike, unless the query is
     # short and enough incidents have every word.
+    # No incident has all the words when one of them is that rare: no need to look.
     widen = not strict and not (
-        short and queryset.filter(matches)[:FEW_MATCHES].count() >= FEW_MATCHES
+        short
+        and fewest >= FEW_MATCHES
+        and queryset.filter(matches)[:FEW_MATCHES].count() >= FEW_MATCHES
     )
     if widen:
         rank = Relevance(terms, average_length)
@@ -282,9 +285,10 @@ CORPUS_SQL = (
 
 
 def _terms(query):
-    """([(lexeme, idf)], average length): the query's distinct stemmed words, as the stored
-    vectors have them, each with its rarity among all incidents (words no incident has are
-    left out), and the average length of a stored vector."""
+    """([(lexeme, idf)], average length, fewest): the query's distinct stemmed words, as the
+    stored vectors have them, each with its rarity among all incidents (words no incident has
+    are left out), the average length of a stored vector, and how many incidents have the
+    rarest word (0 when one has none)."""
     corpus = cache.get(CORPUS_CACHE_KEY)
     table = Incident._meta.db_table
     sql = TERMS_SQL.format(
@@ -294,7 +298,7 @@ def _terms(query):
         cursor.execute(sql, [query, MAX_TERMS])
         rows = cursor.fetchall()
     if not rows:
-        return [], 1.0
+        return [], 1.0, 0
     if not corpus:
         # Both change slowly, and counting them reads every vector.
         corpus = {"count": rows[0][2], "average_length": float(rows[0][3] or 1)}
@@ -305,7 +309,7 @@ def _terms(query):
         (lexeme, math.log(1 + (total - count + 0.5) / (count + 0.5)))
         for lexeme, count in found.items()
     ]
-    return terms, corpus["average_length"]
+    return terms, corpus["average_length"], int(min(float(row[1] or 0) for row in rows))
 
 
 def _candidate_lexemes(terms):
