@@ -72,6 +72,8 @@ MAX_FALLBACK_TERMS = 8
 # Matching by meaning: how many candidates each side brings, how close a neighbour must be to
 # join the results, and how much meaning weighs against words in the fused score.
 MEANING_CANDIDATES = 100
+# Nearest vectors looked at, visible or not, to find the MEANING_CANDIDATES the reader may see.
+MEANING_NEAREST = 1000
 MEANING_FLOOR = 0.35
 MEANING_WEIGHT = 0.6
 QUERY_VECTORS_CACHED = 512
@@ -140,7 +142,7 @@ def escaped(expression):
 
 def _postgres(queryset, query):
     words = text.tokens(query)
-    terms, average_length = _terms(query)
+    terms, average_length, fewest = _terms(query)
     exact = SearchQuery(query, search_type="websearch", config="english")
     matches, highlight = Q(search_vector=exact), exact
     # Syntax that finds nothing was probably punctuation: it is read as plain words instead.
@@ -148,8 +150,11 @@ def _postgres(queryset, query):
     short = len(words) <= SHORT_QUERY_WORDS
     # Plain words widen to any of them, and to names that look alike, unless the query is
     # short and enough incidents have every word.
+    # No incident has all the words when one of them is that rare: no need to look.
     widen = not strict and not (
-        short and queryset.filter(matches)[:FEW_MATCHES].count() >= FEW_MATCHES
+        short
+        and fewest >= FEW_MATCHES
+        and queryset.filter(matches)[:FEW_MATCHES].count() >= FEW_MATCHES
     )
     if widen:
         rank = Relevance(terms, average_length)
@@ -281,9 +286,10 @@ CORPUS_SQL = (
 
 
 def _terms(query):
-    """([(lexeme, idf)], average length): the query's distinct stemmed words, as the stored
-    vectors have them, each with its rarity among all incidents (words no incident has are
-    left out), and the average length of a stored vector."""
+    """([(lexeme, idf)], average length, fewest): the query's distinct stemmed words, as the
+    stored vectors have them, each with its rarity among all incidents (words no incident has
+    are left out), the average length of a stored vector, and how many incidents have the
+    rarest word (0 when one has none)."""
     corpus = cache.get(CORPUS_CACHE_KEY)
     table = Incident._meta.db_table
     sql = TERMS_SQL.format(
@@ -293,7 +299,7 @@ def _terms(query):
         cursor.execute(sql, [query, MAX_TERMS])
         rows = cursor.fetchall()
     if not rows:
-        return [], 1.0
+        return [], 1.0, 0
     if not corpus:
         # Both change slowly, and counting them reads every vector.
         corpus = {"count": rows[0][2], "average_length": float(rows[0][3] or 1)}
@@ -304,7 +310,7 @@ def _terms(query):
         (lexeme, math.log(1 + (total - count + 0.5) / (count + 0.5)))
         for lexeme, count in found.items()
     ]
-    return terms, corpus["average_length"]
+    return terms, corpus["average_length"], int(min(float(row[1] or 0) for row in rows))
 
 
 def _candidate_lexemes(terms):
@@ -423,15 +429,14 @@ def _with_meaning(queryset, query, found):
     """(matches, rank): the lexical matches plus the incidents of `queryset` nearest to the
     query by meaning, the best candidates of both ranked by a weighted sum of their lexical
     rank and cosine, each scaled to 0-1 over the candidates, above every other match."""
-    neighbours = [
+    close = [
         (pk, cosine)
-        for pk, cosine in semantic.nearest(
-            _query_vector(query),
-            limit=MEANING_CANDIDATES,
-            among=set(queryset.values_list("pk", flat=True)),
-        )
+        for pk, cosine in semantic.nearest(_query_vector(query), limit=MEANING_NEAREST)
         if cosine >= MEANING_FLOOR
     ]
+    # The nearest of all, then those the reader may see: never every visible incident's id.
+    visible = set(queryset.filter(pk__in=[pk for pk, _ in close]).values_list("pk", flat=True))
+    neighbours = [(pk, cosine) for pk, cosine in close if pk in visible][:MEANING_CANDIDATES]
     if not neighbours:
         return found.matches, found.rank
     lexical = list(
