@@ -235,7 +235,13 @@ def _cacheable(request, response):
     )
 
 
-def public_page_cache(view=None, *, version=None):
+def incidents_api_version(number=None, **url_arguments):
+    """The incidents API: its list moves with the lists; one incident, and the incidents
+    similar to it, with that incident's page."""
+    return incident_version(number) if number else list_version()
+
+
+def public_page_cache(view=None, *, version=None, vary_on=()):
     """Whole responses of a public page for anonymous readers, kept until `version` (one of
     the functions above, called with the view's URL arguments; `data_version` by default) changes,
     or PAGE_CACHE_SECONDS pass. They carry an ETag and Last-Modified, are public for
@@ -244,16 +250,24 @@ def public_page_cache(view=None, *, version=None):
     and their responses are private. Nor does a response that set a cookie or showed a
     message fill it."""
     if view is None:
-        return lambda view: public_page_cache(view, version=version)
+        return lambda view: public_page_cache(view, version=version, vary_on=vary_on)
 
     @wraps(view)
     def cached_view(request, *args, **kwargs):
-        if request.method not in ("GET", "HEAD") or request.user.is_authenticated:
+        # An API token is read by the API's own authentication, after this: it counts as
+        # signed in too.
+        if (
+            request.method not in ("GET", "HEAD")
+            or request.user.is_authenticated
+            or request.META.get("HTTP_AUTHORIZATION")
+        ):
             response = view(request, *args, **kwargs)
             patch_cache_control(response, private=True)
             return response
         page_version = (version or data_version)(**kwargs)
-        path = hashlib.sha256(request.get_full_path().encode()).hexdigest()[:32]
+        # `vary_on` names request headers that change the response (the API's Accept).
+        asked = [request.get_full_path(), *(request.META.get(name, "") for name in vary_on)]
+        path = hashlib.sha256(repr(asked).encode()).hexdigest()[:32]
         key = f"public-page:{page_version}:{path}"
         etag = f'"{hashlib.sha256(key.encode()).hexdigest()[:24]}"'
         not_modified = get_conditional_response(request, etag=etag)

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.test import Client
 
+from incidents.api.authentication import issue_token
 from incidents.caching import filled_once
 from incidents.services import review as review_service
 
@@ -206,3 +207,25 @@ def test_readers_of_a_cold_key_wait_for_one_computation(settings):
 
     assert values == ["facets"] * 8
     assert len(computed) == 1
+
+
+def test_anonymous_api_reads_are_cached_apart_by_format_and_never_for_a_token(
+    ada, django_assert_max_num_queries
+):
+    incident = IncidentFactory(title="Agent deleted the backups")
+    reader = Client()
+    first = reader.get("/api/v1/incidents/", HTTP_ACCEPT="application/json")
+    assert first.json()["results"][0]["title"] == "Agent deleted the backups"
+    with django_assert_max_num_queries(1):  # the version its key names
+        again = reader.get("/api/v1/incidents/", HTTP_ACCEPT="application/json")
+    assert again.content == first.content
+    assert "public" in again["Cache-Control"]
+    # What another format would get is not answered from the JSON cached.
+    assert reader.get("/api/v1/incidents/", HTTP_ACCEPT="text/html").status_code == 406
+    token = {"HTTP_AUTHORIZATION": f"Token {issue_token(user=ada)}"}
+    with django_assert_max_num_queries(30) as queries:
+        with_token = reader.get("/api/v1/incidents/", HTTP_ACCEPT="application/json", **token)
+    assert len(queries) > 1 and "private" in with_token["Cache-Control"]
+    edit_title = IncidentFactory(title="Chatbot promised a refund")
+    assert edit_title.title in reader.get("/api/v1/incidents/").content.decode()
+    assert incident.title in reader.get(f"/api/v1/incidents/{incident.number}/").json()["title"]

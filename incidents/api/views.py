@@ -4,6 +4,7 @@ reporters' postmortem endpoints, which write only through `incidents.services.re
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Prefetch
 from django.shortcuts import get_object_or_404
+from django.utils.decorators import method_decorator
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -18,6 +19,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from incidents.caching import incidents_api_version, public_page_cache
 from incidents.models import (
     Incident,
     IncidentOrganisation,
@@ -82,6 +84,10 @@ def public_incidents_detail():
         summary="One public incident",
         description="Published or retracted; a retracted incident says why.",
     ),
+)
+# Anonymous reads of incidents are cached like the pages; a token or a session reads afresh.
+@method_decorator(
+    public_page_cache(version=incidents_api_version, vary_on=("HTTP_ACCEPT",)), name="dispatch"
 )
 class IncidentViewSet(PublicViewSet):
     lookup_field = "number"
