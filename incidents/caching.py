@@ -33,6 +33,7 @@ from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date, parse_http_date_safe
 
 from config.db_routers import reading_connection
+from incidents.dashboards.summaries import summaries_version as summaries_written
 from incidents.models import (
     Control,
     ControlAssessment,
@@ -147,7 +148,6 @@ def summaries_version(**url_arguments):
     """Dashboards: the summaries' own version, which every rebuild and every applied delta
     moves (deltas update rows in place, so no row id would); the action items they list age
     by the day."""
-    from incidents.dashboards.summaries import summaries_version as summaries_written
 
     return _version(
         _published_incidents() + _newest(CATALOGUES) + ["%s", "%s"],
