@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.core.management import CommandError, call_command
 
+from incidents.dashboards import summaries
 from incidents.dashboards.summaries import summaries_apply, summaries_check, summaries_rebuild
 from incidents.models import (
     ActionItem,
@@ -14,6 +15,7 @@ from incidents.models import (
     Organisation,
     PendingWork,
     Severity,
+    SummaryContribution,
     SummaryCount,
 )
 from incidents.services import followups
@@ -225,3 +227,23 @@ def test_an_action_item_closed_in_the_admin_leaves_the_open_ones_counted(
     assert response.status_code == 302
     assert not open_items.exists()
     assert_equal_to_a_rebuild()
+
+
+def test_a_rebuild_remembers_what_each_incident_adds_as_one_computed_alone(base, monkeypatch):
+    monkeypatch.setattr(summaries, "_REMEMBER_CHUNK", 3)  # several chunks, one of them short
+    acme = base["acme"]
+    IncidentFactory(occurred_at=None, organisations=[acme], tags=[base["finance"]])
+    IncidentFactory(occurred_at=at(date(2024, 12, 30)), organisations=[], tags=[])
+    IncidentFactory(draft=True, organisations=[acme])
+    twice = IncidentFactory(occurred_at=at(date(2025, 2, 9)), organisations=[acme])
+    IncidentOrganisationFactory(
+        incident=twice, organisation=acme, role=IncidentOrganisation.Role.DEVELOPER
+    )
+    summaries_rebuild()
+
+    remembered = SummaryContribution.objects.in_bulk()
+    alone = summaries.contributions(Incident.objects.values_list("pk", flat=True))
+    assert sorted(remembered) == sorted(alone)
+    for pk, contribution in remembered.items():
+        summaries._normalise(contribution)
+        assert summaries._same(contribution, alone[pk]), pk

@@ -9,6 +9,7 @@ dimension rows and quarters those incidents sit in. A full rebuild writes every 
 contribution afresh; the nightly check (`manage.py summaries_check`) rebuilds and reports
 how the maintained rows differed."""
 
+import json
 import logging
 import time
 from collections import defaultdict
@@ -266,43 +267,47 @@ def contributions(incident_ids):
     those counted in no scope (drafts, retracted, deleted) have none."""
     found = {}
     for batch in _batches(incident_ids):
-        scopes = defaultdict(list)
-        for scope in Scope.values:
-            for pk in scope_incidents(scope).filter(pk__in=batch).values_list("pk", flat=True):
-                scopes[pk].append(scope)
-        if not scopes:
-            continue
-        counted = Incident.objects.filter(pk__in=list(scopes))
-        made = {
-            pk: SummaryContribution(
-                incident_id=pk, scopes=scopes[pk], organisation_ids=[], ranked_roles=[], tag_ids=[]
-            )
-            for pk in scopes
-        }
-        for pk, month in counted.annotate(month=TruncMonth("occurred_at")).values_list(
-            "pk", "month"
-        ):
-            made[pk].month = _as_date(month)
-        roles = IncidentOrganisation.objects.filter(incident__in=counted)
-        for pk, organisation_id, role, kind in roles.values_list(
-            "incident_id", "organisation_id", "role", "organisation__kind"
-        ):
-            made[pk].organisation_ids.append(organisation_id)
-            if kind == Organisation.Kind.ORGANISATION:
-                made[pk].ranked_roles.append(f"{organisation_id}:{role}")
-        links = Incident.tags.through.objects.filter(incident__in=counted)
-        for pk, tag_id in links.values_list("incident_id", "tag_id"):
-            made[pk].tag_ids.append(tag_id)
-        for series in ADDITIVE:
-            for pk, period, key, count, value in series.rows(counted, PER_INCIDENT):
-                period = _as_date(period)
-                made[pk].rows.append(
-                    [series.name, period.isoformat() if period else None, key[:220], count, value]
-                )
-        for contribution in made.values():
-            _normalise(contribution)
-        found.update(made)
+        found.update(_contributions_of(Q(pk__in=batch)))
     return found
+
+
+def _contributions_of(among):
+    """Contributions of the counted incidents matching `among` (a condition on incidents),
+    in a handful of queries."""
+    scopes = defaultdict(list)
+    for scope in Scope.values:
+        for pk in scope_incidents(scope).filter(among).values_list("pk", flat=True):
+            scopes[pk].append(scope)
+    if not scopes:
+        return {}
+    counted = scope_incidents(Scope.INTERNAL).filter(among)
+    made = {
+        pk: SummaryContribution(
+            incident_id=pk, scopes=scopes[pk], organisation_ids=[], ranked_roles=[], tag_ids=[]
+        )
+        for pk in scopes
+    }
+    for pk, month in counted.annotate(month=TruncMonth("occurred_at")).values_list("pk", "month"):
+        made[pk].month = _as_date(month)
+    roles = IncidentOrganisation.objects.filter(incident__in=counted)
+    for pk, organisation_id, role, kind in roles.values_list(
+        "incident_id", "organisation_id", "role", "organisation__kind"
+    ):
+        made[pk].organisation_ids.append(organisation_id)
+        if kind == Organisation.Kind.ORGANISATION:
+            made[pk].ranked_roles.append(f"{organisation_id}:{role}")
+    links = Incident.tags.through.objects.filter(incident__in=counted)
+    for pk, tag_id in links.values_list("incident_id", "tag_id"):
+        made[pk].tag_ids.append(tag_id)
+    for series in ADDITIVE:
+        for pk, period, key, count, value in series.rows(counted, PER_INCIDENT):
+            period = _as_date(period)
+            made[pk].rows.append(
+                [series.name, period.isoformat() if period else None, key[:220], count, value]
+            )
+    for contribution in made.values():
+        _normalise(contribution)
+    return made
 
 
 def _normalise(contribution):
@@ -573,8 +578,46 @@ def _contributions_remember_all():
     figures count every incident public ones do)."""
     SummaryContribution.objects.all().delete()
     counted = scope_incidents(Scope.INTERNAL).order_by("pk").values_list("pk", flat=True)
-    for batch in _batches(list(counted), size=5000):
-        SummaryContribution.objects.bulk_create(contributions(batch).values(), batch_size=1000)
+    for chunk in _batches(list(counted), size=_REMEMBER_CHUNK):
+        # Every counted incident of the chunk lies in its range: no list of ids to send.
+        made = _contributions_of(Q(pk__gte=chunk[0], pk__lte=chunk[-1]))
+        _contributions_save(made.values())
+
+
+# Incidents whose contributions a rebuild computes and writes together.
+_REMEMBER_CHUNK = 10_000
+_CONTRIBUTION_COLUMNS = [
+    "incident_id",
+    "scopes",
+    "organisation_ids",
+    "ranked_roles",
+    "tag_ids",
+    "month",
+    "rows",
+]
+
+
+def _contributions_save(made):
+    """Insert new contributions: by COPY on PostgreSQL, many times faster than bulk_create."""
+    if connection.vendor != "postgresql":
+        SummaryContribution.objects.bulk_create(made, batch_size=1000)
+        return
+    table = SummaryContribution._meta.db_table
+    with connection.cursor() as cursor:
+        copy = f"COPY {table} ({', '.join(_CONTRIBUTION_COLUMNS)}) FROM STDIN"
+        with cursor.cursor.copy(copy) as writer:
+            for c in made:
+                writer.write_row(
+                    (
+                        c.incident_id,
+                        json.dumps(c.scopes),
+                        json.dumps(c.organisation_ids),
+                        json.dumps(c.ranked_roles),
+                        json.dumps(c.tag_ids),
+                        c.month,
+                        json.dumps(c.rows),
+                    )
+                )
 
 
 @dataclass
