@@ -157,6 +157,8 @@ def summaries_version(**url_arguments):
 
 def incident_version(number, **url_arguments):
     """One incident's page: its row and what hangs off it, each an index lookup by incident."""
+    # A number past any column's range names no incident (and PostgreSQL would refuse it).
+    number = int(number) if 0 < int(number) < 2**31 else 0
     incidents = Incident._meta.db_table
     own = [
         (RelatedIncident, "incident_id"),
