@@ -35,6 +35,16 @@ MEANING_MIN_SIMILARITY = 0.4
 COMMON_WORD_SHARE = 0.05
 
 
+def _score(tags, organisations, similarity, alike, same_perpetrator):
+    """How alike two incidents are, from what they share: the one formula every path uses."""
+    score = TAG_WEIGHT * tags + ORGANISATION_WEIGHT * organisations + TEXT_WEIGHT * similarity
+    if alike:
+        score += MEANING_WEIGHT * (alike - MEANING_MIN_SIMILARITY) / (1 - MEANING_MIN_SIMILARITY)
+    if same_perpetrator:
+        score += PERPETRATOR_WEIGHT
+    return score
+
+
 class Neighbourhood:
     """What related scoring needs about every incident, loaded in a few queries, so one
     incident or all of them are scored in memory by the same code."""
@@ -130,17 +140,13 @@ class Neighbourhood:
         for other in candidates:
             similarity = text.get(other, 0.0)
             alike = meaning.get(other, 0.0)
-            score = (
-                TAG_WEIGHT * shared_tags[other]
-                + ORGANISATION_WEIGHT * shared_organisations[other]
-                + TEXT_WEIGHT * similarity
+            score = _score(
+                shared_tags[other],
+                shared_organisations[other],
+                similarity,
+                alike,
+                bool(perpetrator_id) and self.perpetrator_of.get(other) == perpetrator_id,
             )
-            if alike:
-                score += (
-                    MEANING_WEIGHT * (alike - MEANING_MIN_SIMILARITY) / (1 - MEANING_MIN_SIMILARITY)
-                )
-            if perpetrator_id and self.perpetrator_of.get(other) == perpetrator_id:
-                score += PERPETRATOR_WEIGHT
             scores.append(
                 (
                     round(score, 4),
@@ -452,17 +458,13 @@ class Candidates:
                 similarity = self.words.similarity(vector, known[other].vector)
                 similarity = similarity if similarity >= TEXT_MIN_SIMILARITY else 0.0
             alike = meaning.get(other, 0.0)
-            score = (
-                TAG_WEIGHT * shared_tags[other]
-                + ORGANISATION_WEIGHT * shared_organisations[other]
-                + TEXT_WEIGHT * similarity
+            score = _score(
+                shared_tags[other],
+                shared_organisations[other],
+                similarity,
+                alike,
+                bool(perpetrator_id) and known[other].perpetrator_id == perpetrator_id,
             )
-            if alike:
-                score += (
-                    MEANING_WEIGHT * (alike - MEANING_MIN_SIMILARITY) / (1 - MEANING_MIN_SIMILARITY)
-                )
-            if perpetrator_id and known[other].perpetrator_id == perpetrator_id:
-                score += PERPETRATOR_WEIGHT
             scores.append(
                 (
                     round(score, 4),
