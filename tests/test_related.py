@@ -1,5 +1,7 @@
 """Related incidents: scored by what they share, stored by a task queued after commit."""
 
+from collections import Counter
+
 import pytest
 from django.core.management import call_command
 
@@ -20,6 +22,14 @@ def chatbot():
 
 def scores(incident):
     return {row["pk"]: score for score, row in related.related_candidates(incident)}
+
+
+def snapshot():
+    return sorted(
+        RelatedIncident.objects.values_list(
+            "incident_id", "related_id", "score", "shared_tags", "shared_organisations"
+        )
+    )
 
 
 def links(incident):
@@ -151,13 +161,6 @@ def test_the_task_returns_how_many_incidents_it_related():
 def test_the_bulk_recompute_after_an_import_matches_one_by_one():
     call_command("load_demo", verbosity=0)
 
-    def snapshot():
-        return sorted(
-            RelatedIncident.objects.values_list(
-                "incident_id", "related_id", "score", "shared_tags", "shared_organisations"
-            )
-        )
-
     for incident in Incident.objects.all():
         related.related_incidents_recompute(incident=incident, cascade=False)
     one_by_one = snapshot()
@@ -205,3 +208,68 @@ def test_a_save_leaves_alone_the_lists_it_cannot_enter():
     assert refreshed == {saved.pk}
     assert set(links(saved)) == {each.pk for each in full[: related.RELATED_LIMIT]}
     assert kept <= set(RelatedIncident.objects.values_list("pk", flat=True))
+
+
+@pytest.fixture
+def demo_related(monkeypatch):
+    """The demo with its lists stored, and the incident most lists hold."""
+    # A large base's word weights, kept for a while, so that one edit changes only its own scores.
+    monkeypatch.setattr(related, "TEXT_EXACT_LIMIT", 2)
+    monkeypatch.setitem(related._wording, "current", None)
+    call_command("load_demo", verbosity=0)
+    search_index_update()
+    related.related_incidents_recompute_all()
+    held = Counter(RelatedIncident.objects.values_list("related_id", flat=True))
+    pk, lists = held.most_common(1)[0]
+    return Incident.objects.get(pk=pk), lists
+
+
+def recompute_counting(monkeypatch, incident):
+    """Refresh after saving this incident; returns the other lists computed afresh."""
+    computed = []
+    store = related._store
+    monkeypatch.setattr(
+        related, "_store", lambda candidates, ids: computed.extend(ids) or store(candidates, ids)
+    )
+    related.related_incidents_recompute_many([incident.pk])
+    return set(computed) - {incident.pk}
+
+
+def test_a_retold_and_retagged_incident_is_rescored_in_place_in_the_lists_holding_it(
+    demo_related, monkeypatch
+):
+    incident, lists = demo_related
+    incident.summary += " The same agent later wiped the staging backups as well."
+    incident.save()
+    holders = RelatedIncident.objects.filter(related=incident).values("incident")
+    shared = Incident.tags.through.objects.filter(incident__in=holders).exclude(
+        tag__in=incident.tags.all()
+    )
+    incident.tags.add(Counter(shared.values_list("tag_id", flat=True)).most_common(1)[0][0])
+    search_index_update()
+
+    computed = recompute_counting(monkeypatch, incident)
+
+    after = snapshot()
+    assert len(computed) < lists
+    related.related_incidents_recompute_all()
+    assert snapshot() == after
+
+
+def test_an_incident_stripped_of_its_tags_leaves_the_lists_it_no_longer_belongs_in(
+    demo_related, monkeypatch
+):
+    incident, lists = demo_related
+    incident.tags.clear()
+    IncidentOrganisation.objects.filter(incident=incident).delete()
+    incident.summary = "Unrelated."
+    incident.title = "Nothing in common"
+    incident.save()
+    search_index_update()
+
+    computed = recompute_counting(monkeypatch, incident)
+
+    after = snapshot()
+    assert computed
+    related.related_incidents_recompute_all()
+    assert snapshot() == after

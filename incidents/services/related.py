@@ -592,11 +592,61 @@ def _lists_entered(scores_of, changed, listing):
     return entered
 
 
+def _order(score, pk):
+    """Where a link ranks in a list: best first, ties by the other incident's id."""
+    return (-score, pk)
+
+
+@transaction.atomic
+def _lists_kept(pair_scores, changed, listing):
+    """Update in place the stored lists that hold a changed incident where it keeps its place,
+    and return the owners of the others, which need computing afresh. A changed incident keeps
+    its place in a list when it still ranks above the list's worst other link (or the list has
+    room): the other links did not change, and whatever the list left out ranked below them."""
+    recompute = set()
+    for owners in _batches(listing, 2000):
+        links_of = defaultdict(list)
+        for link in RelatedIncident.objects.filter(incident_id__in=owners):
+            links_of[link.incident_id].append(link)
+        updated = []
+        for owner in owners:
+            links = links_of[owner]
+            held = [link for link in links if link.related_id in changed]
+            others = [
+                _order(link.score, link.related_id)
+                for link in links
+                if link.related_id not in changed
+            ]
+            worst = max(others, default=None)
+            full = len(links) >= RELATED_LIMIT
+            fresh = [pair_scores.get((owner, link.related_id)) for link in held]
+            if any(
+                new is None or (full and (worst is None or _order(new[0], link.related_id) > worst))
+                for link, new in zip(held, fresh, strict=True)
+            ):
+                recompute.add(owner)
+                continue
+            for link, (score, tags, organisations) in zip(held, fresh, strict=True):
+                if (link.score, link.shared_tags, link.shared_organisations) != (
+                    score,
+                    tags,
+                    organisations,
+                ):
+                    link.score, link.shared_tags = score, tags
+                    link.shared_organisations = organisations
+                    updated.append(link)
+        RelatedIncident.objects.bulk_update(
+            updated, ["score", "shared_tags", "shared_organisations"], batch_size=2000
+        )
+    return recompute
+
+
 def related_incidents_recompute_many(incident_ids):
     """Store the related lists of these incidents (changed by a save or an import) and refresh
-    those of the others they may now enter or leave: the incidents listing one of them are
-    recomputed, and those with room left or whose last link one of them now outscores take it
-    in. Returns the ids whose lists changed or were recomputed."""
+    those of the others they may now enter or leave: a list holding one of them keeps it in
+    place, rescored, where it keeps its rank, and is recomputed where it may have dropped out;
+    a list with room left, or whose last link one of them now outscores, takes it in. Returns
+    the ids whose lists changed or were recomputed."""
     candidates = Candidates()
     changed = set()
     for ids in _batches(set(incident_ids), 2000):
@@ -608,9 +658,17 @@ def related_incidents_recompute_many(incident_ids):
         )
     reached -= changed
     entered = set()
+    # Scores are symmetric: a changed incident's score with a list's owner is that link's.
+    pair_scores = {}
     for ids in _batches(changed):
-        entered |= _lists_entered(_store(candidates, ids), changed, reached)
-    for ids in _batches(reached):
+        scores_of = _store(candidates, ids)
+        for pk, scores in scores_of.items():
+            for score, other, tags, organisations, *_ in scores:
+                if other in reached:
+                    pair_scores[(other, pk)] = (score, tags, organisations)
+        entered |= _lists_entered(scores_of, changed, reached)
+    recompute = _lists_kept(pair_scores, changed, reached)
+    for ids in _batches(recompute):
         _store(candidates, ids)
     return changed | reached | entered
 
