@@ -16,8 +16,8 @@ process's URLs only) as the reference for the framework's own cost.
 
 Writes: each step in a subprocess of its own, timed, with its peak memory (ru_maxrss) beside
 the subprocess's memory once Django is set up, and stopped past BENCH_STEP_LIMIT seconds
-(600): an editor saves a published incident through the editor's service and a reviewer
-publishes it, with the follow-up work they queue held back; then that follow-up work one piece
+(600): an editor saves a published incident through the editor's service (its summary
+reworded, its severity changed) and a reviewer publishes it, with the follow-up work they queue held back; then that follow-up work one piece
 at a time: the incident's related incidents, the cascade to the incidents whose lists it may
 enter, the dashboard summary rows it reaches, the full summary rebuild; and an import of 1,000
 changed AIID records end to end, its follow-up work run inline as a worker would. The writes
@@ -345,7 +345,7 @@ def step_save():
     from django.test.utils import setup_test_environment
 
     from incidents import queueing
-    from incidents.models import PendingWork
+    from incidents.models import PendingWork, Severity
     from incidents.services import review
 
     setup_test_environment()
@@ -362,6 +362,10 @@ def step_save():
     latest = incident.latest_revision()
     fields = snapshot["fields"]
     fields["summary"] = f"{fields['summary']} Updated by the benchmark."
+    # Another severity, so that the save moves the incident between dashboard rows.
+    fields["severity"] = (
+        Severity.objects.exclude(pk=fields["severity"]).order_by("pk").values_list("pk", flat=True)
+    )[0]
     fields["blast_radius_notes"] = f"{fields['blast_radius_notes']} {WRITTEN_MARK}".strip()
     started = time.monotonic()
     review.incident_save(
@@ -396,7 +400,7 @@ def step_cascade():
     from incidents.services.related import related_incidents_recompute_many
 
     refreshed = related_incidents_recompute_many([_written_incident().pk])
-    return f"{len(refreshed)} lists recomputed"
+    return f"{len(refreshed)} lists refreshed"
 
 
 def step_summaries():
