@@ -15,13 +15,13 @@ sitemap page, the list signed in as an editor, and a bare Django page (a view ad
 process's URLs only) as the reference for the framework's own cost.
 
 Writes: each step in a subprocess of its own, timed, with its peak memory (ru_maxrss) beside
-the subprocess's memory once Django is set up, and stopped past BENCH_STEP_LIMIT seconds
-(600): an editor saves a published incident through the editor's service (its summary
-reworded, its severity changed) and a reviewer publishes it, with the follow-up work they queue held back; then that follow-up work one piece
-at a time: the incident's related incidents, the cascade to the incidents whose lists it may
-enter, the dashboard summary rows it reaches, the full summary rebuild; and an import of 1,000
-changed AIID records end to end, its follow-up work run inline as a worker would. The writes
-change the database: run them on a copy.
+the subprocess's memory once Django is set up, and stopped past BENCH_STEP_LIMIT seconds (600):
+an editor saves a published incident through the editor's service (its summary reworded, its
+severity changed) and a reviewer publishes it, with the follow-up work they queue held back;
+then that follow-up work one piece at a time: the incident's related incidents, the cascade to
+the incidents whose lists it may enter, the dashboard summary rows it reaches, the full summary
+rebuild; and an import of 1,000 changed AIID records end to end, its follow-up work run inline
+as a worker would. The writes change the database: run them on a copy.
 
 Environment:
     BENCH_TOTAL=1000000     incidents to build up to
@@ -29,6 +29,7 @@ Environment:
     BENCH_READS=0           leave out the reads
     BENCH_CACHED=0          leave out the cached rows
     BENCH_WRITES=0          leave out the writes
+    BENCH_ROWS=a,b          only the read rows whose names contain one of these
     BENCH_SKIP=a,b          leave out these write steps: save, summaries, related, cascade,
                             import, rebuild
     BENCH_STEP_LIMIT=600    seconds after which a write step is stopped
@@ -55,6 +56,7 @@ REQUESTS = int(os.environ.get("BENCH_REQUESTS", "20"))
 STEP_LIMIT = int(os.environ.get("BENCH_STEP_LIMIT", "600"))
 IMPORT_SIZE = int(os.environ.get("BENCH_IMPORT_SIZE", "1000"))
 SKIPPED = set(filter(None, os.environ.get("BENCH_SKIP", "").split(",")))
+ROWS = list(filter(None, os.environ.get("BENCH_ROWS", "").split(",")))
 # The cheap steps first, so a run cut short still has them.
 WRITE_STEPS = ["save", "summaries", "related", "cascade", "import", "rebuild"]
 SEARCHES = [
@@ -201,6 +203,8 @@ def measure_reads():
     }
     rows = []
     for name, (client, url_for) in pages.items():
+        if ROWS and not any(part in name for part in ROWS):
+            continue
         for cold in (True, False) if enabled("BENCH_CACHED") else (True,):
             rows.append(_time_page(name, client, url_for, cold))
             print(" | ".join(rows[-1]), flush=True)
