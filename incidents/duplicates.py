@@ -45,6 +45,10 @@ from incidents.models import (
 THRESHOLD = 0.5
 # Each incident is compared with its closest few by wording and its closest few by meaning.
 CANDIDATES = 10
+# Up to this many live incidents, an import's are compared with every one; beyond, with the
+# POOL_CANDIDATES worded most like each, found by the search index.
+EXACT_LIMIT = 20_000
+POOL_CANDIDATES = 30
 # Words in more than this share of incidents say little and cost the most to look up.
 COMMON_WORD_SHARE = 0.05
 TITLE_REPEAT = 2
@@ -480,16 +484,43 @@ class Scorer:
 
 def flag_duplicates(incident_ids) -> int:
     """Flag the pairs the datasets state and those the scorer finds among these incidents
-    (changed by an import) and every other live incident. Returns how many flags were made
-    or made certain."""
-    scorer = Scorer()
-    cache.set(STATISTICS_KEY, scorer.statistics.compact(), STATISTICS_SECONDS)
-    existing = {
-        (flag.incident_id, flag.candidate_id): flag
-        for flag in DuplicateFlag.objects.only("pk", "incident", "candidate", "status", "basis")
-    }
-    written = _flag_stated(scorer, existing)
-    return written + _flag_scored(scorer, set(incident_ids), existing)
+    (changed by an import) and the other live incidents: every one of them up to
+    EXACT_LIMIT, beyond it the candidates indexed queries find. Returns how many flags were
+    made or made certain."""
+    incident_ids = set(incident_ids)
+    pairs = stated_pairs()
+    flags = DuplicateFlag.objects.only("pk", "incident", "candidate", "status", "basis")
+    if live_incidents().count() <= EXACT_LIMIT:
+        scorer = Scorer()
+        cache.set(STATISTICS_KEY, scorer.statistics.compact(), STATISTICS_SECONDS)
+    else:
+        pairs = {pair: s for pair, s in pairs.items() if incident_ids.intersection(pair)}
+        scorer = _bounded_scorer(incident_ids, pairs)
+        flags = flags.filter(incident__in=list(scorer.profiles))
+    existing = {(flag.incident_id, flag.candidate_id): flag for flag in flags}
+    written = _flag_stated(scorer, pairs, existing)
+    return written + _flag_scored(scorer, incident_ids, existing)
+
+
+def _bounded_scorer(incident_ids, pairs):
+    """A scorer of these incidents, the incidents worded most like each (the search index's
+    best matches of their most telling words) and the other side of their stated pairs, with
+    word frequencies estimated from a sample of the base: memory and time follow the import,
+    not the base. Runners-up are then found among those candidates."""
+    # The related incidents' sampled word counts: the same terms as a profile's.
+    from incidents.services.related import _terms, wording
+
+    words = wording()
+    pool = set(incident_ids) | {pk for pair in pairs for pk in pair}
+    for pk, title, summary in Incident.objects.filter(pk__in=incident_ids).values_list(
+        "pk", "title", "summary"
+    ):
+        pool |= words.text_candidates(
+            pk, words.vector(_terms(title, summary)), limit=POOL_CANDIDATES
+        )
+    frequencies = {term: n * words.scale for term, n in words.frequency.items()}
+    statistics = TermStatistics(frequencies, words.total)
+    return Scorer(live_incidents().filter(pk__in=pool), statistics=statistics)
 
 
 def _flag_scored(scorer, incident_ids, existing):
@@ -569,8 +600,8 @@ def _add_pair(pairs, live, a, b, statement):
         pairs.setdefault((min(a, b), max(a, b)), statement)
 
 
-def _flag_stated(scorer, existing):
-    pairs = stated_pairs()
+def _flag_stated(scorer, pairs, existing):
+    pairs = {pair: s for pair, s in pairs.items() if set(pair) <= scorer.profiles.keys()}
     scorer.neighbours({pk for pair in pairs for pk in pair})
     created, upgraded = [], []
     for (a, b), statement in sorted(pairs.items()):

@@ -19,6 +19,8 @@ from incidents.models import (
     Organisation,
     PendingWork,
 )
+from incidents.search_index import search_index_update
+from incidents.services import related
 
 from .factories import IncidentFactory, OrganisationFactory, import_, incident_for
 
@@ -252,6 +254,43 @@ def test_two_crashes_of_one_car_model_months_apart_are_not_one_event(tmp_path):
     assert flag_between(told_again, indiana) is not None
     assert flag_between(told_again, florida) is None
     assert flag_between(indiana, florida) is None
+
+
+@pytest.fixture
+def large_base(monkeypatch):
+    """As past EXACT_LIMIT: an import's incidents compared with the candidates the search index
+    finds, word frequencies estimated from a sample."""
+    monkeypatch.setattr(duplicates, "EXACT_LIMIT", 0)
+    monkeypatch.setattr(related, "TEXT_EXACT_LIMIT", 2)
+    monkeypatch.setitem(related._wording, "current", None)
+
+
+def test_on_a_large_base_the_retold_crash_is_flagged_from_its_candidates(tmp_path, large_base):
+    import_("aiid", aiid_snapshot(tmp_path / "aiid", [INDIANA, FLORIDA, TAY, SHUTTLE]))
+    told_again = fire_truck_crash()
+    search_index_update()
+
+    flagged = duplicates.flag_duplicates([told_again.pk])
+
+    indiana, florida = incident_for("aiid", "319"), incident_for("aiid", "353")
+    assert flagged == 1
+    assert flag_between(told_again, indiana) is not None
+    assert flag_between(told_again, florida) is None
+
+
+def test_on_a_large_base_a_stated_link_of_the_imported_incident_is_still_certain(large_base):
+    aiid_record, genai_record = IncidentFactory(), IncidentFactory(title="Another wording")
+    for incident, dataset in ((aiid_record, "aiid"), (genai_record, "genai-incidents")):
+        CrossReference.objects.create(
+            incident=incident,
+            dataset="oecd-aim",
+            external_id="2022-01-10-5735",
+            refers_to_dataset=dataset,
+            refers_to_id=str(incident.number),
+        )
+
+    assert duplicates.flag_duplicates([genai_record.pk]) == 1
+    assert flag_between(aiid_record, genai_record).basis == DuplicateFlag.Basis.STATED
 
 
 def test_a_flag_keeps_its_evidence_component_by_component(tmp_path):

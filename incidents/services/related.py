@@ -284,9 +284,9 @@ class Wording:
             if term in other and self.informative(term)
         )
 
-    def text_candidates(self, incident_id, vector):
+    def text_candidates(self, incident_id, vector, limit=TEXT_CANDIDATES):
         """Incidents using this incident's informative words: all of them on a small base, the
-        best matches of its most telling words on a large one."""
+        best `limit` matches of its most telling words on a large one."""
         if self.exact:
             found = set()
             for term in vector:
@@ -316,7 +316,7 @@ class Wording:
             for term in telling:
                 words |= Q(title__icontains=term)
             others = others.filter(words).order_by("-pk")
-        return set(others.values_list("pk", flat=True)[:TEXT_CANDIDATES])
+        return set(others.values_list("pk", flat=True)[:limit])
 
 
 def _terms(title, summary):
