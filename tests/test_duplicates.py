@@ -210,7 +210,8 @@ def test_the_aiids_own_duplicates_are_flagged_as_certain_within_the_dataset(tmp_
     assert DuplicateFlag.objects.count() == 1
 
 
-def test_two_incidents_named_as_one_oecd_record_are_flagged_as_certain():
+def named_as_one_oecd_record():
+    """Two incidents, of the AIID and the GenAI incidents, that one OECD record names."""
     aiid_record, genai_record = IncidentFactory(), IncidentFactory(title="Another wording")
     for incident, dataset in ((aiid_record, "aiid"), (genai_record, "genai-incidents")):
         CrossReference.objects.create(
@@ -220,6 +221,11 @@ def test_two_incidents_named_as_one_oecd_record_are_flagged_as_certain():
             refers_to_dataset=dataset,
             refers_to_id=str(incident.number),
         )
+    return aiid_record, genai_record
+
+
+def test_two_incidents_named_as_one_oecd_record_are_flagged_as_certain():
+    aiid_record, genai_record = named_as_one_oecd_record()
 
     assert duplicates.flag_duplicates([]) == 1
 
@@ -279,15 +285,7 @@ def test_on_a_large_base_the_retold_crash_is_flagged_from_its_candidates(tmp_pat
 
 
 def test_on_a_large_base_a_stated_link_of_the_imported_incident_is_still_certain(large_base):
-    aiid_record, genai_record = IncidentFactory(), IncidentFactory(title="Another wording")
-    for incident, dataset in ((aiid_record, "aiid"), (genai_record, "genai-incidents")):
-        CrossReference.objects.create(
-            incident=incident,
-            dataset="oecd-aim",
-            external_id="2022-01-10-5735",
-            refers_to_dataset=dataset,
-            refers_to_id=str(incident.number),
-        )
+    aiid_record, genai_record = named_as_one_oecd_record()
 
     assert duplicates.flag_duplicates([genai_record.pk]) == 1
     assert flag_between(aiid_record, genai_record).basis == DuplicateFlag.Basis.STATED
