@@ -40,6 +40,7 @@ from incidents.models import (
     Organisation,
     Provenance,
 )
+from incidents.services.related import wording
 
 # A pair scoring this much or more is flagged.
 THRESHOLD = 0.5
@@ -507,17 +508,13 @@ def _bounded_scorer(incident_ids, pairs):
     best matches of their most telling words) and the other side of their stated pairs, with
     word frequencies estimated from a sample of the base: memory and time follow the import,
     not the base. Runners-up are then found among those candidates."""
-    # The related incidents' sampled word counts: the same terms as a profile's.
-    from incidents.services.related import _terms, wording
-
-    words = wording()
+    words = wording()  # the related incidents' sample, counting a profile's terms
     pool = set(incident_ids) | {pk for pair in pairs for pk in pair}
     for pk, title, summary in Incident.objects.filter(pk__in=incident_ids).values_list(
         "pk", "title", "summary"
     ):
-        pool |= words.text_candidates(
-            pk, words.vector(_terms(title, summary)), limit=POOL_CANDIDATES
-        )
+        terms = Profile(pk, title, summary).terms
+        pool |= words.text_candidates(pk, words.vector(terms), limit=POOL_CANDIDATES)
     frequencies = {term: n * words.scale for term, n in words.frequency.items()}
     statistics = TermStatistics(frequencies, words.total)
     return Scorer(live_incidents().filter(pk__in=pool), statistics=statistics)
