@@ -11,9 +11,15 @@ coherence, whether each known recurring pattern came out as its own cluster (all
 incidents together, with no other known pattern's), and the time the recompute took. With
 --meaning, and the semantic set installed, the incidents are embedded and grouped by
 meaning too.
+
+Last, how well placement (what a save does beyond GROUPING_LIMIT) agrees with the regroup:
+a fifth of the grouped incidents, and as many ungrouped, are taken out and placed again, for
+several PLACEMENT_VOTES. It prints the share placed back in their own cluster, how many went
+to another, and the share of ungrouped ones that joined one.
 """
 
 import argparse
+import random
 import re
 import statistics
 import sys
@@ -112,6 +118,51 @@ def measure(label, meaning):
         print(f"largest: {PatternCluster.objects.get(pk=largest[0]).name}")
 
 
+def placement():
+    from django.db import transaction
+
+    from incidents.models import Incident, PatternClusterMember
+    from incidents.services import patterns
+
+    grouped = dict(PatternClusterMember.objects.values_list("incident_id", "cluster_id"))
+    published = Incident.objects.reviewed().values_list("pk", flat=True)
+    ungrouped = sorted(set(published) - grouped.keys())
+    rng = random.Random(7)
+    held = rng.sample(sorted(grouped), len(grouped) // 5)
+    others = rng.sample(ungrouped, min(len(held), len(ungrouped)))
+    rows = []
+    for votes in (1, 2, 3, 4):
+        patterns.PLACEMENT_VOTES = votes
+        with transaction.atomic():
+            savepoint = transaction.savepoint()
+            PatternClusterMember.objects.filter(incident__in=held).delete()
+            started = time.monotonic()
+            patterns.clusters_place(held + others)
+            seconds = time.monotonic() - started
+            placed = dict(
+                PatternClusterMember.objects.filter(incident__in=held + others).values_list(
+                    "incident_id", "cluster_id"
+                )
+            )
+            transaction.savepoint_rollback(savepoint)
+        back = sum(placed.get(pk) == grouped[pk] for pk in held)
+        elsewhere = sum(pk in placed and placed[pk] != grouped[pk] for pk in held)
+        joined = sum(pk in placed for pk in others)
+        rows.append(
+            (
+                votes,
+                f"{back / len(held):.0%}",
+                elsewhere,
+                f"{joined / max(len(others), 1):.0%}",
+                f"{seconds:.2f} s",
+            )
+        )
+    print(f"\nplacement of {len(held)} grouped and {len(others)} ungrouped incidents")
+    print(
+        _scratch.table(rows, ["votes needed", "back in own", "elsewhere", "strays joined", "time"])
+    )
+
+
 def _share(sizes, incidents):
     return f"{100 * sizes[0] / incidents:.1f}%" if sizes and incidents else "0%"
 
@@ -149,6 +200,7 @@ def run(shared, options):
         print(f"{made} sentence embeddings made in {time.monotonic() - started:.1f} s")
     for meaning in passes:
         measure("demo and " + " and ".join(source for source, _ in imports), meaning)
+    placement()
 
 
 if __name__ == "__main__":

@@ -133,6 +133,14 @@ def pattern_clusters():
     _queue_on_commit("recompute_pattern_clusters")
 
 
+def pattern_placement(incident_ids):
+    """Place these incidents in (or out of) the recurring patterns, or regroup on a small base
+    (`incidents.services.patterns.clusters_follow`). The ids are the pending work's payload,
+    merged by the task as `duplicates_flag`'s are."""
+    PendingWork.objects.create(task="place_in_patterns", payload=sorted(set(incident_ids)))
+    transaction.on_commit(partial(publish, "place_in_patterns"))
+
+
 def import_job(job_id):
     """The job row itself records the work: the sweep queues jobs still queued after the grace
     period (`incidents.importers.jobs.import_jobs_sweep`)."""

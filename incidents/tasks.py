@@ -31,7 +31,7 @@ def recompute_related_incidents(incident_id):
             return 0
         semantic.embeddings_update([incident_id])
         related.related_incidents_recompute(incident=incident)
-        queueing.pattern_clusters()
+        patterns.clusters_follow([incident_id])
     return incident.related_links.count()
 
 
@@ -41,7 +41,7 @@ def recompute_related_incidents_of(incident_ids):
     with queueing.pending_work_done("recompute_related_incidents", arguments=incident_ids):
         semantic.embeddings_update(incident_ids)
         refreshed = related.related_incidents_recompute_many(incident_ids)
-        queueing.pattern_clusters()
+        patterns.clusters_follow(incident_ids)
     return len(refreshed)
 
 
@@ -138,6 +138,13 @@ def check_dashboard_summaries():
 def recompute_pattern_clusters():
     with queueing.pending_work_done("recompute_pattern_clusters"):
         return patterns.clusters_recompute()
+
+
+@recomputes
+def place_in_patterns():
+    """Every recorded change of incidents' patterns (a retraction), placed in one run."""
+    with queueing.pending_work_done("place_in_patterns") as payloads:
+        return patterns.clusters_follow(sorted({pk for p in payloads for pk in p or ()}))
 
 
 @shared_task

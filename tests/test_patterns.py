@@ -3,11 +3,14 @@ and split by editors on the pattern page, and the gaps no policy change addresse
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from incidents import queueing
+from incidents import queueing, tasks
 from incidents.dashboards.summaries import summaries_rebuild
 from incidents.models import Incident, PatternCluster, PatternClusterMember, PendingWork
-from incidents.services import related
+from incidents.services import patterns, related
+from incidents.services import review as review_service
 from incidents.services.patterns import cap_for, clusters_recompute
 
 from .factories import (
@@ -318,3 +321,86 @@ def test_a_burst_of_saves_queues_one_grouping(db, django_capture_on_commit_callb
             queueing.pattern_clusters()
     assert len(queued) == 1
     assert PendingWork.objects.filter(task="recompute_pattern_clusters").count() == 1
+
+
+# Beyond GROUPING_LIMIT published incidents: placement on save, and a regroup of the newest.
+
+
+@pytest.fixture
+def large_base(monkeypatch):
+    """The base counts as beyond the limit for grouping all of it at once: the newest four
+    published incidents are grouped (of the five the pattern fixture makes)."""
+    monkeypatch.setattr(patterns, "GROUPING_LIMIT", 4)
+
+
+def test_beyond_the_limit_a_saved_incident_joins_its_pattern_without_a_regroup(
+    pattern, tags, large_base
+):
+    newcomer = similar(tags, pattern["organisations"][1])
+    tasks.recompute_related_incidents_of([newcomer.pk])
+    assert newcomer.pk in members(only_cluster())
+    assert not PendingWork.objects.filter(task="recompute_pattern_clusters").exists()
+
+
+def test_beyond_the_limit_an_unlike_incident_joins_no_pattern(pattern, tags, large_base):
+    unlike = IncidentFactory(tags=[tags["bias"]], title="Loan model turns down older applicants")
+    tasks.recompute_related_incidents_of([unlike.pk])
+    assert unlike.pk not in members(only_cluster())
+
+
+def test_beyond_the_limit_a_retold_incident_leaves_its_pattern(pattern, large_base):
+    retold = pattern["incidents"][0]
+    Incident.objects.filter(pk=retold.pk).update(
+        title="Chess engine resigns a won game", summary="A chess engine resigned."
+    )
+    retold.tags.clear()
+    tasks.recompute_related_incidents_of([retold.pk])
+    assert members(only_cluster()) == {i.pk for i in pattern["incidents"][1:]}
+
+
+def test_beyond_the_limit_a_retracted_incident_leaves_its_pattern(
+    pattern, large_base, eve, ed, django_capture_on_commit_callbacks
+):
+    IncidentFactory(title="Chatbot recommends glue on pizza")  # still beyond, one retracted
+    retracted = pattern["incidents"][1]
+    review_service.retraction_request(incident=retracted, by=ed, reason="The story was invented.")
+    with django_capture_on_commit_callbacks(execute=True):
+        review_service.retraction_confirm(incident=retracted, by=eve)
+    assert retracted.pk not in members(only_cluster())
+    assert not PendingWork.objects.filter(task="place_in_patterns").exists()
+
+
+def test_beyond_the_limit_an_incident_an_editor_placed_stays(pattern, large_base, eve_client):
+    kept = pattern["incidents"][0]
+    response = eve_client.post(
+        f"{only_cluster().get_absolute_url()}split/",
+        {"incident": [kept.pk, pattern["incidents"][1].pk], "name": "Kept by hand"},
+    )
+    assert response.status_code == 302
+    Incident.objects.filter(pk=kept.pk).update(title="Chess engine resigns a won game")
+    kept.tags.clear()
+    tasks.recompute_related_incidents_of([kept.pk])
+    assert kept.pk in members(PatternCluster.objects.get(name="Kept by hand"))
+
+
+def test_placing_many_incidents_costs_the_queries_of_placing_one(
+    pattern, tags, large_base, django_assert_max_num_queries
+):
+    one = similar(tags, pattern["organisations"][1])
+    many = [similar(tags, pattern["organisations"][n % 3]) for n in range(6)]
+    related.related_incidents_recompute_many([one.pk, *(i.pk for i in many)])
+    with CaptureQueriesContext(connection) as for_one:
+        patterns.clusters_place([one.pk])
+    with django_assert_max_num_queries(len(for_one)):
+        patterns.clusters_place([i.pk for i in many])
+
+
+def test_beyond_the_limit_the_regroup_takes_only_the_newest(pattern, large_base):
+    oldest, *_, newest = pattern["incidents"]
+    for incident in (oldest, newest):
+        Incident.objects.filter(pk=incident.pk).update(title="Chess engine resigns a won game")
+        incident.tags.clear()
+    clusters_recompute()
+    kept = members(only_cluster())
+    assert oldest.pk in kept  # older than the newest four published: left as it was
+    assert newest.pk not in kept

@@ -17,7 +17,7 @@ def incident_saved(*, incident, also=()):
 def incident_retracted(*, incident):
     """A retracted incident leaves the published counts and the recurring patterns."""
     queueing.summaries_apply([incident.pk])
-    queueing.pattern_clusters()
+    queueing.pattern_placement([incident.pk])
 
 
 def incidents_imported(*, incident_ids, summaries_change=None):

@@ -2,6 +2,11 @@
 community detection over a nearest-neighbour similarity graph, named (and merged and split)
 by editors.
 
+Grouping compares incidents in memory, so it takes at most GROUPING_LIMIT of them: on a
+larger base the regroup (nightly) takes the newest that many, the older keep their patterns,
+and a save places each changed incident by those it is most alike among the newest
+(`clusters_place`), which costs what the change touched rather than a regroup.
+
 Two incidents are alike by their wording (the TF-IDF vectors of related incidents, averaged
 with the sentence embeddings when matching by meaning is on), their failure-mode, harm-type,
 sector and technology tags, what acted and the AI systems named. Each incident is joined to its
@@ -21,8 +26,10 @@ import networkx
 import numpy
 import scipy.sparse
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
+from incidents import queueing
 from incidents.models import (
     Incident,
     IncidentOrganisation,
@@ -81,6 +88,11 @@ NAME_TERMS = 3
 STORED_TERMS = 6
 # Coherence is the mean similarity of the pairs of a group, over at most this many members.
 COHERENCE_SAMPLE = 120
+# Up to this many published incidents are grouped together; beyond, a changed incident joins
+# the pattern holding at least PLACEMENT_VOTES of its NEIGHBOURS closest, the one they are
+# most alike in.
+GROUPING_LIMIT = 20_000
+PLACEMENT_VOTES = 2
 # What went wrong, where and with what: contributing factors vary too much between tellings
 # to group by.
 SIGNAL_FACETS = (
@@ -96,12 +108,13 @@ class PatternRefused(NotAllowed):
 
 
 class Signals:
-    """What two incidents are compared by, loaded once for every published incident."""
+    """What two incidents are compared by, loaded once for every incident grouped. Word
+    rarity is counted over the whole base, or over the incidents grouped when `alone`."""
 
-    def __init__(self, incident_ids):
+    def __init__(self, incident_ids, *, alone=False):
         self.ids = sorted(incident_ids)
         known = set(self.ids)
-        self.neighbourhood = nb = Neighbourhood()
+        self.neighbourhood = nb = Neighbourhood(self.ids if alone else None)
         facet_of = dict(Tag.objects.filter(facet__in=SIGNAL_FACETS).values_list("pk", "facet"))
         self.tags = {pk: nb.tags_of[pk] & facet_of.keys() for pk in self.ids}
         self.failure_modes = dict(
@@ -195,8 +208,9 @@ class Signals:
             (values, (rows, columns)), shape=(len(self.ids), len(vocabulary))
         )
 
-    def nearest(self):
-        """{incident: [(similarity, other)]}: each incident's closest few, best first.
+    def nearest(self, of=None):
+        """{incident: [(similarity, other)]}: each incident's closest few (of those in `of`,
+        or of all), best first.
 
         The candidates for each are the incidents most alike in wording (over the informative
         words only: the common ones add little and cost most), in meaning, and those sharing a
@@ -207,10 +221,11 @@ class Signals:
         row_of = {pk: row for row, pk in enumerate(self.ids)}
         matrix = self._word_matrix()
         transposed = matrix.T.tocsr()
+        compared = self.ids if of is None else sorted(self.known.intersection(of))
         found = {}
-        for start in range(0, len(self.ids), COMPARE_BLOCK):
-            block = self.ids[start : start + COMPARE_BLOCK]
-            products = (matrix[start : start + COMPARE_BLOCK] @ transposed).tocsr()
+        for start in range(0, len(compared), COMPARE_BLOCK):
+            block = compared[start : start + COMPARE_BLOCK]
+            products = (matrix[[row_of[pk] for pk in block]] @ transposed).tocsr()
             products.sort_indices()
             alike = (
                 self.meaning.neighbours(block, floor=MEANING_FLOOR)
@@ -432,16 +447,31 @@ def _matched(found, current):
     return matched
 
 
+def _window():
+    """(ids, first): the published incidents grouped together, the newest GROUPING_LIMIT of
+    them, and the lowest id among them when older ones are left as they are (else None)."""
+    reviewed = Incident.objects.reviewed().order_by("-pk").values_list("pk", flat=True)
+    ids = list(reviewed[: GROUPING_LIMIT + 1])
+    if len(ids) <= GROUPING_LIMIT:
+        return ids, None
+    ids = ids[:GROUPING_LIMIT]
+    return ids, ids[-1]
+
+
 @transaction.atomic
 def clusters_recompute():
-    """Regroup the published incidents. Each new group takes over the existing cluster that
-    holds most of it, so an editor's name stays with its pattern; incidents an editor merged
-    or split into a cluster stay there while they still belong to some group; a group with
-    no cluster yet becomes a new one under a suggested name. Returns the number of clusters
-    with members."""
-    signals = Signals(Incident.objects.reviewed().values_list("pk", flat=True))
+    """Regroup the published incidents (the newest GROUPING_LIMIT; older ones keep their
+    patterns). Each new group takes over the existing cluster that holds most of it, so an
+    editor's name stays with its pattern; incidents an editor merged or split into a cluster
+    stay there while they still belong to some group; a group with no cluster yet becomes a
+    new one under a suggested name. Returns the number of clusters with members regrouped."""
+    window, first = _window()
+    signals = Signals(window, alone=first is not None)
     found = groups(signals)
-    current = dict(PatternClusterMember.objects.values_list("incident_id", "cluster_id"))
+    in_window = PatternClusterMember.objects.all()
+    if first is not None:
+        in_window = in_window.filter(incident_id__gte=first)
+    current = dict(in_window.values_list("incident_id", "cluster_id"))
     curated = set(PatternCluster.objects.filter(curated=True).values_list("pk", flat=True))
     grouped = {pk for group in found for pk in group.members}
     assigned = {pk: current[pk] for pk in grouped if current.get(pk) in curated}
@@ -453,7 +483,7 @@ def clusters_recompute():
         for pk in group.members:
             assigned.setdefault(pk, cluster_id)
 
-    PatternClusterMember.objects.exclude(incident__in=assigned).delete()
+    in_window.exclude(incident__in=assigned).delete()
     moved = [pk for pk, cluster_id in assigned.items() if current.get(pk) != cluster_id]
     PatternClusterMember.objects.filter(incident__in=moved).delete()
     PatternClusterMember.objects.bulk_create(
@@ -477,6 +507,92 @@ def clusters_recompute():
         # Public pages are cached until a cluster changes; a member leaving is a change too.
         PatternCluster.objects.filter(pk__in=members).update(updated_at=timezone.now())
     return len(members)
+
+
+def clusters_follow(incident_ids):
+    """After these incidents' related lists were stored: on a base within GROUPING_LIMIT, a
+    regroup (at most one per PATTERNS_RECOMPUTE_SECONDS); beyond, these incidents placed."""
+    if Incident.objects.reviewed().count() <= GROUPING_LIMIT:
+        queueing.pattern_clusters()
+        return 0
+    return clusters_place(incident_ids)
+
+
+def _placement(neighbours, cluster_of, sizes, cap, current=None):
+    """The cluster holding at least PLACEMENT_VOTES of these neighbours whose links score
+    most, while it has room (or is `current`, the one the incident is in); None when no
+    cluster does."""
+    votes, held = Counter(), Counter()
+    for score, other in neighbours:
+        cluster_id = cluster_of.get(other)
+        if cluster_id is not None:
+            votes[cluster_id] += score
+            held[cluster_id] += 1
+    eligible = [c for c in votes if held[c] >= PLACEMENT_VOTES and (c == current or sizes[c] < cap)]
+    return min(eligible, key=lambda c: (-votes[c], c), default=None)
+
+
+@transaction.atomic
+def clusters_place(incident_ids):
+    """Place each of these incidents (changed by a save or an import) by its closest few
+    among the newest GROUPING_LIMIT, compared as the regroup compares them: into the pattern
+    most of them belong to, out of the one it was in when
+    too few of them are there any longer, out of every pattern once it is no longer
+    published. Incidents an editor put in a cluster stay there while published. New patterns
+    among them wait for the regroup. Returns how many incidents changed pattern."""
+    ids = set(incident_ids)
+    published = set(Incident.objects.reviewed().filter(pk__in=ids).values_list("pk", flat=True))
+    cap = cap_for(Incident.objects.reviewed().count())
+    window, _ = _window()
+    # Compared as the regroup compares them, with the incidents it would group.
+    signals = Signals(set(window) | published, alone=True)
+    closest = signals.nearest(of=published)
+    around = ids | {other for best in closest.values() for _, other in best}
+    cluster_of = dict(
+        PatternClusterMember.objects.filter(incident__in=around).values_list(
+            "incident_id", "cluster_id"
+        )
+    )
+    reached = set(cluster_of.values())
+    sizes = Counter(
+        dict(
+            PatternClusterMember.objects.filter(cluster__in=reached)
+            .values("cluster")
+            .annotate(n=Count("pk"))
+            .values_list("cluster", "n")
+        )
+    )
+    curated = set(
+        PatternCluster.objects.filter(pk__in=reached, curated=True).values_list("pk", flat=True)
+    )
+    placed = {}
+    for pk in ids:
+        current = cluster_of.get(pk)
+        if pk not in published:
+            placed[pk] = None
+        elif current in curated:
+            placed[pk] = current
+        else:
+            placed[pk] = _placement(closest.get(pk, ()), cluster_of, sizes, cap, current)
+            if placed[pk] is not None and placed[pk] != current:
+                sizes[placed[pk]] += 1
+    moved = {pk: cluster for pk, cluster in placed.items() if cluster_of.get(pk) != cluster}
+    PatternClusterMember.objects.filter(incident__in=moved).delete()
+    PatternClusterMember.objects.bulk_create(
+        [
+            PatternClusterMember(incident_id=pk, cluster_id=cluster)
+            for pk, cluster in moved.items()
+            if cluster is not None
+        ]
+    )
+    touched = {cluster_of.get(pk) for pk in moved} | set(moved.values())
+    touched.discard(None)
+    PatternCluster.objects.filter(
+        pk__in=touched, members__isnull=True, named_by__isnull=True
+    ).delete()
+    # Public pages are cached until a cluster changes; a member leaving is a change too.
+    PatternCluster.objects.filter(pk__in=touched).update(updated_at=timezone.now())
+    return len(moved)
 
 
 def _require_editor(by):

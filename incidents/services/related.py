@@ -46,26 +46,32 @@ def _score(tags, organisations, similarity, alike, same_perpetrator):
 
 
 class Neighbourhood:
-    """What related scoring needs about every incident, loaded in a few queries, so one
-    incident or all of them are scored in memory by the same code."""
+    """What related scoring needs about every incident (or only these, with their word
+    rarity counted among them), loaded in a few queries, so one incident or all of them are
+    scored in memory by the same code."""
 
-    def __init__(self):
+    def __init__(self, incident_ids=None):
         self.tags_of = defaultdict(set)
         self.organisations_of = defaultdict(set)
         self.holders = defaultdict(set)
-        for incident_id, tag_id in Incident.tags.through.objects.values_list(
-            "incident_id", "tag_id"
-        ):
+        tag_links = Incident.tags.through.objects.all()
+        organisation_links = IncidentOrganisation.objects.all()
+        incidents = Incident.objects.all()
+        if incident_ids is not None:
+            tag_links = tag_links.filter(incident__in=incident_ids)
+            organisation_links = organisation_links.filter(incident__in=incident_ids)
+            incidents = incidents.filter(pk__in=incident_ids)
+        for incident_id, tag_id in tag_links.values_list("incident_id", "tag_id"):
             self.tags_of[incident_id].add(tag_id)
             self.holders[("tag", tag_id)].add(incident_id)
-        for incident_id, organisation_id in IncidentOrganisation.objects.values_list(
+        for incident_id, organisation_id in organisation_links.values_list(
             "incident_id", "organisation_id"
         ):
             self.organisations_of[incident_id].add(organisation_id)
             self.holders[("organisation", organisation_id)].add(incident_id)
         self.perpetrator_of = {}
         counts = {}
-        for pk, perpetrator_id, title, summary in Incident.objects.values_list(
+        for pk, perpetrator_id, title, summary in incidents.values_list(
             "pk", "perpetrator_id", "title", "summary"
         ):
             self.perpetrator_of[pk] = perpetrator_id
