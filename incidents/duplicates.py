@@ -491,7 +491,7 @@ def flag_duplicates(incident_ids) -> int:
     incident_ids = set(incident_ids)
     pairs = stated_pairs()
     flags = DuplicateFlag.objects.only("pk", "incident", "candidate", "status", "basis")
-    if live_incidents().count() <= EXACT_LIMIT:
+    if not live_incidents().more_than(EXACT_LIMIT):
         scorer = Scorer()
         cache.set(STATISTICS_KEY, scorer.statistics.compact(), STATISTICS_SECONDS)
     else:

@@ -153,3 +153,12 @@ def test_it_renders_a_policy_description_when_saved():
     policy = PolicyChangeFactory(description="Two *reviewers* required.")
 
     assert policy.description_html == "<p>Two <em>reviewers</em> required.</p>"
+
+
+def test_it_tells_whether_more_than_a_number_of_incidents_match():
+    IncidentFactory.create_batch(3)
+    IncidentFactory(status=Incident.Status.DRAFT)
+    published = Incident.objects.published()
+    assert published.more_than(2)
+    assert not published.more_than(3)
+    assert Incident.objects.more_than(3)

@@ -512,7 +512,7 @@ def clusters_recompute():
 def clusters_follow(incident_ids):
     """After these incidents' related lists were stored: on a base within GROUPING_LIMIT, a
     regroup (at most one per PATTERNS_RECOMPUTE_SECONDS); beyond, these incidents placed."""
-    if Incident.objects.reviewed().count() <= GROUPING_LIMIT:
+    if not Incident.objects.reviewed().more_than(GROUPING_LIMIT):
         queueing.pattern_clusters()
         return 0
     return clusters_place(incident_ids)
@@ -542,8 +542,9 @@ def clusters_place(incident_ids):
     among them wait for the regroup. Returns how many incidents changed pattern."""
     ids = set(incident_ids)
     published = set(Incident.objects.reviewed().filter(pk__in=ids).values_list("pk", flat=True))
-    cap = cap_for(Incident.objects.reviewed().count())
     window, _ = _window()
+    # About the cap the regroup gives the clusters it makes among the newest.
+    cap = cap_for(len(window))
     # Compared as the regroup compares them, with the incidents it would group.
     signals = Signals(set(window) | published, alone=True)
     closest = signals.nearest(of=published)
