@@ -53,6 +53,10 @@ BM25_B = 0.5
 FIELD_WEIGHTS = {"A": 2.0, "B": 1.0, "C": 0.6, "D": 0.4}
 # ts_rank, where every match has every word: divided by 1 + log(length), mapped to 0..1.
 RANK_NORMALIZATION = 1 | 32
+# Matches ranked in full: beyond this many, only the matches of the query's rarest words, the
+# newest of those with every word, and titles and organisations named alike are (BM25 costs a
+# few hundred microseconds a match); the other matches follow them, newest first.
+RANKED_MATCHES = 2000
 # Longer queries are cut to this many distinct terms (MAX_QUERY_CHARS already bounds them).
 MAX_TERMS = 40
 # A term this share of incidents have picks no candidates of its own when the query has rarer
@@ -142,7 +146,7 @@ def escaped(expression):
 
 def _postgres(queryset, query):
     words = text.tokens(query)
-    terms, average_length, fewest = _terms(query)
+    terms, average_length, fewest, counts = _terms(query)
     exact = SearchQuery(query, search_type="websearch", config="english")
     matches, highlight = Q(search_vector=exact), exact
     # Syntax that finds nothing was probably punctuation: it is read as plain words instead.
@@ -162,6 +166,7 @@ def _postgres(queryset, query):
         # Every match has every word, so their rarity ranks nothing: PostgreSQL's own rank
         # does, at a fraction of the cost on a query thousands of incidents match.
         rank = SearchRank(F("search_vector"), exact, normalization=Value(RANK_NORMALIZATION))
+    lexemes = []
     if widen:
         # Any of the words: a long or half-remembered text rarely has all of the incident's,
         # and BM25 puts those sharing the most telling ones first.
@@ -179,6 +184,7 @@ def _postgres(queryset, query):
             default=Value(0.0),
             output_field=FloatField(),
         )
+    named = []
     if widen and len(words) <= NAME_QUERY_WORDS:
         # A short query may be an organisation's name typed slightly wrong.
         named = _incidents_of_organisations_named(query)
@@ -187,6 +193,18 @@ def _postgres(queryset, query):
             When(pk__in=named, then=Value(ORGANISATION_BONUS)),
             default=Value(0.0),
             output_field=FloatField(),
+        )
+    # Unless widened, every match has every word: the all-words matches are all of them.
+    estimated = (
+        sum(counts[lexeme] for lexeme in lexemes) if widen else max(counts.values(), default=0)
+    )
+    if estimated > RANKED_MATCHES:
+        every = LexemeQuery(lexemes, operator="&") if widen else exact
+        ranked = _ranked_candidates(queryset, lexemes or list(counts), counts, every)
+        if widen and len(words) <= TRIGRAM_QUERY_WORDS:
+            ranked |= title_similar
+        rank = Case(
+            When(ranked | Q(pk__in=named), then=rank), default=Value(0.0), output_field=FloatField()
         )
     snippet = SearchHeadline(
         escaped(Concat("title", Value(" — "), "summary", output_field=TextField())),
@@ -202,11 +220,31 @@ def _postgres(queryset, query):
     return Found(matches=matches, rank=rank, snippet=snippet, plain=not strict)
 
 
-class LexemeQuery(SearchQuery):
-    """Any of the given lexemes as they are stored: already stemmed, so not parsed again."""
+def _ranked_candidates(queryset, lexemes, counts, every):
+    """The matches worth ranking when too many match to rank them all (a condition): those
+    of the rarest words, taken rarest first while they bring no more than RANKED_MATCHES
+    between them (a pasted headline's names and places single out its incident), and the
+    newest RANKED_MATCHES of those matching `every` word (a query of common words is best
+    answered by the incidents having all of them)."""
+    rare, brought = [], 0
+    for lexeme in sorted(lexemes, key=lambda lexeme: counts[lexeme]):
+        if brought + counts[lexeme] > RANKED_MATCHES:
+            break
+        rare.append(lexeme)
+        brought += counts[lexeme]
+    newest = queryset.filter(search_vector=every).newest_first().values("pk")[:RANKED_MATCHES]
+    candidates = Q(pk__in=newest)
+    if rare:
+        candidates |= Q(search_vector=LexemeQuery(rare))
+    return candidates
 
-    def __init__(self, lexemes):
-        super().__init__(" | ".join(_quoted(lexeme) for lexeme in lexemes))
+
+class LexemeQuery(SearchQuery):
+    """Any (or with operator "&", all) of the given lexemes as they are stored: already
+    stemmed, so not parsed again."""
+
+    def __init__(self, lexemes, operator="|"):
+        super().__init__(f" {operator} ".join(_quoted(lexeme) for lexeme in lexemes))
 
     def as_sql(self, compiler, connection, **extra):
         return "%s::tsquery", [self.source_expressions[0].value]
@@ -286,10 +324,10 @@ CORPUS_SQL = (
 
 
 def _terms(query):
-    """([(lexeme, idf)], average length, fewest): the query's distinct stemmed words, as the
-    stored vectors have them, each with its rarity among all incidents (words no incident has
-    are left out), the average length of a stored vector, and how many incidents have the
-    rarest word (0 when one has none)."""
+    """([(lexeme, idf)], average length, fewest, {lexeme: incidents}): the query's distinct
+    stemmed words, as the stored vectors have them, each with its rarity among all incidents
+    (words no incident has are left out), the average length of a stored vector, how many
+    incidents have the rarest word (0 when one has none), and how many have each."""
     corpus = cache.get(CORPUS_CACHE_KEY)
     table = Incident._meta.db_table
     sql = TERMS_SQL.format(
@@ -299,7 +337,7 @@ def _terms(query):
         cursor.execute(sql, [query, MAX_TERMS])
         rows = cursor.fetchall()
     if not rows:
-        return [], 1.0, 0
+        return [], 1.0, 0, {}
     if not corpus:
         # Both change slowly, and counting them reads every vector.
         corpus = {"count": rows[0][2], "average_length": float(rows[0][3] or 1)}
@@ -310,7 +348,8 @@ def _terms(query):
         (lexeme, math.log(1 + (total - count + 0.5) / (count + 0.5)))
         for lexeme, count in found.items()
     ]
-    return terms, corpus["average_length"], int(min(float(row[1] or 0) for row in rows))
+    fewest = int(min(float(row[1] or 0) for row in rows))
+    return terms, corpus["average_length"], fewest, found
 
 
 def _candidate_lexemes(terms):

@@ -2,6 +2,7 @@
 
 import os
 import re
+from datetime import UTC, datetime
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
@@ -320,6 +321,54 @@ def test_ranks_stay_between_zero_and_one_best_first():
 
     assert len(ranks) == 2
     assert 1 >= ranks[0] > ranks[1] > 0
+
+
+def _harbour_incidents():
+    """An old incident a headline names, and newer ones sharing its common words."""
+    headline = "Rotterdam port crane sensor misread the container load"
+    target = IncidentFactory(
+        title="Port crane sensor misread a container load in Rotterdam",
+        occurred_at=datetime(2019, 3, 1, tzinfo=UTC),
+    )
+    newer = [
+        IncidentFactory(
+            title=f"{words} at a port, case {n}", occurred_at=datetime(2025, 1, 1 + n, tzinfo=UTC)
+        )
+        for n, words in enumerate(
+            ["Crane sensor fault", "Container crane stopped", "Sensor misread cargo"] * 3
+        )
+    ]
+    search_index_update()
+    return headline, target, newer
+
+
+@postgres_only
+def test_a_pasted_headline_finds_its_old_incident_first_when_more_match_than_are_ranked(
+    monkeypatch,
+):
+    headline, target, newer = _harbour_incidents()
+    ranked_in_full = numbers(headline, refresh=False)
+    monkeypatch.setattr(search, "RANKED_MATCHES", 3)
+
+    bounded = numbers(headline, refresh=False)
+
+    assert bounded[0] == ranked_in_full[0] == target.number
+    # Every match is still listed, only not every one ranked.
+    assert sorted(bounded) == sorted(ranked_in_full) == sorted(i.number for i in [target, *newer])
+
+
+@postgres_only
+def test_matches_beyond_those_ranked_follow_them_newest_first(monkeypatch):
+    headline, target, newer = _harbour_incidents()
+    monkeypatch.setattr(search, "RANKED_MATCHES", 3)
+
+    results = found(headline, refresh=False)
+
+    ranked = [incident for incident in results if incident.rank > 0]
+    rest = [incident for incident in results if incident.rank == 0]
+    assert ranked and rest
+    assert results == ranked + rest
+    assert [i.number for i in rest] == sorted((i.number for i in rest), reverse=True)
 
 
 # Matching by meaning
