@@ -20,6 +20,7 @@ import difflib
 import math
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache
 
 from django.contrib.postgres.search import (
@@ -31,8 +32,19 @@ from django.contrib.postgres.search import (
 )
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Case, F, FloatField, Func, Q, TextField, Value, When
-from django.db.models.functions import Concat, Replace, Substr
+from django.db.models import (
+    Case,
+    DateTimeField,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Func,
+    Q,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Concat, Replace, Substr
 
 from config.db_routers import reading_connection
 from incidents import semantic, text
@@ -53,9 +65,9 @@ BM25_B = 0.5
 FIELD_WEIGHTS = {"A": 2.0, "B": 1.0, "C": 0.6, "D": 0.4}
 # ts_rank, where every match has every word: divided by 1 + log(length), mapped to 0..1.
 RANK_NORMALIZATION = 1 | 32
-# Matches ranked in full: beyond this many, only the matches of the query's rarest words, the
-# newest of those with every word, and titles and organisations named alike are (BM25 costs a
-# few hundred microseconds a match); the other matches follow them, newest first.
+# Matches ranked: beyond this many, only the matches of the query's rarest words, the newest of
+# those with every word, and titles and organisations named alike are ranked and listed (BM25
+# costs a few hundred microseconds a match), and the list says that more incidents match.
 RANKED_MATCHES = 2000
 # Longer queries are cut to this many distinct terms (MAX_QUERY_CHARS already bounds them).
 MAX_TERMS = 40
@@ -107,25 +119,40 @@ class Found:
     rank: object
     snippet: object
     plain: bool
+    # Only the matches worth ranking were kept: more incidents use these words.
+    limited: bool = False
+
+
+@dataclass
+class Results:
+    incidents: object  # a queryset
+    limited: bool
 
 
 def search(queryset, query):
     """The incidents of `queryset` matching `query`, annotated with `rank` (higher is better)
     and `snippet` (safe HTML with <mark> around matches), best first."""
+    return matching(queryset, query).incidents
+
+
+def matching(queryset, query):
+    """`search` as Results: the incidents, and whether they are only the best of more
+    matches (when thousands of incidents use the query's words, see RANKED_MATCHES)."""
     query = clean_query(query)
     if not query:
-        return queryset.annotate(rank=Value(0.0), snippet=Value(""))
+        return Results(queryset.annotate(rank=Value(0.0), snippet=Value("")), False)
     found = _postgres(queryset, query) if is_postgres() else _fallback(queryset, query)
     if found is None:
-        return queryset.none().annotate(rank=Value(0.0), snippet=Value(""))
+        return Results(queryset.none().annotate(rank=Value(0.0), snippet=Value("")), False)
     matches, rank = found.matches, found.rank
     if found.plain and semantic.ready():
         matches, rank = _with_meaning(queryset, query, found)
-    return (
+    incidents = (
         queryset.filter(matches)
         .annotate(rank=rank, snippet=found.snippet)
         .order_by("-rank", "-number")
     )
+    return Results(incidents, found.limited)
 
 
 def is_strict(query):
@@ -198,14 +225,13 @@ def _postgres(queryset, query):
     estimated = (
         sum(counts[lexeme] for lexeme in lexemes) if widen else max(counts.values(), default=0)
     )
-    if estimated > RANKED_MATCHES:
+    limited = estimated > RANKED_MATCHES
+    if limited:
         every = LexemeQuery(lexemes, operator="&") if widen else exact
         ranked = _ranked_candidates(queryset, lexemes or list(counts), counts, every)
         if widen and len(words) <= TRIGRAM_QUERY_WORDS:
             ranked |= title_similar
-        rank = Case(
-            When(ranked | Q(pk__in=named), then=rank), default=Value(0.0), output_field=FloatField()
-        )
+        matches &= ranked | Q(pk__in=named)
     snippet = SearchHeadline(
         escaped(Concat("title", Value(" — "), "summary", output_field=TextField())),
         highlight,
@@ -217,7 +243,7 @@ def _postgres(queryset, query):
     )
     # From 0 to 1, like the other ranks: BM25's share plus the largest bonuses.
     rank /= 1 + LOOSE_RANK_FACTOR + ORGANISATION_BONUS
-    return Found(matches=matches, rank=rank, snippet=snippet, plain=not strict)
+    return Found(matches=matches, rank=rank, snippet=snippet, plain=not strict, limited=limited)
 
 
 def _ranked_candidates(queryset, lexemes, counts, every):
@@ -232,7 +258,17 @@ def _ranked_candidates(queryset, lexemes, counts, every):
             break
         rare.append(lexeme)
         brought += counts[lexeme]
-    newest = queryset.filter(search_vector=every).newest_first().values("pk")[:RANKED_MATCHES]
+    # Sorted by an expression no index provides: PostgreSQL then finds them through the text
+    # index, instead of reading the list's date index newest first until enough match.
+    found_date = ExpressionWrapper(
+        Coalesce("occurred_at", "published_at", "created_at") + Value(timedelta(0)),
+        output_field=DateTimeField(),
+    )
+    newest = (
+        queryset.filter(search_vector=every)
+        .order_by(found_date.desc(), "-number")
+        .values("pk")[:RANKED_MATCHES]
+    )
     candidates = Q(pk__in=newest)
     if rare:
         candidates |= Q(search_vector=LexemeQuery(rare))
@@ -295,10 +331,9 @@ class Relevance(Func):
 
 # One statement: the query's lexemes; how many incidents have each: PostgreSQL's statistics
 # know it for the most common ones (their count would read thousands of rows), an index lookup
-# counts the others; and, unless cached, how many incidents have a vector and their average
-# length in lexemes.
+# counts the others; and, unless cached, the corpus (CORPUS_SQL).
 TERMS_SQL = r"""
-WITH term AS (
+WITH {sample}term AS (
     SELECT lexeme, positions[1] AS first FROM unnest(to_tsvector('english', %s))
     ORDER BY first NULLS LAST, lexeme LIMIT %s
 ), common AS (
@@ -314,13 +349,24 @@ SELECT t.lexeme,
         (SELECT COUNT(*) FROM {table} WHERE search_vector @@
             ('''' || replace(replace(t.lexeme, '\', '\\'), '''', '''''') || '''')::tsquery)
     ),
-    {corpus}
-FROM term t ORDER BY first NULLS LAST, lexeme
+    corpus.vectors, corpus.average_length
+FROM term t CROSS JOIN ({corpus}) corpus ORDER BY first NULLS LAST, lexeme
 """
-CORPUS_SQL = (
-    "(SELECT COUNT(*) FROM {table} WHERE search_vector IS NOT NULL), "
-    "(SELECT AVG(length(search_vector)) FROM {table} WHERE search_vector IS NOT NULL)"
+# How many incidents have a vector and their average length in lexemes, from a sample of
+# about CORPUS_SAMPLE_ROWS rows' pages (every page of a small base): counting every vector
+# takes most of a second at a million incidents.
+CORPUS_SAMPLE_ROWS = 20_000
+CORPUS_SQL = """
+SELECT COUNT(*) * 100.0 / (SELECT share FROM sample) AS vectors,
+    AVG(length(search_vector)) AS average_length
+FROM {table} TABLESAMPLE SYSTEM ((SELECT share FROM sample))
+WHERE search_vector IS NOT NULL
+"""
+CORPUS_SAMPLE_SQL = (
+    "SELECT LEAST(100, 100.0 * %s / GREATEST(reltuples, 1)) AS share"
+    " FROM pg_class WHERE oid = '{table}'::regclass"
 )
+CORPUS_CACHED_SQL = "SELECT NULL AS vectors, NULL AS average_length"
 
 
 def _terms(query):
@@ -330,17 +376,21 @@ def _terms(query):
     incidents have the rarest word (0 when one has none), and how many have each."""
     corpus = cache.get(CORPUS_CACHE_KEY)
     table = Incident._meta.db_table
-    sql = TERMS_SQL.format(
-        table=table, corpus="NULL, NULL" if corpus else CORPUS_SQL.format(table=table)
-    )
+    if corpus:
+        sql = TERMS_SQL.format(table=table, sample="", corpus=CORPUS_CACHED_SQL)
+        params = [query, MAX_TERMS]
+    else:
+        sample = f"sample AS ({CORPUS_SAMPLE_SQL.format(table=table)}), "
+        sql = TERMS_SQL.format(table=table, sample=sample, corpus=CORPUS_SQL.format(table=table))
+        params = [CORPUS_SAMPLE_ROWS, query, MAX_TERMS]
     with reading_connection().cursor() as cursor:
-        cursor.execute(sql, [query, MAX_TERMS])
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
     if not rows:
         return [], 1.0, 0, {}
     if not corpus:
-        # Both change slowly, and counting them reads every vector.
-        corpus = {"count": rows[0][2], "average_length": float(rows[0][3] or 1)}
+        # Both change slowly.
+        corpus = {"count": float(rows[0][2]), "average_length": float(rows[0][3] or 1)}
         cache.set(CORPUS_CACHE_KEY, corpus, CORPUS_CACHE_SECONDS)
     found = {lexeme: float(count) for lexeme, count, *_ in rows if count}
     total = max(corpus["count"], *found.values(), 1)

@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from incidents import filters
 from incidents.models import Incident, IncidentOrganisation, Provenance, Severity
 
 from .factories import (
@@ -131,6 +132,26 @@ def test_keyset_pages_visit_every_incident_exactly_once(reader, settings, sort):
     assert sorted(seen) == sorted(Incident.objects.values_list("number", flat=True))
     assert len(seen) == len(set(seen)) == 14
     assert pages == 4
+
+
+@pytest.mark.parametrize("sort", ["newest", "oldest"])
+def test_a_filtered_list_reads_the_same_whether_its_few_matches_are_found_first(
+    reader, settings, monkeypatch, sort
+):
+    settings.PAGE_SIZE = 3
+    tag = TagFactory(name="Deletion")
+    same_day = datetime(2025, 3, 1, tzinfo=UTC)
+    for n in range(10):
+        IncidentFactory(occurred_at=same_day + timedelta(days=n % 4), tags=[tag] if n % 3 else [])
+    IncidentFactory(occurred_at=None, tags=[tag])
+    url = f"/incidents/?tag={tag.facet}:{tag.slug}&sort={sort}"
+    found_first, pages = _walk(reader, url)
+    monkeypatch.setattr(filters, "FOUND_THEN_SORTED", 0)  # read in list order instead
+    in_list_order, _ = _walk(reader, url)
+
+    assert found_first == in_list_order
+    assert sorted(found_first) == sorted(tag.incidents.values_list("number", flat=True))
+    assert len(set(found_first)) == 7 and pages == 3
 
 
 def test_keyset_previous_link_goes_back(reader, settings):

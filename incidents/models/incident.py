@@ -293,6 +293,12 @@ class Incident(models.Model):
                 name="incident_public_sort",
                 condition=Q(status="published", visibility="public"),
             ),
+            # The same order over every incident, for staff, whose lists show drafts too.
+            models.Index(
+                Coalesce("occurred_at", "published_at", "created_at").desc(),
+                F("number").desc(),
+                name="incident_sort",
+            ),
             # Facet counts of the public list read these columns from the index alone
             # (PostgreSQL; other databases skip covering indexes).
             models.Index(

@@ -61,11 +61,12 @@ def incident_list(request):
     total = facets["total"]
     sort = filterset.chosen_sort
     problems = [f"{name} = \u201c{given}\u201d: {why}" for name, given, why in filterset.ignored]
+    incidents = filterset.in_order_for(total, facets["estimated"])
     if sort in KEYSET_SORTS and "page" not in request.GET:
-        page, cursor_problem = listing.keyset_page(request, filterset.qs, sort, total)
+        page, cursor_problem = listing.keyset_page(request, incidents, sort, total)
         problems += cursor_problem
     else:
-        page, page_problem = listing.numbered_page(request, filterset.qs, total)
+        page, page_problem = listing.numbered_page(request, incidents, total)
         problems += page_problem
     query = (request.GET.get("q") or "").strip()
     suggestions = search.suggestions(query, reader=request.user) if query and not total else []
@@ -77,6 +78,7 @@ def incident_list(request):
             "page": page,
             "total": total,
             "counts_estimated": facets["estimated"],
+            "search_limited": filterset.search_limited,
             "counted": intcomma(facets["counted"]),
             "problems": problems,
             "facet_groups": listing.facet_groups(request, filterset, facets),
