@@ -272,11 +272,12 @@ class Wording:
 
     def vector(self, terms):
         """Unit TF-IDF weights of these term counts; a word in every incident says nothing."""
-        weights = {}
+        # document_frequency written out, with locals: this runs for every candidate.
+        weights, total, scale, counted, log = {}, self.total, self.scale, self.frequency, math.log
         for term, n in terms.items():
-            frequency = self.document_frequency(term)
-            if frequency < self.total:
-                weights[term] = (1 + math.log(n)) * math.log(self.total / frequency)
+            frequency = max(1.0, counted.get(term, 0) * scale)
+            if frequency < total:
+                weights[term] = (1 + log(n)) * log(total / frequency)
         norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
         return {term: w / norm for term, w in weights.items()}
 
