@@ -68,7 +68,7 @@ RANK_NORMALIZATION = 1 | 32
 # Matches ranked: beyond this many, only the matches of the query's rarest words, the newest of
 # those with every word, and titles and organisations named alike are ranked and listed (BM25
 # costs a few hundred microseconds a match), and the list says that more incidents match.
-RANKED_MATCHES = 2000
+RANKED_MATCHES = 500
 # Longer queries are cut to this many distinct terms (MAX_QUERY_CHARS already bounds them).
 MAX_TERMS = 40
 # A term this share of incidents have picks no candidates of its own when the query has rarer
@@ -173,7 +173,7 @@ def escaped(expression):
 
 def _postgres(queryset, query):
     words = text.tokens(query)
-    terms, average_length, fewest, counts = _terms(query)
+    terms, average_length, fewest, counts, total = _terms(query)
     exact = SearchQuery(query, search_type="websearch", config="english")
     matches, highlight = Q(search_vector=exact), exact
     # Syntax that finds nothing was probably punctuation: it is read as plain words instead.
@@ -228,10 +228,16 @@ def _postgres(queryset, query):
     limited = estimated > RANKED_MATCHES
     if limited:
         every = LexemeQuery(lexemes, operator="&") if widen else exact
-        ranked = _ranked_candidates(queryset, lexemes or list(counts), counts, every)
-        if widen and len(words) <= TRIGRAM_QUERY_WORDS:
-            ranked |= title_similar
-        matches &= ranked | Q(pk__in=named)
+        titled = query if widen and len(words) <= TRIGRAM_QUERY_WORDS else None
+        found = queryset.filter(matches)
+        # Found once, as ids: the list, its facet counts and matching by meaning all read them.
+        # Read down the list's date index when the incidents with every word are that many:
+        # the newest come soon; fewer are found through the text index and sorted.
+        having_every = min(counts[lexeme] for lexeme in lexemes) if widen else estimated
+        dense = having_every >= math.sqrt(RANKED_MATCHES * total)
+        ids = _candidates(found, lexemes or list(counts), counts, every, titled, dense)
+        ids |= set(named)
+        matches = Q(pk__in=sorted(ids))
     snippet = SearchHeadline(
         escaped(Concat("title", Value(" — "), "summary", output_field=TextField())),
         highlight,
@@ -246,33 +252,46 @@ def _postgres(queryset, query):
     return Found(matches=matches, rank=rank, snippet=snippet, plain=not strict, limited=limited)
 
 
-def _ranked_candidates(queryset, lexemes, counts, every):
-    """The matches worth ranking when too many match to rank them all (a condition): those
-    of the rarest words, taken rarest first while they bring no more than RANKED_MATCHES
-    between them (a pasted headline's names and places single out its incident), and the
-    newest RANKED_MATCHES of those matching `every` word (a query of common words is best
-    answered by the incidents having all of them)."""
+def _candidates(found, lexemes, counts, every, titled, dense):
+    """The ids of the matches worth ranking when too many match to rank them all: those of
+    the rarest words, taken rarest first while they bring no more than RANKED_MATCHES between
+    them (a pasted headline's names and places single out its incident), the newest
+    RANKED_MATCHES of those matching `every` word (a query of common words is best answered by
+    the incidents having all of them; `dense`: so many have them that reading newest first
+    finds the newest soonest) and, when `titled` is the query, the RANKED_MATCHES titles most
+    like it."""
     rare, brought = [], 0
     for lexeme in sorted(lexemes, key=lambda lexeme: counts[lexeme]):
         if brought + counts[lexeme] > RANKED_MATCHES:
             break
         rare.append(lexeme)
         brought += counts[lexeme]
-    # Sorted by an expression no index provides: PostgreSQL then finds them through the text
-    # index, instead of reading the list's date index newest first until enough match.
-    found_date = ExpressionWrapper(
-        Coalesce("occurred_at", "published_at", "created_at") + Value(timedelta(0)),
-        output_field=DateTimeField(),
-    )
-    newest = (
-        queryset.filter(search_vector=every)
-        .order_by(found_date.desc(), "-number")
-        .values("pk")[:RANKED_MATCHES]
-    )
-    candidates = Q(pk__in=newest)
+    having_every = found.filter(search_vector=every)
+    if dense:
+        having_every = having_every.newest_first()
+    else:
+        # Sorted by an expression no index provides: PostgreSQL then finds them through the
+        # text index, instead of reading the list's date index until enough match.
+        found_date = ExpressionWrapper(
+            Coalesce("occurred_at", "published_at", "created_at") + Value(timedelta(0)),
+            output_field=DateTimeField(),
+        )
+        having_every = having_every.order_by(found_date.desc(), "-number")
+    ids = set(having_every.values_list("pk", flat=True)[:RANKED_MATCHES])
     if rare:
-        candidates |= Q(search_vector=LexemeQuery(rare))
-    return candidates
+        ids.update(
+            found.filter(search_vector=LexemeQuery(rare))
+            .order_by()
+            .values_list("pk", flat=True)[:RANKED_MATCHES]
+        )
+    if titled:
+        ids.update(
+            found.filter(title__trigram_word_similar=titled)
+            .annotate(alike=TrigramWordSimilarity(titled, "title"))
+            .order_by("-alike", "-number")
+            .values_list("pk", flat=True)[:RANKED_MATCHES]
+        )
+    return ids
 
 
 class LexemeQuery(SearchQuery):
@@ -370,10 +389,11 @@ CORPUS_CACHED_SQL = "SELECT NULL AS vectors, NULL AS average_length"
 
 
 def _terms(query):
-    """([(lexeme, idf)], average length, fewest, {lexeme: incidents}): the query's distinct
-    stemmed words, as the stored vectors have them, each with its rarity among all incidents
-    (words no incident has are left out), the average length of a stored vector, how many
-    incidents have the rarest word (0 when one has none), and how many have each."""
+    """([(lexeme, idf)], average length, fewest, {lexeme: incidents}, incidents): the query's
+    distinct stemmed words, as the stored vectors have them, each with its rarity among all
+    incidents (words no incident has are left out), the average length of a stored vector,
+    how many incidents have the rarest word (0 when one has none), how many have each, and
+    how many incidents have a vector."""
     corpus = cache.get(CORPUS_CACHE_KEY)
     table = Incident._meta.db_table
     if corpus:
@@ -387,7 +407,7 @@ def _terms(query):
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     if not rows:
-        return [], 1.0, 0, {}
+        return [], 1.0, 0, {}, 0
     if not corpus:
         # Both change slowly.
         corpus = {"count": float(rows[0][2]), "average_length": float(rows[0][3] or 1)}
@@ -399,7 +419,7 @@ def _terms(query):
         for lexeme, count in found.items()
     ]
     fewest = int(min(float(row[1] or 0) for row in rows))
-    return terms, corpus["average_length"], fewest, found
+    return terms, corpus["average_length"], fewest, found, total
 
 
 def _candidate_lexemes(terms):
