@@ -258,12 +258,18 @@ def public_page_cache(view=None, *, version=None, vary_on=()):
     def cached_view(request, *args, **kwargs):
         # An API token is read by the API's own authentication, after this: it counts as
         # signed in too.
-        if (
-            request.method not in ("GET", "HEAD")
-            or request.user.is_authenticated
-            or request.META.get("HTTP_AUTHORIZATION")
-        ):
+        if request.method not in ("GET", "HEAD"):
             response = view(request, *args, **kwargs)
+            patch_cache_control(response, private=True)
+            return response
+        if request.user.is_authenticated or request.META.get("HTTP_AUTHORIZATION"):
+            # Not stored, but its parts (facet counts, charts) are cached under one version
+            # read once: that of everything, since staff see drafts too.
+            token = _page_data_version.set(data_version())
+            try:
+                response = view(request, *args, **kwargs)
+            finally:
+                _page_data_version.reset(token)
             patch_cache_control(response, private=True)
             return response
         page_version = (version or data_version)(**kwargs)

@@ -77,8 +77,9 @@ def public_incidents_detail():
         summary="Published incidents",
         description="With the web list's filters and search. A search (q) is ranked by "
         "relevance, as on the web list, unless sort asks for newest or oldest; otherwise newest "
-        "first. Follow `next` for the following page: a cursor by date, or, for a ranked "
-        "search, the next page number.",
+        "first. When thousands of incidents use a search's words, only its best candidates "
+        "are ranked and listed. Follow `next` for the following page: a cursor by date, or, "
+        "for a ranked search, the next page number.",
     ),
     retrieve=extend_schema(
         summary="One public incident",
