@@ -230,14 +230,13 @@ def _postgres(queryset, query):
         every = LexemeQuery(lexemes, operator="&") if widen else exact
         titled = query if widen and len(words) <= TRIGRAM_QUERY_WORDS else None
         found = queryset.filter(matches)
-        # Found once, as ids: the list, its facet counts and matching by meaning all read them.
         # Read down the list's date index when the incidents with every word are that many:
         # the newest come soon; fewer are found through the text index and sorted.
         having_every = min(counts[lexeme] for lexeme in lexemes) if widen else estimated
         dense = having_every >= math.sqrt(RANKED_MATCHES * total)
+        # Found once, as ids: the list, its facet counts and matching by meaning all read them.
         ids = _candidates(found, lexemes or list(counts), counts, every, titled, dense)
-        ids |= set(named)
-        matches = Q(pk__in=sorted(ids))
+        matches = Q(pk__in=sorted(ids | set(named)))
     snippet = SearchHeadline(
         escaped(Concat("title", Value(" — "), "summary", output_field=TextField())),
         highlight,
