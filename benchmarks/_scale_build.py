@@ -8,7 +8,8 @@ vector included) copied. Tag and organisation links are copied by SQL too, each 
 out one of its original's links and gaining one chosen from all of them, so facets do not
 repeat the originals exactly. The secondary indexes are dropped while copying and built again
 afterwards (faster than maintaining them row by row), then ANALYZE, the dashboard summaries
-(summaries_rebuild), the list's facet counts and VACUUM ANALYZE. Every step prints its time.
+(summaries_rebuild, their unique index built afterwards), the list's facet counts and VACUUM
+ANALYZE. Every step prints its time.
 """
 
 import math
@@ -193,9 +194,20 @@ def _facet_counts(timings):
 
 
 def _summaries(timings):
+    """The dashboard summaries, written without their unique index, which is built afterwards
+    (its key is wider than a row: each statement ran 40% faster without it)."""
+    from django.db import connection, transaction
+
     from incidents.dashboards.summaries import summaries_rebuild
     from incidents.models import SummaryCount
 
-    with step("dashboard summaries (summaries_rebuild)", timings):
-        summaries_rebuild(progress=lambda line: print(f"  {line}", flush=True))
+    (unique,) = [c for c in SummaryCount._meta.constraints if c.name == "summary_row_unique"]
+    with transaction.atomic():
+        with connection.schema_editor() as editor:
+            editor.remove_constraint(SummaryCount, unique)
+        with step("dashboard summaries (summaries_rebuild)", timings):
+            summaries_rebuild(progress=lambda line: print(f"  {line}", flush=True))
+        index_built = step("dashboard summaries' unique index", timings)
+        with index_built, connection.schema_editor() as editor:
+            editor.add_constraint(SummaryCount, unique)
     print(f"  {SummaryCount.objects.count()} summary rows", flush=True)

@@ -113,14 +113,32 @@ def _published_incidents():
     ]
 
 
-def _version(parts, params=()):
-    known = _page_data_version.get()
-    if known is not None:
-        return known
+def _read_version(parts, params=()):
     with reading_connection().cursor() as cursor:
         cursor.execute("SELECT " + ", ".join(parts), params)
         row = cursor.fetchone()
     return hashlib.sha256(repr(row).encode()).hexdigest()[:16]
+
+
+class _ReadOnce:
+    """The version of everything, read when first asked for and then remembered."""
+
+    def __init__(self):
+        self.value = None
+
+    def __call__(self):
+        if self.value is None:
+            self.value = _read_version(_newest(EVERYTHING))
+        return self.value
+
+
+def _version(parts, params=()):
+    known = _page_data_version.get()
+    if isinstance(known, _ReadOnce):
+        return known()
+    if known is not None:
+        return known
+    return _read_version(parts, params)
 
 
 def data_version(**url_arguments):
@@ -263,9 +281,9 @@ def public_page_cache(view=None, *, version=None, vary_on=()):
             patch_cache_control(response, private=True)
             return response
         if request.user.is_authenticated or request.META.get("HTTP_AUTHORIZATION"):
-            # Not stored, but its parts (facet counts, charts) are cached under one version
-            # read once: that of everything, since staff see drafts too.
-            token = _page_data_version.set(data_version())
+            # Not stored, but its parts (facet counts, charts) are cached under one version,
+            # read once if at all: that of everything, since staff see drafts too.
+            token = _page_data_version.set(_ReadOnce())
             try:
                 response = view(request, *args, **kwargs)
             finally:
