@@ -5,8 +5,6 @@ the person it needs by name. Someone the cast does not cover (a user with one ra
 and no group, an inactive user) is made in the test that needs them, with a comment saying why.
 """
 
-import contextlib
-
 import pytest
 from django.core.cache import cache
 from django.test import Client
@@ -17,21 +15,6 @@ from .factories import person, signed_in
 
 # Every persona's password, for the tests that sign in through the login form.
 PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _semantic_model_loaded_first():
-    """A process loads the sentence-embedding model in a background thread on its first
-    request; in the suite that thread would be importing torch while tests run, and a test's
-    teardown walking the loaded modules could meet it half done. Loaded here, before any test,
-    when it is installed."""
-    from incidents import semantic
-
-    if semantic.enabled():
-        # A model that fails to load is logged; the tests that need it say so themselves.
-        with contextlib.suppress(RuntimeError):
-            semantic.encode(["warm up"])
-    yield
 
 
 @pytest.fixture(autouse=True)
