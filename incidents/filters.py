@@ -14,15 +14,11 @@ from django import forms
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import (
-    DateTimeField,
     Exists,
-    ExpressionWrapper,
     F,
-    OrderBy,
     OuterRef,
     Q,
     QuerySet,
-    Value,
 )
 from django.utils import timezone
 from django.utils.text import capfirst
@@ -325,13 +321,7 @@ class IncidentFilter(django_filters.FilterSet):
         few = bool(self.applied) and not estimated and 0 < total <= FOUND_THEN_SORTED
         if not few or self.chosen_sort not in KEYSET_SORTS or connection.vendor != "postgresql":
             return queryset
-        found_date = ExpressionWrapper(
-            F("sort_date") + Value(timedelta(0)), output_field=DateTimeField()
-        )
-        descending = self.chosen_sort == "newest"
-        return queryset.order_by(
-            OrderBy(found_date, descending=descending), OrderBy(F("number"), descending=descending)
-        )
+        return queryset.found_then_sorted(descending=self.chosen_sort == "newest")
 
     # What the reader asked for
 

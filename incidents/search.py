@@ -20,7 +20,6 @@ import difflib
 import math
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import lru_cache
 
 from django.contrib.postgres.search import (
@@ -34,8 +33,6 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import (
     Case,
-    DateTimeField,
-    ExpressionWrapper,
     F,
     FloatField,
     Func,
@@ -44,7 +41,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Concat, Replace, Substr
+from django.db.models.functions import Concat, Replace, Substr
 
 from config.db_routers import reading_connection
 from incidents import semantic, text
@@ -266,16 +263,7 @@ def _candidates(found, lexemes, counts, every, titled, dense):
         rare.append(lexeme)
         brought += counts[lexeme]
     having_every = found.filter(search_vector=every)
-    if dense:
-        having_every = having_every.newest_first()
-    else:
-        # Sorted by an expression no index provides: PostgreSQL then finds them through the
-        # text index, instead of reading the list's date index until enough match.
-        found_date = ExpressionWrapper(
-            Coalesce("occurred_at", "published_at", "created_at") + Value(timedelta(0)),
-            output_field=DateTimeField(),
-        )
-        having_every = having_every.order_by(found_date.desc(), "-number")
+    having_every = having_every.newest_first() if dense else having_every.found_then_sorted()
     ids = set(having_every.values_list("pk", flat=True)[:RANKED_MATCHES])
     if rare:
         ids.update(

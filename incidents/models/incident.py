@@ -1,12 +1,24 @@
 """The incident record: one AI-related incident as a structured postmortem."""
 
+from datetime import timedelta
+
 from django.apps import apps
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
-from django.db.models import Exists, F, Max, OuterRef, Q, Subquery
+from django.db.models import (
+    Exists,
+    ExpressionWrapper,
+    F,
+    Max,
+    OrderBy,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.text import slugify
@@ -83,6 +95,18 @@ class IncidentQuerySet(models.QuerySet):
         return self.annotate(
             sort_date=Coalesce("occurred_at", "published_at", "created_at")
         ).order_by("-sort_date", "-number")
+
+    def found_then_sorted(self, descending=True):
+        """In list order, by an expression no index provides: PostgreSQL then finds the
+        matches through the filters' own indexes and sorts them, instead of reading the list's
+        sort index until enough match (the cheaper way when few match)."""
+        found_date = ExpressionWrapper(
+            Coalesce("occurred_at", "published_at", "created_at") + Value(timedelta(0)),
+            output_field=models.DateTimeField(),
+        )
+        return self.order_by(
+            OrderBy(found_date, descending=descending), OrderBy(F("number"), descending=descending)
+        )
 
     def for_list(self):
         return self.select_related("severity", "perpetrator").with_disputed().newest_first()
