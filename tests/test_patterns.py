@@ -238,13 +238,9 @@ def test_known_patterns_come_out_as_their_own_clusters_on_the_demo(demo, reader)
     assert "Tay" not in html
 
 
-def test_known_patterns_come_out_as_their_own_clusters_by_meaning(demo, settings):
+def test_known_patterns_come_out_as_their_own_clusters_by_meaning(meaning, demo):
     from incidents import semantic
 
-    from .test_semantic import needs_the_model
-
-    needs_the_model()
-    settings.SEMANTIC_MATCHING = True
     semantic.embeddings_update()
     clusters_recompute()
     check_known_patterns()

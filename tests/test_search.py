@@ -1,6 +1,5 @@
 """Search: ranking, web-search syntax, safe snippets, typos, hostile input, a current index."""
 
-import os
 import re
 from datetime import UTC, datetime
 
@@ -373,15 +372,6 @@ def test_when_more_match_than_are_ranked_the_list_shows_the_best_and_says_so(mon
 
 
 # Matching by meaning
-
-
-@pytest.fixture
-def meaning(settings):
-    if not semantic.installed():
-        if os.environ.get("REQUIRE_SEMANTIC") == "1":
-            pytest.fail("REQUIRE_SEMANTIC=1 but the sentence-embedding model is not installed")
-        pytest.skip("the sentence-embedding model is not installed (make semantic)")
-    settings.SEMANTIC_MATCHING = True
 
 
 UBER = "Self-driving Uber SUV killed a woman crossing the street in Tempe"

