@@ -51,9 +51,10 @@ class Series:
     def to_incident(self):
         return "" if self.model is Incident else "incident__"
 
-    def grouped(self, incidents, dimension, dimension_ids=None):
+    def grouped(self, incidents, dimension, dimension_ids=None, counted_apart=None):
         """The grouped counts, as a values() queryset; only those of `dimension_ids` when
-        given."""
+        given. With `counted_apart` ({incident field lookup: value}), each group also counts,
+        as `summary_count_apart`, those of its incidents that match it."""
         p = self.to_incident
         facts = self.model.objects.filter(self.facts)
         facts = facts.filter(pk__in=incidents) if not p else facts.filter(incident__in=incidents)
@@ -75,13 +76,18 @@ class Series:
         )
         if dimension_ids is not None:
             grouped = grouped.filter(summary_dimension__in=dimension_ids)
-        return (
-            grouped.values("summary_dimension", "summary_period", "summary_key")
-            # An incident has each tag once and each (organisation, role) once, so only an
-            # organisation it holds in two roles can repeat it within a group.
-            .annotate(summary_count=Count(f"{p}pk", distinct=dimension == Dimension.ORGANISATION))
-            .order_by()
+        # An incident has each tag once and each (organisation, role) once, so only an
+        # organisation it holds in two roles can repeat it within a group.
+        distinct = dimension == Dimension.ORGANISATION
+        grouped = grouped.values("summary_dimension", "summary_period", "summary_key").annotate(
+            summary_count=Count(f"{p}pk", distinct=distinct)
         )
+        if counted_apart is not None:
+            apart = Q(**{f"{p}{lookup}": value for lookup, value in counted_apart.items()})
+            grouped = grouped.annotate(
+                summary_count_apart=Count(f"{p}pk", distinct=distinct, filter=apart)
+            )
+        return grouped.order_by()
 
     def rows(self, incidents, dimension):
         """[(dimension id, period, key, count, value)] over these incidents."""

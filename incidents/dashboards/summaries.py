@@ -87,6 +87,10 @@ def scope_incidents(scope):
     return Incident.objects.reviewed()
 
 
+# Which of the incidents internal figures count public ones count too, as scope_incidents has it.
+PUBLIC_AMONG_INTERNAL = {"visibility": Incident.Visibility.PUBLIC}
+
+
 _COLUMNS = ["scope", "dimension", "dimension_id", "period", "series", "key", "count", "value"]
 
 
@@ -126,6 +130,26 @@ def _insert_top_organisations(scope, series, dimension, incidents, dimension_ids
             "  ) ranked"
             ") kept WHERE r <= %s",
             [scope, dimension, series.name, *params, series.top],
+        )
+        return cursor.rowcount
+
+
+def _insert_counts_of_both_scopes(series, dimension):
+    """PostgreSQL: one grouping of the internal incidents writes the rows of both scopes, the
+    public count of each group taken alongside (half the work of grouping each scope)."""
+    grouped = series.grouped(
+        scope_incidents(Scope.INTERNAL), dimension, counted_apart=PUBLIC_AMONG_INTERNAL
+    )
+    sql, params = grouped.query.sql_with_params()
+    table = SummaryCount._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(_COLUMNS)}) "
+            "SELECT s.scope, %s, g.summary_dimension, CAST(g.summary_period AS date), %s, "
+            "COALESCE(g.summary_key, ''), s.count, NULL "
+            f"FROM ({sql}) g CROSS JOIN LATERAL (VALUES (%s, g.summary_count_apart), "
+            "(%s, g.summary_count)) s(scope, count) WHERE s.count > 0",
+            [dimension, series.name, *params, Scope.PUBLIC, Scope.INTERNAL],
         )
         return cursor.rowcount
 
@@ -182,13 +206,15 @@ def summaries_rebuild(progress=None):
     _lock()
     SummaryCount.objects.all().delete()
     written = 0
-    for scope in Scope.values:
-        incidents = scope_incidents(scope)
-        for series in SERIES:
-            for dimension in series.dimensions:
-                written += _write(scope, series, dimension, incidents)
-                if progress:
-                    progress(f"{scope} {series.name} by {dimension}: {written} rows")
+    for series in SERIES:
+        for dimension in series.dimensions:
+            if connection.vendor == "postgresql" and isinstance(series, Series):
+                written += _insert_counts_of_both_scopes(series, dimension)
+            else:
+                for scope in Scope.values:
+                    written += _write(scope, series, dimension, scope_incidents(scope))
+            if progress:
+                progress(f"{series.name} by {dimension}: {written} rows")
     _contributions_remember_all()
     _summaries_changed()
     log.info("Rebuilt %d summary rows in %.1f s", written, time.monotonic() - started)
