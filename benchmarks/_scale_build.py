@@ -149,6 +149,15 @@ def _copy_links(cursor, table, target, role=False):
     of the linked rows, picked by its number."""
     role_column = ", role" if role else ""
     role_value = ", l.role" if role else ""
+    # Organisation links carry their incident's feed order, which a trigger fills (migration
+    # 0036): triggers are off while copying, so it is copied here.
+    carried, carried_from, carried_join = "", "", ""
+    if role:
+        carried = ", incident_listed, incident_published_at, incident_number"
+        carried_from = (
+            ", i.status = 'published' AND i.visibility = 'public', i.published_at, i.number"
+        )
+        carried_join = " JOIN incidents_incident i ON i.id = c.copy_id"
     cursor.execute(
         f"CREATE TEMP TABLE scale_links AS SELECT incident_id, {target}{role_column}, "
         f"row_number() OVER (PARTITION BY incident_id ORDER BY {target}) AS k, "
@@ -157,17 +166,18 @@ def _copy_links(cursor, table, target, role=False):
     )
     cursor.execute("ANALYZE scale_links")
     cursor.execute(
-        f"INSERT INTO {table} (incident_id, {target}{role_column}) "
-        f"SELECT c.copy_id, l.{target}{role_value} FROM scale_copy c "
-        "JOIN scale_links l ON l.incident_id = c.original_id "
+        f"INSERT INTO {table} (incident_id, {target}{role_column}{carried}) "
+        f"SELECT c.copy_id, l.{target}{role_value}{carried_from} FROM scale_copy c "
+        f"JOIN scale_links l ON l.incident_id = c.original_id{carried_join} "
         "WHERE l.k <> 1 + c.copy % l.m"
     )
     cursor.execute(f"SELECT array_agg(DISTINCT {target} ORDER BY {target}) FROM scale_links")
     (linked,) = cursor.fetchone()
     cursor.execute(
-        f"INSERT INTO {table} (incident_id, {target}{', role' if role else ''}) "
+        f"INSERT INTO {table} (incident_id, {target}{role_column}{carried}) "
         f"SELECT c.copy_id, (%s::bigint[])[1 + (c.copy_id * 40503) %% %s]"
-        f"{', %s' if role else ''} FROM scale_copy c ON CONFLICT DO NOTHING",
+        f"{', %s' if role else ''}{carried_from} FROM scale_copy c{carried_join} "
+        "ON CONFLICT DO NOTHING",
         [linked, len(linked), *(["deployer"] if role else [])],
     )
     cursor.execute("DROP TABLE scale_links")

@@ -10,7 +10,6 @@ from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 from incidents.citation import PUBLISHER, absolute_url, permanent_url
 from incidents.models import (
     Incident,
-    IncidentOrganisation,
     Organisation,
     PolicyChange,
     Severity,
@@ -139,10 +138,7 @@ class OrganisationIncidentFeed(IncidentFeed):
         return absolute_url(organisation.get_absolute_url())
 
     def incidents(self, organisation):
-        roles = IncidentOrganisation.objects.filter(
-            incident=OuterRef("pk"), organisation=organisation
-        )
-        return Incident.objects.published().filter(Exists(roles))
+        return Incident.objects.published_of(organisation, newest=ITEMS)
 
 
 class SeverityIncidentFeed(IncidentFeed):

@@ -7,7 +7,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from incidents.models import Severity
+from incidents import feeds
+from incidents.models import Incident, IncidentOrganisation, Severity
 
 from .factories import IncidentFactory, OrganisationFactory, PolicyChangeFactory, TagFactory
 
@@ -134,3 +135,47 @@ def test_pages_link_their_feeds():
         assert 'rel="alternate" type="application/' in html, page
         assert f'href="http://localhost:8000{feed}"' in html, page  # <link rel="alternate">
         assert f'href="{feed}"' in html, page  # a visible link
+
+
+def feed_numbers(organisation):
+    _, feed = parse(f"/feeds/organisations/{organisation.slug}/rss/")
+    return [int(entry.id.rstrip("/").rsplit("/", 1)[1]) for entry in feed.entries]
+
+
+def test_an_organisation_feed_follows_its_incidents_as_they_are_published_and_withdrawn():
+    replit = OrganisationFactory(name="Replit")
+    now = timezone.now()
+    older = IncidentFactory(organisations=[replit], published_at=now - timedelta(days=3))
+    newer = IncidentFactory(organisations=[replit], published_at=now - timedelta(days=2))
+    draft = IncidentFactory(organisations=[replit], draft=True)
+    assert feed_numbers(replit) == [newer.number, older.number]
+
+    draft.status, draft.published_at = Incident.Status.PUBLISHED, now
+    draft.save()
+    newer.visibility = Incident.Visibility.INTERNAL
+    newer.save()
+    assert feed_numbers(replit) == [draft.number, older.number]
+
+    older.published_at = now + timedelta(minutes=1)
+    older.save()
+    assert feed_numbers(replit) == [older.number, draft.number]
+
+    Incident.objects.filter(pk=older.pk).update(
+        status=Incident.Status.RETRACTED, retraction_reason="Filed twice"
+    )
+    moved = IncidentFactory(organisations=[OrganisationFactory()], published_at=now)
+    # A merge moves links from one incident to another.
+    IncidentOrganisation.objects.filter(incident=draft).update(incident=moved)
+    assert feed_numbers(replit) == [moved.number]
+
+
+def test_an_organisation_feed_lists_an_incident_in_many_roles_once(monkeypatch):
+    monkeypatch.setattr(feeds, "ITEMS", 3)
+    replit = OrganisationFactory(name="Replit")
+    now = timezone.now()
+    incidents = [IncidentFactory(published_at=now - timedelta(days=n)) for n in range(5)]
+    for incident in incidents:
+        for role in IncidentOrganisation.Role.values:
+            IncidentOrganisation.objects.create(incident=incident, organisation=replit, role=role)
+
+    assert feed_numbers(replit) == [incident.number for incident in incidents[:3]]
