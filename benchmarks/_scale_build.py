@@ -149,13 +149,14 @@ def _copy_links(cursor, table, target, role=False):
     of the linked rows, picked by its number."""
     role_column = ", role" if role else ""
     role_value = ", l.role" if role else ""
-    # Organisation links carry their incident's feed order, which a trigger fills (migration
+    # Organisation links carry their incident's list and feed order, which a trigger fills (migration
     # 0036): triggers are off while copying, so it is copied here.
     carried, carried_from, carried_join = "", "", ""
     if role:
-        carried = ", incident_listed, incident_published_at, incident_number"
+        carried = ", incident_listed, incident_published_at, incident_sort_date, incident_number"
         carried_from = (
-            ", i.status = 'published' AND i.visibility = 'public', i.published_at, i.number"
+            ", i.status = 'published' AND i.visibility = 'public', i.published_at,"
+            " COALESCE(i.occurred_at, i.published_at, i.created_at), i.number"
         )
         carried_join = " JOIN incidents_incident i ON i.id = c.copy_id"
     cursor.execute(

@@ -323,6 +323,25 @@ class IncidentFilter(django_filters.FilterSet):
             return queryset
         return queryset.found_then_sorted(descending=self.chosen_sort == "newest")
 
+    def page_narrowing(self):
+        """For `listing.keyset_page`: how to narrow a page's query, or None. A public list of
+        one organisation's incidents in date order is read down that organisation's links on
+        PostgreSQL (they carry the list order): down the list's own index, an organisation
+        whose incidents all happened in other years has it test most of the base for a page."""
+        if self.internal or self.chosen_sort not in KEYSET_SORTS:
+            return None
+        if connection.vendor != "postgresql" or set(self.applied) != {"organisation"}:
+            return None
+        organisation = self.applied["organisation"]
+        role = self.form.cleaned_data.get("role") or None
+
+        def narrow(queryset, after, descending, count):
+            return queryset.among_next_links_of(
+                organisation, role=role, descending=descending, after=after, count=count
+            )
+
+        return narrow
+
     # What the reader asked for
 
     def _cleaned(self):

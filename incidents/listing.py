@@ -113,8 +113,10 @@ def _decode_cursor(cursor, sort):
     return sort_date, incident_number, page_number
 
 
-def keyset_page(request, queryset, sort, total):
-    """A page after (or before) the incident a cursor names, with no OFFSET however deep."""
+def keyset_page(request, queryset, sort, total, narrow=None):
+    """A page after (or before) the incident a cursor names, with no OFFSET however deep.
+    `narrow(queryset, after, descending, count)`, when given, narrows the page's query to a
+    few incidents that include the next `count` in that direction after (sort date, number)."""
     size = settings.PAGE_SIZE
     num_pages = max(1, math.ceil(total / size))
     direction = "before" if request.GET.get("before") else "after"
@@ -129,6 +131,9 @@ def keyset_page(request, queryset, sort, total):
                 "That page link is not valid (perhaps cut short): the first page is shown."
             )
     backwards = bool(cursor) and direction == "before"
+    if narrow:
+        after = (sort_date, incident_number) if cursor else None
+        queryset = narrow(queryset, after, (sort == "newest") != backwards, size + 1)
     if cursor:
         # Newest first walks down the (sort date, number) key; "before" walks the other way.
         lookup = "lt" if (sort == "newest") != backwards else "gt"

@@ -154,6 +154,60 @@ def test_a_filtered_list_reads_the_same_whether_its_few_matches_are_found_first(
     assert len(set(found_first)) == 7 and pages == 3
 
 
+def _walk_back(reader, url):
+    """The numbers of every page from the one at `url` back to the first, each page's in order."""
+    pages = []
+    while url:
+        html = reader.get(url).text
+        pages.insert(0, [int(n) for n in re.findall(r'class="number">#(\d+)<', html)])
+        prev_link = re.search(r'rel="prev" href="([^"]+)"', html)
+        url = "/incidents/" + prev_link.group(1).replace("&amp;", "&") if prev_link else None
+        assert len(pages) < 20
+    return [number for page in pages for number in page]
+
+
+@pytest.mark.parametrize("sort", ["newest", "oldest"])
+@pytest.mark.parametrize("role", ["", "developer"])
+def test_an_organisations_list_pages_in_order_both_ways_and_follows_edits(
+    reader, settings, sort, role
+):
+    settings.PAGE_SIZE = 2
+    acme = OrganisationFactory(name="Acme")
+    same_day = datetime(2025, 3, 1, tzinfo=UTC)
+    roles = IncidentOrganisation.Role.values
+    for n in range(9):
+        incident = IncidentFactory(occurred_at=same_day + timedelta(days=n % 4) if n else None)
+        # One to three roles each, so an incident has several links to the organisation.
+        for played in {roles[n % len(roles)], roles[(n * 2) % len(roles)], "developer"}:
+            IncidentOrganisation.objects.create(incident=incident, organisation=acme, role=played)
+        IncidentFactory(occurred_at=same_day + timedelta(days=n))  # another organisation's
+    for hidden in (IncidentFactory(internal=True), IncidentFactory(draft=True)):
+        IncidentOrganisation.objects.create(incident=hidden, organisation=acme, role="developer")
+    url = f"/incidents/?organisation={acme.slug}&sort={sort}" + (f"&role={role}" if role else "")
+
+    def expected():
+        listed = Incident.objects.published().filter(organisation_roles__organisation=acme)
+        ordered = listed.distinct().newest_first()
+        ordered = ordered.reverse() if sort == "oldest" else ordered
+        return list(ordered.values_list("number", flat=True))
+
+    forwards, pages = _walk(reader, url)
+    assert forwards == expected() and len(forwards) == 9 and pages == 5
+
+    moved = Incident.objects.get(number=forwards[-1])
+    moved.occurred_at = None if sort == "newest" else same_day - timedelta(days=1)
+    moved.published_at = timezone.now() + timedelta(days=1)
+    moved.save()
+    forwards, _ = _walk(reader, url)
+    assert forwards == expected() and forwards[0] == moved.number
+
+    last = reader.get(url).text
+    while next_link := re.search(r'rel="next" href="([^"]+)"', last):
+        last_url = "/incidents/" + next_link.group(1).replace("&amp;", "&")
+        last = reader.get(last_url).text
+    assert _walk_back(reader, last_url) == forwards
+
+
 def test_keyset_previous_link_goes_back(reader, settings):
     settings.PAGE_SIZE = 2
     for day in range(5):

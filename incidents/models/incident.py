@@ -84,6 +84,28 @@ class IncidentQuerySet(models.QuerySet):
             found = found.filter(published_at__isnull=False, pk__in=newest_links)
         return found
 
+    def among_next_links_of(self, organisation, *, role, descending, after, count):
+        """PostgreSQL: narrowed to a few that include the next `count` listed incidents of
+        `organisation` (in `role`, if given) in list order, after the (sort date, number)
+        `after` when given. Found down the organisation's links, which carry the list order
+        (migration 0036), for a caller that keeps its own filters and order and takes those."""
+        order, beyond = ("DESC", "<") if descending else ("ASC", ">")
+        sql = (
+            "SELECT incident_id FROM incidents_incidentorganisation"
+            " WHERE organisation_id = %s AND incident_listed"
+        )
+        params = [organisation.pk]
+        if role:
+            sql += " AND role = %s"
+            params.append(role)
+        if after:
+            sql += f" AND (incident_sort_date, incident_number) {beyond} (%s, %s)"
+            params += list(after)
+        sql += f" ORDER BY incident_sort_date {order}, incident_number {order} LIMIT %s"
+        # Without a role, an incident has a link per role it played.
+        params.append(count if role else count * len(IncidentOrganisation.Role))
+        return self.filter(pk__in=RawSQL(sql, params))
+
     def more_than(self, count):
         """Whether more than `count` incidents match, reading no further than one more: a
         COUNT of a large base costs seconds."""

@@ -63,7 +63,9 @@ def incident_list(request):
     problems = [f"{name} = \u201c{given}\u201d: {why}" for name, given, why in filterset.ignored]
     incidents = filterset.in_order_for(total, facets["estimated"])
     if sort in KEYSET_SORTS and "page" not in request.GET:
-        page, cursor_problem = listing.keyset_page(request, incidents, sort, total)
+        page, cursor_problem = listing.keyset_page(
+            request, incidents, sort, total, narrow=filterset.page_narrowing()
+        )
         problems += cursor_problem
     else:
         page, page_problem = listing.numbered_page(request, incidents, total)
