@@ -245,24 +245,23 @@ def rebuild():
         cursor.execute("CREATE INDEX facet_keys_incident ON facet_keys (incident_id)")
         if connection.vendor == "postgresql":
             cursor.execute("ANALYZE facet_keys")
-        join = (
-            "FROM facet_keys f JOIN facet_keys c ON c.incident_id = f.incident_id "
-            f"WHERE f.facet_key <> '{TOTAL}' AND f.facet_key <> '{PUBLIC_MARK}' AND {facet}"
-        )
+        # One pass over the pairs of keys counts both scopes: the public count, of the
+        # incidents marked public and of no status key, is taken alongside.
+        public = "p.incident_id IS NOT NULL AND f.facet_key NOT LIKE 'status:%%'"
         cursor.execute(
+            f"WITH pairs AS (SELECT f.facet_key AS filter_key, c.facet_key AS facet_key, "
+            f"COUNT(*) AS internal, SUM(CASE WHEN {public} THEN 1 ELSE 0 END) AS public "
+            "FROM facet_keys f JOIN facet_keys c ON c.incident_id = f.incident_id "
+            "LEFT JOIN facet_keys p "
+            f"ON p.incident_id = f.incident_id AND p.facet_key = '{PUBLIC_MARK}' "
+            f"WHERE f.facet_key <> '{TOTAL}' AND f.facet_key <> '{PUBLIC_MARK}' AND {facet} "
+            "GROUP BY f.facet_key, c.facet_key) "
             f"INSERT INTO {counts} (scope, filter_key, facet_key, count) "
-            f"SELECT '{Scope.INTERNAL}', f.facet_key, c.facet_key, COUNT(*) {join} "
-            "GROUP BY f.facet_key, c.facet_key"
+            f"SELECT '{Scope.INTERNAL}', filter_key, facet_key, internal FROM pairs "
+            f"UNION ALL SELECT '{Scope.PUBLIC}', filter_key, facet_key, public FROM pairs "
+            "WHERE public > 0"
         )
         written = cursor.rowcount
-        cursor.execute(
-            f"INSERT INTO {counts} (scope, filter_key, facet_key, count) "
-            f"SELECT '{Scope.PUBLIC}', f.facet_key, c.facet_key, COUNT(*) {join} "
-            f"AND f.facet_key NOT LIKE 'status:%%' AND EXISTS (SELECT 1 FROM facet_keys p "
-            f"WHERE p.incident_id = f.incident_id AND p.facet_key = '{PUBLIC_MARK}') "
-            "GROUP BY f.facet_key, c.facet_key"
-        )
-        written += cursor.rowcount
         # An empty scope still says that its counts are kept.
         for scope in Scope.values:
             cursor.execute(

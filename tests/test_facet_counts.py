@@ -117,6 +117,28 @@ def test_the_check_reports_a_wrong_count_and_the_rebuild_puts_it_right():
     call_command("facet_counts_check")
 
 
+def test_a_rebuild_counts_what_the_saves_kept_in_both_scopes():
+    tag, other = TagFactory(name="Deletion"), TagFactory(name="Prompt injection")
+    acme = OrganisationFactory(name="Acme")
+    IncidentFactory(tags=[tag, other], organisations=[acme])
+    IncidentFactory(tags=[tag], severity=Severity.objects.get(name="SEV1"))
+    IncidentFactory(tags=[tag, other], organisations=[acme], internal=True)
+    IncidentFactory(tags=[other], draft=True)
+    facet_counts.count_pending()
+    kept = set(FacetCount.objects.values_list("scope", "filter_key", "facet_key", "count"))
+
+    facet_counts.rebuild()
+
+    assert set(FacetCount.objects.values_list("scope", "filter_key", "facet_key", "count")) == kept
+    public_tag = FacetCount.objects.get(
+        scope=FacetCount.Scope.PUBLIC, filter_key=f"tag:{tag.pk}", facet_key="total"
+    )
+    internal_tag = FacetCount.objects.get(
+        scope=FacetCount.Scope.INTERNAL, filter_key=f"tag:{tag.pk}", facet_key="total"
+    )
+    assert (public_tag.count, internal_tag.count) == (2, 3)
+
+
 def test_the_list_shows_kept_counts_unfiltered_and_for_one_filter(reader):
     coding = PerpetratorKind.objects.get(slug="ai-coding-agent")
     IncidentFactory.create_batch(2)
