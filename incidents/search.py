@@ -337,7 +337,9 @@ class Relevance(Func):
 
 # One statement: the query's lexemes; how many incidents have each: PostgreSQL's statistics
 # know it for the most common ones (their count would read thousands of rows), an index lookup
-# counts the others; and, unless cached, the corpus (CORPUS_SQL).
+# counts the others up to COUNTED_MATCHES (beyond it, a word is rarer than the least common of
+# those: half of that, as PostgreSQL's planner estimates it); and, unless cached, the corpus
+# (CORPUS_SQL). `base` is the table's row count as its statistics have it.
 TERMS_SQL = r"""
 WITH {sample}term AS (
     SELECT lexeme, positions[1] AS first FROM unnest(to_tsvector('english', %s))
@@ -347,17 +349,24 @@ WITH {sample}term AS (
         unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS e (lexeme, share)
     WHERE s.schemaname = current_schema() AND s.tablename = '{table}'
         AND s.attname = 'search_vector'
+), base AS (
+    SELECT reltuples FROM pg_class WHERE oid = '{table}'::regclass
 )
 SELECT t.lexeme,
     COALESCE(
-        (SELECT round(c.share * (SELECT reltuples FROM pg_class WHERE oid = '{table}'::regclass))
-            FROM common c WHERE c.lexeme = t.lexeme),
-        (SELECT COUNT(*) FROM {table} WHERE search_vector @@
-            ('''' || replace(replace(t.lexeme, '\', '\\'), '''', '''''') || '''')::tsquery)
+        (SELECT round(c.share * (SELECT reltuples FROM base)) FROM common c
+            WHERE c.lexeme = t.lexeme),
+        (SELECT CASE WHEN matched.n <= {counted} THEN matched.n ELSE GREATEST(matched.n,
+                round((SELECT MIN(share) FROM common) / 2 * (SELECT reltuples FROM base))) END
+            FROM (SELECT COUNT(*) AS n FROM (SELECT 1 FROM {table} WHERE search_vector @@
+                ('''' || replace(replace(t.lexeme, '\', '\\'), '''', '''''') || '''')::tsquery
+                LIMIT {counted} + 1) found) matched)
     ),
     corpus.vectors, corpus.average_length
 FROM term t CROSS JOIN ({corpus}) corpus ORDER BY first NULLS LAST, lexeme
 """
+# Well above RANKED_MATCHES, so the words a search ranks by are chosen on exact counts.
+COUNTED_MATCHES = 2_000
 # How many incidents have a vector and their average length in lexemes, from a sample of
 # about CORPUS_SAMPLE_ROWS rows' pages (every page of a small base): counting every vector
 # takes most of a second at a million incidents.
@@ -384,11 +393,16 @@ def _terms(query):
     corpus = cache.get(CORPUS_CACHE_KEY)
     table = Incident._meta.db_table
     if corpus:
-        sql = TERMS_SQL.format(table=table, sample="", corpus=CORPUS_CACHED_SQL)
+        sql = TERMS_SQL.format(
+            table=table, sample="", corpus=CORPUS_CACHED_SQL, counted=COUNTED_MATCHES
+        )
         params = [query, MAX_TERMS]
     else:
         sample = f"sample AS ({CORPUS_SAMPLE_SQL.format(table=table)}), "
-        sql = TERMS_SQL.format(table=table, sample=sample, corpus=CORPUS_SQL.format(table=table))
+        corpus_sql = CORPUS_SQL.format(table=table)
+        sql = TERMS_SQL.format(
+            table=table, sample=sample, corpus=corpus_sql, counted=COUNTED_MATCHES
+        )
         params = [CORPUS_SAMPLE_ROWS, query, MAX_TERMS]
     with reading_connection().cursor() as cursor:
         cursor.execute(sql, params)
