@@ -149,8 +149,8 @@ def _copy_links(cursor, table, target, role=False):
     of the linked rows, picked by its number."""
     role_column = ", role" if role else ""
     role_value = ", l.role" if role else ""
-    # Organisation links carry their incident's list and feed order, which a trigger fills (migration
-    # 0036): triggers are off while copying, so it is copied here.
+    # Organisation links carry their incident's list and feed order, which a trigger fills
+    # (migration 0036): triggers are off while copying, so it is copied here.
     carried, carried_from, carried_join = "", "", ""
     if role:
         carried = ", incident_listed, incident_published_at, incident_sort_date, incident_number"
