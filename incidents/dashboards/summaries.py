@@ -98,14 +98,19 @@ def _insert_counts(scope, series, dimension, incidents, dimension_ids=None):
     """PostgreSQL: INSERT ... SELECT the grouped counts without fetching them."""
     grouped = series.grouped(incidents, dimension, dimension_ids)
     sql, params = grouped.query.sql_with_params()
-    table = SummaryCount._meta.db_table
+    return _insert(
+        "SELECT %s, %s, g.summary_dimension, CAST(g.summary_period AS date), %s, "
+        f"COALESCE(g.summary_key, ''), g.summary_count, NULL FROM ({sql}) g",
+        [scope, dimension, series.name, *params],
+    )
+
+
+def _insert(select, params):
+    """PostgreSQL: INSERT the rows `select` gives, its columns in _COLUMNS order; returns how
+    many."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} ({', '.join(_COLUMNS)}) "
-            "SELECT %s, %s, g.summary_dimension, CAST(g.summary_period AS date), %s, "
-            "COALESCE(g.summary_key, ''), g.summary_count, NULL "
-            f"FROM ({sql}) g",
-            [scope, dimension, series.name, *params],
+            f"INSERT INTO {SummaryCount._meta.db_table} ({', '.join(_COLUMNS)}) {select}", params
         )
         return cursor.rowcount
 
@@ -115,23 +120,19 @@ def _insert_top_organisations(scope, series, dimension, incidents, dimension_ids
     functions in the database, as TopOrganisationSeries.rows ranks them in Python."""
     grouped = series.roles.grouped(incidents, dimension, dimension_ids)
     sql, params = grouped.query.sql_with_params()
-    table = SummaryCount._meta.db_table
     organisation = "split_part(g.summary_key, ':', 1)"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({', '.join(_COLUMNS)}) "
-            "SELECT %s, %s, d, NULL, %s, k, c, NULL FROM ("
-            "  SELECT d, k, c, DENSE_RANK() OVER (PARTITION BY d ORDER BY t DESC, o) AS r FROM ("
-            "    SELECT g.summary_dimension AS d, g.summary_key AS k, g.summary_count AS c,"
-            f"     CAST({organisation} AS bigint) AS o,"
-            "     SUM(g.summary_count) OVER"
-            f"       (PARTITION BY g.summary_dimension, {organisation}) AS t"
-            f"    FROM ({sql}) g"
-            "  ) ranked"
-            ") kept WHERE r <= %s",
-            [scope, dimension, series.name, *params, series.top],
-        )
-        return cursor.rowcount
+    return _insert(
+        "SELECT %s, %s, d, NULL, %s, k, c, NULL FROM ("
+        "  SELECT d, k, c, DENSE_RANK() OVER (PARTITION BY d ORDER BY t DESC, o) AS r FROM ("
+        "    SELECT g.summary_dimension AS d, g.summary_key AS k, g.summary_count AS c,"
+        f"     CAST({organisation} AS bigint) AS o,"
+        "     SUM(g.summary_count) OVER"
+        f"       (PARTITION BY g.summary_dimension, {organisation}) AS t"
+        f"    FROM ({sql}) g"
+        "  ) ranked"
+        ") kept WHERE r <= %s",
+        [scope, dimension, series.name, *params, series.top],
+    )
 
 
 def _insert_counts_of_both_scopes(series, dimension):
@@ -141,17 +142,13 @@ def _insert_counts_of_both_scopes(series, dimension):
         scope_incidents(Scope.INTERNAL), dimension, counted_apart=PUBLIC_AMONG_INTERNAL
     )
     sql, params = grouped.query.sql_with_params()
-    table = SummaryCount._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({', '.join(_COLUMNS)}) "
-            "SELECT s.scope, %s, g.summary_dimension, CAST(g.summary_period AS date), %s, "
-            "COALESCE(g.summary_key, ''), s.count, NULL "
-            f"FROM ({sql}) g CROSS JOIN LATERAL (VALUES (%s, g.summary_count_apart), "
-            "(%s, g.summary_count)) s(scope, count) WHERE s.count > 0",
-            [dimension, series.name, *params, Scope.PUBLIC, Scope.INTERNAL],
-        )
-        return cursor.rowcount
+    return _insert(
+        "SELECT s.scope, %s, g.summary_dimension, CAST(g.summary_period AS date), %s, "
+        "COALESCE(g.summary_key, ''), s.count, NULL "
+        f"FROM ({sql}) g CROSS JOIN LATERAL (VALUES (%s, g.summary_count_apart), "
+        "(%s, g.summary_count)) s(scope, count) WHERE s.count > 0",
+        [dimension, series.name, *params, Scope.PUBLIC, Scope.INTERNAL],
+    )
 
 
 def _create_rows(scope, series, dimension, incidents, dimension_ids=None):
