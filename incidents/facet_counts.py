@@ -144,7 +144,9 @@ def changed(incident_ids):
 
 
 def is_built():
-    return FacetCount.objects.filter(filter_key="", facet_key=TOTAL).exists()
+    # Every scope has its total row once built; naming the scope makes this one index probe,
+    # where the key alone scanned the table (280 ms at a million incidents).
+    return FacetCount.objects.filter(scope=Scope.INTERNAL, filter_key="", facet_key=TOTAL).exists()
 
 
 def _forget_recorded():
