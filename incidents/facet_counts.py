@@ -306,6 +306,19 @@ def maintained(scope, filter_key):
     return found if built else None
 
 
+def holders(facet, ids):
+    """{id: incidents holding it} of these values of a facet ("tag", "organisation"), every
+    incident counted whatever its status, or None when the counts are not kept."""
+    if not is_built():
+        return None
+    count_pending()
+    keys = {f"{facet}:{pk}": pk for pk in ids}
+    rows = FacetCount.objects.filter(
+        scope=Scope.INTERNAL, filter_key__in=list(keys), facet_key=TOTAL
+    ).values_list("filter_key", "count")
+    return dict.fromkeys(ids, 0) | {keys[key]: count for key, count in rows}
+
+
 def published_total():
     """How many incidents the public list shows, from the kept counts (a COUNT of a million
     rows otherwise), or None when they are not kept."""

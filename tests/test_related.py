@@ -5,7 +5,14 @@ from collections import Counter
 import pytest
 from django.core.management import call_command
 
-from incidents.models import Incident, IncidentOrganisation, PerpetratorKind, RelatedIncident
+from incidents import facet_counts
+from incidents.models import (
+    FacetCount,
+    Incident,
+    IncidentOrganisation,
+    PerpetratorKind,
+    RelatedIncident,
+)
 from incidents.search_index import search_index_update
 from incidents.services import followups, related
 from incidents.tasks import recompute_related_incidents
@@ -171,16 +178,50 @@ def test_the_bulk_recompute_after_an_import_matches_one_by_one():
     assert one_by_one and snapshot() == one_by_one
 
 
-def test_a_tag_most_incidents_hold_finds_no_candidates_but_still_counts(monkeypatch):
+@pytest.mark.parametrize("counts_kept", [False, True], ids=["counted", "facet counts kept"])
+def test_a_tag_most_incidents_hold_finds_no_candidates_but_still_counts(monkeypatch, counts_kept):
     monkeypatch.setattr(related, "COMMON_LINK_HOLDERS", 3)
     monkeypatch.setattr(related, "COMMON_LINK_SHARE", 0.0)
     common, rare = TagFactory(), TagFactory()
     incident = IncidentFactory(tags=[common, rare])
     partner = IncidentFactory(tags=[common, rare])
     IncidentFactory.create_batch(3, tags=[common])
+    if counts_kept:
+        assert facet_counts.holders("tag", [common.pk, rare.pk]) == {common.pk: 5, rare.pk: 2}
+    else:
+        FacetCount.objects.all().delete()
+        assert facet_counts.holders("tag", [common.pk]) is None
 
     assert list(scores(incident)) == [partner.pk]
     assert scores(incident)[partner.pk] == 3.0  # both tags and the same perpetrator
+
+
+def test_the_bounded_candidates_are_those_whose_shared_links_weigh_most(monkeypatch):
+    monkeypatch.setattr(related, "LINK_CANDIDATES", 2)
+    tags, organisation = TagFactory.create_batch(2), OrganisationFactory()
+    incident = IncidentFactory(tags=tags, organisations=[organisation])
+    by_organisation = IncidentFactory(organisations=[organisation])
+    by_both_tags = IncidentFactory(tags=tags)
+    IncidentFactory.create_batch(3, tags=tags[:1])
+
+    # One ranking of tags and organisations together: one shared organisation (2) weighs as
+    # much as two shared tags and more than one, whichever table it comes from.
+    assert set(scores(incident)) == {by_organisation.pk, by_both_tags.pk}
+
+
+def test_on_a_large_base_the_rarest_links_are_looked_for_and_the_others_still_count(
+    monkeypatch,
+):
+    monkeypatch.setattr(related, "TEXT_EXACT_LIMIT", 2)
+    monkeypatch.setitem(related._wording, "current", None)
+    monkeypatch.setattr(related, "LINK_QUERY_MATCHES", 3)
+    rare, commoner = TagFactory(), TagFactory()
+    incident = IncidentFactory(tags=[rare, commoner])
+    partner = IncidentFactory(tags=[rare, commoner])
+    IncidentFactory.create_batch(3, tags=[commoner])
+
+    # The rare tag's 2 holders fit in 3, the commoner's 5 more would not.
+    assert scores(incident) == {partner.pk: 3.0}  # both tags and the same perpetrator
 
 
 def test_on_a_large_base_the_telling_words_of_a_title_find_its_retelling(monkeypatch):

@@ -9,11 +9,12 @@ import time
 from collections import Counter, defaultdict
 from typing import NamedTuple
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection, transaction
-from django.db.models import Count, F, Max, Min, Q
+from django.db.models import F, Max, Min, OuterRef, Q
 
-from incidents import semantic, text
+from incidents import facet_counts, semantic, text
 from incidents.models import Incident, IncidentOrganisation, RelatedIncident
 
 RELATED_LIMIT = 10
@@ -206,9 +207,13 @@ class Neighbourhood:
 # for the candidates found otherwise.
 COMMON_LINK_SHARE = 0.02
 COMMON_LINK_HOLDERS = 1000
+# The facet of the list's kept counts that counts each kind of link's holders.
+LINK_FACETS = {"tag_id": "tag", "organisation_id": "organisation"}
 # Bounds of one incident's candidate query: incidents sharing the most rare tags, organisations,
 # telling words and meaning. Each is then scored in full, so a bound only decides who is scored.
 LINK_CANDIDATES = 300
+# Beyond TEXT_EXACT_LIMIT incidents, the links looked for are held by this many, together.
+LINK_QUERY_MATCHES = 10_000
 TEXT_CANDIDATES = 200
 TEXT_QUERY_TERMS = 12
 # Words used by more incidents than this, together, would make the text query rank them all.
@@ -344,6 +349,34 @@ def wording():
     return current
 
 
+def _facts(pks):
+    """(pk, perpetrator id, title, summary, tag ids, organisation ids) of these incidents: on
+    PostgreSQL one row each, the links gathered into arrays."""
+    tag_links = Incident.tags.through.objects.order_by()
+    organisation_links = IncidentOrganisation.objects.order_by()
+    incidents = Incident.objects.filter(pk__in=pks)
+    fields = ("pk", "perpetrator_id", "title", "summary")
+    if connection.vendor == "postgresql":
+        yield from incidents.annotate(
+            tag_ids=ArraySubquery(tag_links.filter(incident_id=OuterRef("pk")).values("tag_id")),
+            organisation_ids=ArraySubquery(
+                organisation_links.filter(incident_id=OuterRef("pk")).values("organisation_id")
+            ),
+        ).values_list(*fields, "tag_ids", "organisation_ids")
+        return
+    tags, organisations = defaultdict(list), defaultdict(list)
+    for incident_id, tag_id in tag_links.filter(incident_id__in=pks).values_list(
+        "incident_id", "tag_id"
+    ):
+        tags[incident_id].append(tag_id)
+    for incident_id, organisation_id in organisation_links.filter(incident_id__in=pks).values_list(
+        "incident_id", "organisation_id"
+    ):
+        organisations[incident_id].append(organisation_id)
+    for row in incidents.values_list(*fields):
+        yield (*row, tags[row[0]], organisations[row[0]])
+
+
 class Known(NamedTuple):
     """What scoring needs of one incident."""
 
@@ -362,7 +395,7 @@ class Candidates:
         self.words = words or wording()
         self.meaning = semantic.vectors() if semantic.enabled() else None
         self.common_links = max(COMMON_LINK_HOLDERS, COMMON_LINK_SHARE * self.words.total)
-        self._rare_links = {}
+        self._link_holders = {}
         self._seen = {}
         self._alike = {}
 
@@ -373,21 +406,11 @@ class Candidates:
             self._seen = {}
         missing = [pk for pk in pks if pk not in self._seen]
         for start in range(0, len(missing), 2000):
-            chunk = missing[start : start + 2000]
-            tags, organisations = defaultdict(set), defaultdict(set)
-            for incident_id, tag_id in Incident.tags.through.objects.filter(
-                incident_id__in=chunk
-            ).values_list("incident_id", "tag_id"):
-                tags[incident_id].add(tag_id)
-            for incident_id, organisation_id in IncidentOrganisation.objects.filter(
-                incident_id__in=chunk
-            ).values_list("incident_id", "organisation_id"):
-                organisations[incident_id].add(organisation_id)
-            for pk, perpetrator_id, title, summary in Incident.objects.filter(
-                pk__in=chunk
-            ).values_list("pk", "perpetrator_id", "title", "summary"):
+            for pk, perpetrator_id, title, summary, tags, organisations in _facts(
+                missing[start : start + 2000]
+            ):
                 vector = self.words.vectors.get(pk) or self.words.vector(_terms(title, summary))
-                self._seen[pk] = Known(perpetrator_id, vector, tags[pk], organisations[pk])
+                self._seen[pk] = Known(perpetrator_id, vector, set(tags), set(organisations))
         return {pk: self._seen[pk] for pk in pks if pk in self._seen}
 
     def alike_in_meaning(self, pks):
@@ -400,34 +423,73 @@ class Candidates:
             for pk, alike in self.meaning.neighbours(pks, floor=MEANING_MIN_SIMILARITY).items()
         }
 
-    def _rare(self, through, field, mine):
-        """Those of these links held by no more than `common_links` incidents, each counted
-        no further than that (remembered: an import's incidents share many)."""
-        rare = []
-        for link in mine:
-            key = (field, link)
-            if key not in self._rare_links:
+    def _holders(self, through, field, mine):
+        """{link: incidents holding it} of these links, remembered (an import's incidents
+        share many): read from the kept facet counts where they are built, counted otherwise
+        no further than `common_links` + 1."""
+        unknown = [link for link in mine if (field, link) not in self._link_holders]
+        kept = facet_counts.holders(LINK_FACETS[field], unknown) if unknown else None
+        for link in unknown:
+            if kept is not None:
+                holders = kept[link]
+            else:
                 held = through.objects.filter(**{field: link}).values("incident_id")
                 holders = held[: int(self.common_links) + 1].count()
-                self._rare_links[key] = holders <= self.common_links
-            if self._rare_links[key]:
-                rare.append(link)
-        return rare
+            self._link_holders[(field, link)] = holders
+        return {link: self._link_holders[(field, link)] for link in mine}
 
-    def _link_candidates(self, incident_id, through, field, mine):
-        """The incidents sharing the most of these links, leaving out the links held by a
-        large share of incidents."""
-        rare = self._rare(through, field, mine)
-        if not rare:
+    def _telling_links(self, tags, organisations):
+        """(tags, organisations) to look for: those held by no more than `common_links`
+        incidents; on a large base, the rarest of them while the incidents holding them add up
+        to no more than LINK_QUERY_MATCHES (the rarest one at least), as for words."""
+        held = [
+            (holders, field, link)
+            for field, through, mine in (
+                ("tag_id", Incident.tags.through, tags),
+                ("organisation_id", IncidentOrganisation, organisations),
+            )
+            for link, holders in self._holders(through, field, mine).items()
+            if holders <= self.common_links
+        ]
+        chosen, matches = {"tag_id": [], "organisation_id": []}, 0
+        for holders, field, link in sorted(held):
+            if not self.words.exact and matches and matches + holders > LINK_QUERY_MATCHES:
+                break
+            chosen[field].append(link)
+            matches += holders
+        return chosen["tag_id"], chosen["organisation_id"]
+
+    def _link_candidates(self, incident_id, tags, organisations):
+        """The incidents whose shared telling tags and organisations weigh the most in their
+        score: one ranking of both, so the bound keeps those that rank best by the two
+        together."""
+        tags, organisations = self._telling_links(tags, organisations)
+        parts, params = [], []
+        for table, column, weight, links in (
+            (Incident.tags.through._meta.db_table, "tag_id", TAG_WEIGHT, tags),
+            (
+                IncidentOrganisation._meta.db_table,
+                "organisation_id",
+                ORGANISATION_WEIGHT,
+                organisations,
+            ),
+        ):
+            if links:
+                # DISTINCT: an organisation counts once, whatever the roles it had.
+                parts.append(
+                    f"SELECT DISTINCT incident_id, {column}, %s AS weight FROM {table} "
+                    f"WHERE {column} IN ({', '.join(['%s'] * len(links))}) AND incident_id <> %s"
+                )
+                params += [weight, *links, incident_id]
+        if not parts:
             return set()
-        return set(
-            through.objects.filter(**{f"{field}__in": rare})
-            .exclude(incident_id=incident_id)
-            .values("incident_id")
-            .annotate(n=Count(field, distinct=True))
-            .order_by("-n", "incident_id")
-            .values_list("incident_id", flat=True)[:LINK_CANDIDATES]
-        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT incident_id FROM ({' UNION ALL '.join(parts)}) shared "
+                f"GROUP BY incident_id ORDER BY SUM(weight) DESC, incident_id LIMIT %s",
+                [*params, LINK_CANDIDATES],
+            )
+            return {row[0] for row in cursor.fetchall()}
 
     def _scores(self, incident_id):
         """[(score, other, shared tags, shared organisations, text similarity, meaning
@@ -436,10 +498,7 @@ class Candidates:
         if own is None:
             return []
         perpetrator_id, vector, tags, organisations = own
-        candidates = self._link_candidates(incident_id, Incident.tags.through, "tag_id", tags)
-        candidates |= self._link_candidates(
-            incident_id, IncidentOrganisation, "organisation_id", organisations
-        )
+        candidates = self._link_candidates(incident_id, tags, organisations)
         worded = self.words.text_candidates(incident_id, vector)
         meaning = self._alike.pop(incident_id, None)
         if meaning is None:
@@ -570,19 +629,20 @@ def _lists_entered(scores_of, changed, listing):
     entered = set()
     for others in _batches(entries, 2000):
         kept = defaultdict(list)
-        for link in RelatedIncident.objects.filter(incident_id__in=others):
-            kept[link.incident_id].append(link)
+        for link_id, owner, related_id, score in RelatedIncident.objects.filter(
+            incident_id__in=others
+        ).values_list("pk", "incident_id", "related_id", "score"):
+            kept[owner].append((score, related_id, link_id))
         dropped, added = [], []
         for other in others:
-            links = [(link.score, link.related_id, link) for link in kept[other]]
-            links += [(score, pk, None) for score, pk, *_ in entries[other]]
+            links = kept[other] + [(score, pk, None) for score, pk, *_ in entries[other]]
             best = heapq.nsmallest(RELATED_LIMIT, links, key=lambda item: (-item[0], item[1]))
-            new = {pk for _, pk, link in best if link is None}
+            new = {pk for _, pk, link_id in best if link_id is None}
             if not new:
                 continue
             entered.add(other)
-            best_links = {link.pk for *_, link in best if link is not None}
-            dropped += [link.pk for link in kept[other] if link.pk not in best_links]
+            best_links = {link_id for *_, link_id in best if link_id is not None}
+            dropped += [link_id for *_, link_id in kept[other] if link_id not in best_links]
             added += [
                 RelatedIncident(
                     incident_id=other,
