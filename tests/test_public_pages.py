@@ -4,12 +4,21 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils.html import escape
 
 from incidents import facet_counts
 from incidents.models import Incident, PolicyChange
 
-from .factories import IncidentFactory
+from .factories import (
+    ActionItemFactory,
+    AgentActionFactory,
+    AISystemFactory,
+    IncidentFactory,
+    PolicyChangeIncidentFactory,
+    TimelineEventFactory,
+)
 
 KIRO = "kiro-aws-cost-explorer-outage"
 
@@ -138,3 +147,29 @@ def test_page_query_counts_do_not_grow_with_the_data(
     with django_assert_max_num_queries(15):  # cross-references, and what followed
         response = reader.get(path)
     assert response.status_code == 200
+
+
+def test_an_incident_page_asks_only_for_the_parts_the_incident_has(reader):
+    bare, full = IncidentFactory(), IncidentFactory()
+    TimelineEventFactory(incident=full, description="The agent deleted the environment")
+    ActionItemFactory(incident=full, title="Require a second reviewer")
+    AgentActionFactory(incident=full, command="terraform destroy -auto-approve")
+    PolicyChangeIncidentFactory(incident=full, policy_change__title="Peer review of AI changes")
+    full.ai_systems.add(AISystemFactory(name="Cost agent"))
+
+    with CaptureQueriesContext(connection) as asked_of_bare:
+        assert reader.get(bare.get_absolute_url()).status_code == 200
+    with CaptureQueriesContext(connection) as asked_of_full:
+        page = reader.get(full.get_absolute_url()).content.decode()
+
+    # One query for each part the full one has: timeline, action items, agent actions, policy
+    # links and AI systems; none for a part an incident lacks.
+    assert len(asked_of_full) - len(asked_of_bare) == 5
+    for shown in (
+        "The agent deleted the environment",
+        "Require a second reviewer",
+        "terraform destroy -auto-approve",
+        "Peer review of AI changes",
+        "Cost agent",
+    ):
+        assert shown in page

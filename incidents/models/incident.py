@@ -170,29 +170,56 @@ class IncidentQuerySet(models.QuerySet):
         return counts
 
     def for_detail(self):
+        return self.for_page().prefetch_related(*optional_parts())
+
+    def for_page(self):
+        """An incident with what its page always shows, and whether it has each of the
+        `optional_parts` (for `Incident.fetch_parts`)."""
         return (
             self.select_related("severity", "perpetrator", "worst_credible_severity")
             .prefetch_related(
                 "tags",
-                models.Prefetch("ai_systems", queryset=AISystem.objects.select_related("vendor")),
                 models.Prefetch(
                     "organisation_roles",
                     queryset=IncidentOrganisation.objects.select_related("organisation"),
                 ),
-                "timeline_events",
-                "action_items",
                 "sources",
                 "provenances",
-                "cross_references",
-                models.Prefetch(
-                    "agent_actions",
-                    queryset=apps.get_model("incidents", "AgentAction").objects.select_related(
-                        "ai_system"
-                    ),
-                ),
             )
             .select_related("merged_into")
+            .with_parts_present(part.prefetch_to for part in optional_parts())
         )
+
+    def with_parts_present(self, relations):
+        """Annotate `has_<relation>` for each of these relations of an incident to rows of its
+        own: whether it has any, an index probe each."""
+        annotations = {}
+        for relation in relations:
+            field = Incident._meta.get_field(relation)
+            rows = field.remote_field.through if field.many_to_many else field.related_model
+            rows = rows.objects.order_by().filter(incident=OuterRef("pk"))
+            annotations[f"has_{relation}"] = Exists(rows)
+        return self.annotate(**annotations)
+
+
+def optional_parts():
+    """Prefetches of the parts of a postmortem most incidents lack (imported ones above all),
+    each with the rows its page shows."""
+    model = apps.get_model
+    return [
+        models.Prefetch("ai_systems", queryset=AISystem.objects.select_related("vendor")),
+        models.Prefetch(
+            "timeline_events", queryset=model("incidents", "TimelineEvent").objects.all()
+        ),
+        models.Prefetch("action_items", queryset=model("incidents", "ActionItem").objects.all()),
+        models.Prefetch(
+            "cross_references", queryset=model("incidents", "CrossReference").objects.all()
+        ),
+        models.Prefetch(
+            "agent_actions",
+            queryset=model("incidents", "AgentAction").objects.select_related("ai_system"),
+        ),
+    ]
 
 
 class Incident(models.Model):
@@ -483,6 +510,20 @@ class Incident(models.Model):
         """Ids of everyone who wrote a revision that the public has not seen yet."""
         return set(
             self.revisions.unpublished().exclude(author=None).values_list("author_id", flat=True)
+        )
+
+    def fetch_parts(self, *more):
+        """Fetch the `optional_parts` and these more prefetches of an incident from
+        `IncidentQuerySet.for_page` (`has_<relation>` annotated for each) where it has rows, and
+        record the others as empty without asking the database."""
+        models.prefetch_related_objects(
+            [self],
+            *(
+                prefetch
+                if getattr(self, f"has_{prefetch.prefetch_to}")
+                else models.Prefetch(prefetch.prefetch_through, queryset=prefetch.queryset.none())
+                for prefetch in [*optional_parts(), *more]
+            ),
         )
 
     def has_unpublished_changes(self):

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
@@ -105,25 +105,31 @@ def incident_redirect(request, number):
 def incident_detail(request, number, slug):
     visible = Incident.objects.visible_to(request.user)
     incident = get_object_or_404(
-        visible.for_detail()
+        visible.for_page()
         .with_disputed()
-        .prefetch_related(controls.incident_assessments())
+        .with_parts_present(["control_assessments", "policy_links", "legal_case_links"])
         .select_related("published_revision")  # its date is cited
         .defer("published_revision__data"),
         number=number,
     )
     if slug != incident.slug:
         return redirect(incident, permanent=True)
-    policy_links = PolicyChangeIncident.objects.filter(incident=incident).select_related(
-        "policy_change__organisation"
+    incident.fetch_parts(
+        controls.incident_assessments(),
+        Prefetch(
+            "policy_links",
+            queryset=PolicyChangeIncident.objects.select_related("policy_change__organisation"),
+        ),
     )
     related = incident.related_links.filter(related__in=visible).select_related(
         "related__severity", "related__perpetrator"
     )[:6]
     context = {
         "incident": incident,
-        "policy_links": policy_links,
-        "legal_cases": LegalCase.objects.linked_to(incident),
+        "policy_links": incident.policy_links.all(),
+        "legal_cases": LegalCase.objects.linked_to(incident)
+        if incident.has_legal_case_links
+        else [],
         "related_links": related,
         "missing_gates": missing_gates(incident.agent_actions.all()),
         "unverified": is_unverified(incident),
