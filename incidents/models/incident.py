@@ -170,11 +170,17 @@ class IncidentQuerySet(models.QuerySet):
         return counts
 
     def for_detail(self):
-        return self.for_page().prefetch_related(*optional_parts())
+        """An incident with everything it shows, the `optional_parts` included."""
+        return self._shown_always().prefetch_related(*optional_parts())
 
     def for_page(self):
         """An incident with what its page always shows, and whether it has each of the
         `optional_parts` (for `Incident.fetch_parts`)."""
+        return self._shown_always().with_parts_present(
+            part.prefetch_to for part in optional_parts()
+        )
+
+    def _shown_always(self):
         return (
             self.select_related("severity", "perpetrator", "worst_credible_severity")
             .prefetch_related(
@@ -187,7 +193,6 @@ class IncidentQuerySet(models.QuerySet):
                 "provenances",
             )
             .select_related("merged_into")
-            .with_parts_present(part.prefetch_to for part in optional_parts())
         )
 
     def with_parts_present(self, relations):
